@@ -1,0 +1,133 @@
+"""The MEDIC concepts, each with its rep-owned field and Scout's own `scout_*` twin.
+
+The default map lives here; a workspace overrides names, types and options with a TOML file
+(`SCOUT_FIELD_MAP`), e.g.
+
+    object = "deals"
+    [concepts.economic_buyer]
+    rep_field = "eb_name"
+    rep_type = "text"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from engine.models import Concept, FieldSpec, FieldType
+
+SCOUT_PREFIX = "scout_"
+
+DECISION_CRITERIA_OPTIONS = (
+    "Security",
+    "Price",
+    "Integrations",
+    "Ease of use",
+    "Support",
+    "Scalability",
+    "Compliance",
+    "Reporting",
+)
+PAPER_PROCESS_OPTIONS = (
+    "Not started",
+    "Security review",
+    "Legal review",
+    "Procurement",
+    "Awaiting signature",
+    "Signed",
+)
+
+
+class ConceptFields(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    concept: Concept
+    description: str
+    rep: FieldSpec
+    scout: FieldSpec
+
+    @model_validator(mode="after")
+    def _scout_owned(self) -> "ConceptFields":
+        # Invariant 1: whatever a config says, the agent's field lives in its own namespace.
+        if not self.scout.name.startswith(SCOUT_PREFIX):
+            raise ValueError(f"scout field for {self.concept} must start with '{SCOUT_PREFIX}': {self.scout.name}")
+        if self.rep.name.startswith(SCOUT_PREFIX):
+            raise ValueError(f"rep field for {self.concept} must not be a scout_* field: {self.rep.name}")
+        if self.scout.type in (FieldType.PERSON, FieldType.RECORD):
+            raise ValueError(f"{self.scout.name}: Scout suggests text, not {self.scout.type} links")
+        return self
+
+
+class FieldMap(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object: str = "deals"
+    concepts: dict[Concept, ConceptFields]
+
+    def scout_fields(self) -> list[FieldSpec]:
+        return [c.scout for c in self.concepts.values()]
+
+    def is_scout_field(self, name: str) -> bool:
+        return any(c.scout.name == name for c in self.concepts.values())
+
+
+_DEFAULTS: list[tuple[Concept, str, FieldType, FieldType, tuple[str, ...]]] = [
+    (Concept.METRICS, "Quantified outcome the buyer expects (e.g. 'cut onboarding from 6 to 2 weeks').",
+     FieldType.TEXT, FieldType.TEXT, ()),
+    (Concept.ECONOMIC_BUYER, "The person with budget authority who signs off; name and role.",
+     FieldType.PERSON, FieldType.TEXT, ()),
+    (Concept.DECISION_CRITERIA, "What the buyer will judge vendors on.",
+     FieldType.MULTI_SELECT, FieldType.MULTI_SELECT, DECISION_CRITERIA_OPTIONS),
+    (Concept.IDENTIFIED_PAIN, "The business problem driving the purchase.", FieldType.TEXT, FieldType.TEXT, ()),
+    (Concept.CHAMPION, "The insider who sells for us internally; name and role.",
+     FieldType.PERSON, FieldType.TEXT, ()),
+    (Concept.PAPER_PROCESS, "Where the deal is in the buyer's approval and contracting steps.",
+     FieldType.SELECT, FieldType.SELECT, PAPER_PROCESS_OPTIONS),
+    (Concept.COMPETITION, "Other vendors or alternatives the buyer is considering.",
+     FieldType.TEXT, FieldType.TEXT, ()),
+]
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").title().replace("Scout ", "Scout: ")
+
+
+def default_field_map() -> FieldMap:
+    concepts = {}
+    for concept, description, rep_type, scout_type, options in _DEFAULTS:
+        rep = FieldSpec(name=concept.value, type=rep_type, label=_label(concept.value), options=options)
+        scout_name = SCOUT_PREFIX + concept.value
+        scout = FieldSpec(name=scout_name, type=scout_type, label=_label(scout_name), options=options)
+        concepts[concept] = ConceptFields(concept=concept, description=description, rep=rep, scout=scout)
+    return FieldMap(concepts=concepts)
+
+
+def load_field_map(path: Path | None) -> FieldMap:
+    """The default map, with any overrides from a TOML file applied per concept."""
+    base = default_field_map()
+    if path is None:
+        return base
+    data = tomllib.loads(Path(path).read_text())
+    concepts = dict(base.concepts)
+    for key, override in (data.get("concepts") or {}).items():
+        concept = Concept(key)
+        cur = concepts[concept]
+        options = tuple(override.get("options", cur.rep.options))
+        rep = FieldSpec(
+            name=override.get("rep_field", cur.rep.name),
+            type=FieldType(override.get("rep_type", cur.rep.type)),
+            label=override.get("rep_label", cur.rep.label),
+            options=options,
+        )
+        scout = FieldSpec(
+            name=override.get("scout_field", cur.scout.name),
+            type=FieldType(override.get("scout_type", cur.scout.type)),
+            label=override.get("scout_label", cur.scout.label),
+            options=tuple(override.get("options", cur.scout.options)),
+        )
+        concepts[concept] = ConceptFields(
+            concept=concept, description=override.get("description", cur.description), rep=rep, scout=scout
+        )
+    return FieldMap(object=data.get("object", base.object), concepts=concepts)

@@ -1,0 +1,174 @@
+"""Pydantic models that cross module boundaries: CRM records, findings, decisions, run summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    SELECT = "select"
+    MULTI_SELECT = "multi_select"
+    PERSON = "person"
+    RECORD = "record"
+
+
+class Concept(StrEnum):
+    """The MEDIC(+PC) concepts Scout extracts. The model may only name one of these; code maps it to a field."""
+
+    METRICS = "metrics"
+    ECONOMIC_BUYER = "economic_buyer"
+    DECISION_CRITERIA = "decision_criteria"
+    IDENTIFIED_PAIN = "identified_pain"
+    CHAMPION = "champion"
+    PAPER_PROCESS = "paper_process"
+    COMPETITION = "competition"
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    type: FieldType
+    label: str = ""
+    options: tuple[str, ...] = ()
+
+
+class Deal(BaseModel):
+    """A deal as the engine sees it: values are already decoded from the vendor's encoding.
+
+    Decoded values: text/select/date/person/record -> str (date as ISO `YYYY-MM-DD`), number -> float,
+    multi_select -> list[str]; absent -> None.
+    """
+
+    id: str
+    name: str
+    stage: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    url: str | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class DealRef(BaseModel):
+    """The light form used to order a pipeline without holding every deal's values."""
+
+    id: str
+    name: str
+
+
+class Note(BaseModel):
+    id: str
+    deal_id: str
+    author: str = ""
+    created_at: datetime
+    title: str = ""
+    text: str
+
+
+class Finding(BaseModel):
+    """One value proposed by an extractor, with the word-for-word excerpt that supports it."""
+
+    concept: Concept
+    value: str | list[str]
+    note_id: str
+    excerpt: str
+
+
+class DroppedFinding(BaseModel):
+    concept: str
+    value: Any = None
+    note_id: str | None = None
+    excerpt: str | None = None
+    reason: str
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+
+class Extraction(BaseModel):
+    """What an extractor returns for one deal, before the citation check."""
+
+    findings: list[Finding] = Field(default_factory=list)
+    dropped: list[DroppedFinding] = Field(default_factory=list)
+    model: str
+    usage: Usage = Field(default_factory=Usage)
+
+
+class ActionKind(StrEnum):
+    WRITTEN = "written"
+    WOULD_WRITE = "would_write"
+    SKIPPED = "skipped"
+    DROPPED = "dropped"
+    FAILED = "failed"
+    PROMOTED = "promoted"
+    WOULD_PROMOTE = "would_promote"
+    DISMISSED = "dismissed"
+    REVERTED = "reverted"
+    WOULD_REVERT = "would_revert"
+    REVERT_CONFLICT = "revert_conflict"
+    FIELD_CREATED = "field_created"
+    WOULD_CREATE_FIELD = "would_create_field"
+
+
+class Verdict(StrEnum):
+    """What the decision table concludes for one (deal, concept)."""
+
+    WRITE = "write"  # scout field empty: a new suggestion
+    UPDATE = "update"  # scout field holds an older, different suggestion
+    UNCHANGED = "unchanged"  # scout field already holds this value
+    DUPLICATE = "duplicate"  # this exact value from this note was already applied live
+    REP_FILLED = "rep_filled"  # the rep owns the answer: defer to it
+
+
+class Decision(BaseModel):
+    concept: Concept
+    verdict: Verdict
+    scout_field: str
+    rep_field: str
+    previous: Any = None
+    new: Any = None
+    rep_value: Any = None
+    finding: Finding
+
+    @property
+    def writes(self) -> bool:
+        return self.verdict in (Verdict.WRITE, Verdict.UPDATE)
+
+
+class RunSummary(BaseModel):
+    run_id: int
+    mode: str  # "LIVE" or "DRY RUN"
+    dry_run_reason: str | None = None
+    written: int = 0
+    would_write: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    failed: int = 0
+    scanned: int = 0
+    total: int = 0
+    cap: int = 0
+    not_reached: int = 0
+    model: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    reconciled: int = 0
+    errors: list[str] = Field(default_factory=list)

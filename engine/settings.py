@@ -1,0 +1,83 @@
+"""Every knob, read once from the environment into one object that is passed down.
+
+Each default is the safe one: no live writes, the embedded CRM, the offline extractor when no key is set.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.medic import FieldMap, load_field_map
+
+# The production scan cap: at most this many deals are extracted per pass. At ~2 notes a deal this keeps a
+# daily Claude bill predictable, and fair ordering rotates the cap through the whole pipeline.
+PRODUCTION_SCAN_CAP = 50
+DEFAULT_MODEL = "claude-sonnet-4-5-20250929"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    # Lock 2 of 2. Only the exact string "1" opens it; anything else keeps every run a rehearsal.
+    live_writes_raw: str = Field(default="", validation_alias="LIVE_WRITES")
+
+    crm: Literal["local", "attio", "hubspot"] = Field(default="local", validation_alias="SCOUT_CRM")
+    data_dir: Path = Field(default=Path(".scout"), validation_alias="SCOUT_DATA_DIR")
+    workspace_path: Path | None = Field(default=None, validation_alias="SCOUT_WORKSPACE")
+    log_path: Path | None = Field(default=None, validation_alias="SCOUT_LOG_DB")
+    field_map_path: Path | None = Field(default=None, validation_alias="SCOUT_FIELD_MAP")
+
+    scan_cap: int = Field(default=PRODUCTION_SCAN_CAP, ge=1, validation_alias="SCOUT_SCAN_CAP")
+    concurrency: int = Field(default=4, ge=1, le=64, validation_alias="SCOUT_CONCURRENCY")
+
+    extractor: Literal["auto", "offline", "claude"] = Field(default="auto", validation_alias="SCOUT_EXTRACTOR")
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    model: str = Field(default=DEFAULT_MODEL, validation_alias="SCOUT_MODEL")
+    max_tokens: int = Field(default=2048, ge=256, validation_alias="SCOUT_MAX_TOKENS")
+    anthropic_max_retries: int = Field(default=4, ge=0, validation_alias="SCOUT_ANTHROPIC_MAX_RETRIES")
+
+    attio_api_token: SecretStr | None = Field(default=None, validation_alias="ATTIO_API_TOKEN")
+    hubspot_token: SecretStr | None = Field(default=None, validation_alias="HUBSPOT_TOKEN")
+    crm_base_url: str | None = Field(default=None, validation_alias="SCOUT_CRM_BASE_URL")
+    deal_url_template: str | None = Field(default=None, validation_alias="SCOUT_DEAL_URL")
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    summary_channel: str | None = Field(default=None, validation_alias="SCOUT_SUMMARY_CHANNEL")
+    reviewers: str = Field(default="", validation_alias="SCOUT_REVIEWERS")
+    reviewer_group: str | None = Field(default=None, validation_alias="SCOUT_REVIEWER_GROUP")
+    schedule: str = Field(default="0 7 * * 1-5", validation_alias="SCOUT_SCHEDULE")
+    timezone: str = Field(default="UTC", validation_alias="SCOUT_TIMEZONE")
+    port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "SCOUT_PORT"))
+
+    @property
+    def live_writes(self) -> bool:
+        return self.live_writes_raw.strip() == "1"
+
+    @property
+    def workspace(self) -> Path:
+        return self.workspace_path or self.data_dir / "workspace.sqlite"
+
+    @property
+    def log_db(self) -> Path:
+        return self.log_path or self.data_dir / "log.sqlite"
+
+    @property
+    def reviewer_ids(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.reviewers.split(",") if r.strip())
+
+    @cached_property
+    def field_map(self) -> FieldMap:
+        return load_field_map(self.field_map_path)
+
+    def extractor_kind(self) -> Literal["offline", "claude"]:
+        if self.extractor == "auto":
+            return "claude" if self.anthropic_api_key else "offline"
+        return self.extractor
