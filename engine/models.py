@@ -172,3 +172,21 @@ class RunSummary(BaseModel):
     cost_usd: float = 0.0
     reconciled: int = 0
     errors: list[str] = Field(default_factory=list)
+
+
+class Person(BaseModel):
+    """A contact that person-link fields point at. Decoded person values are the person's name."""
+
+    id: str
+    name: str
+    email: str = ""
+    title: str = ""
+
+
+class WorkspaceData(BaseModel):
+    """A whole pipeline in decoded form: what the demo seeder builds and `scout import/export` carry."""
+
+    fields: list[FieldSpec] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list)
+    deals: list[Deal] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
