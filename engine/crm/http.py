@@ -1,0 +1,172 @@
+"""Vendor-neutral HTTP plumbing for CRM adapters: a client-side rate limiter and a retrying request.
+
+Adapters own the vendor knowledge (paths, payloads, what a 404 means); this module only knows HTTP:
+429 / 5xx / connection errors are retried (honouring `Retry-After` as seconds or an HTTP date, else
+jittered exponential backoff), 401 / 403 become `AuthError` with a message the adapter supplies (naming
+the env var to fix), and every other response, 404 included, is handed back to the adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from email.utils import parsedate_to_datetime
+from typing import Any, Awaitable, Callable
+
+import httpx
+
+from engine.crm.base import AuthError, CRMError
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+# A server asking for longer than this is honoured only up to here; the next attempt will tell again.
+RETRY_AFTER_CAP = 60.0
+
+# Errors where the request may not have reached the server, or the reply was lost: worth another try.
+_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class RateLimiter:
+    """At most `rate` acquisitions in any window of `period` seconds (a sliding-window log).
+
+    A sliding log is strict where a token bucket is not: a full bucket plus its refill can let nearly
+    twice `rate` through within one `period`, which a vendor counting per window would refuse.
+    `clock` and `sleep` are injectable so a test can run it on a fake clock.
+    """
+
+    def __init__(
+        self,
+        rate: int,
+        period: float = 1.0,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if rate < 1 or period <= 0:
+            raise ValueError("rate must be >= 1 and period > 0")
+        self.rate = rate
+        self.period = period
+        self._clock = clock
+        self._sleep = sleep
+        self._stamps: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        # The lock keeps waiters in order, so a burst drains first-come first-served.
+        async with self._lock:
+            while True:
+                now = self._clock()
+                while self._stamps and self._stamps[0] <= now - self.period:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.rate:
+                    self._stamps.append(now)
+                    return
+                await self._sleep(max(self._stamps[0] + self.period - now, 0.001))
+
+
+def retry_after_seconds(value: str | None, *, now: Clock = time.time) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date. None if absent/unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; be lenient with a naive one
+        return None
+    return max(when.timestamp() - now(), 0.0)
+
+
+def backoff_seconds(attempt: int, *, rng: Callable[[], float] = random.random) -> float:
+    """Jittered exponential backoff for retry `attempt` (0-based): half to full of base*2^attempt, capped."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
+    return ceiling * (0.5 + 0.5 * rng())
+
+
+def _where(method: str, url: httpx.URL | str) -> str:
+    # Path only: query strings may carry ids or filters that do not belong in an error message.
+    return f"{method.upper()} {httpx.URL(str(url)).path}"
+
+
+def _describe(status: int) -> str:
+    if status == 429:
+        return "rate limited"
+    return "server error"
+
+
+async def request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: httpx.URL | str,
+    *,
+    limiter: RateLimiter,
+    max_retries: int = 5,
+    vendor: str = "CRM",
+    auth_message: str | None = None,
+    sleep: Sleep = asyncio.sleep,
+    now: Clock = time.time,
+    rng: Callable[[], float] = random.random,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send one request through `limiter`, retrying what is safe to retry; return the final response.
+
+    `auth_message` may contain `{status}`; it becomes the AuthError text on 401/403. Any other non-retryable
+    response (2xx, 3xx, 4xx incl. 404) is returned for the adapter to interpret. After `max_retries` retries
+    a CRMError says what kept failing, e.g. "Attio 429 rate limited after 5 retries on POST /v2/...".
+    """
+    where = _where(method, url)
+    attempt = 0
+    while True:
+        await limiter.acquire()
+        try:
+            response = await client.request(method, url, **kwargs)
+        except _RETRYABLE_TRANSPORT as exc:
+            if attempt >= max_retries:
+                raise CRMError(
+                    f"{vendor} unreachable ({type(exc).__name__}: {exc}) after {max_retries} retries on {where}"
+                ) from exc
+            await sleep(backoff_seconds(attempt, rng=rng))
+            attempt += 1
+            continue
+
+        status = response.status_code
+        if status in (401, 403):
+            await response.aread()
+            template = auth_message or f"{vendor} rejected the API token ({{status}})"
+            raise AuthError(template.replace("{status}", str(status)))
+        if status == 429 or status >= 500:
+            await response.aread()
+            if attempt >= max_retries:
+                raise CRMError(f"{vendor} {status} {_describe(status)} after {max_retries} retries on {where}")
+            delay = retry_after_seconds(response.headers.get("retry-after"), now=now)
+            if delay is None:
+                delay = backoff_seconds(attempt, rng=rng)
+            await sleep(min(delay, RETRY_AFTER_CAP))
+            attempt += 1
+            continue
+        return response
+
+
+def error_for(response: httpx.Response, vendor: str) -> CRMError:
+    """A CRMError for a response the adapter did not expect, with the vendor's own message when it gave one."""
+    detail = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        detail = str(body.get("message") or body.get("error") or body.get("code") or "")
+    if not detail:
+        detail = response.text[:200]
+    where = _where(response.request.method, response.request.url)
+    return CRMError(f"{vendor} {response.status_code} on {where}: {detail}".rstrip(": "))
