@@ -1,0 +1,323 @@
+"""The embedded CRM: a SQLite workspace file with deals, notes, people and typed fields.
+
+It is the default CRM, the demo, and the place a user rehearses on an imported copy of their pipeline.
+A reader opens the file with SQLite's `mode=ro`, so a dry run cannot change one byte of it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import aiosqlite
+
+from engine.crm.base import CRMError, DealNotFound, FieldTypeConflict
+from engine.fieldtypes import CoercionError, coerce
+from engine.models import Deal, DealRef, FieldSpec, FieldType, Note, Person, WorkspaceData
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS fields (
+    name TEXT PRIMARY KEY, label TEXT NOT NULL, type TEXT NOT NULL, options TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS people (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS deals (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT, updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS deal_values (
+    deal_id TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    field TEXT NOT NULL REFERENCES fields(name),
+    value TEXT NOT NULL,
+    PRIMARY KEY (deal_id, field)
+);
+CREATE TABLE IF NOT EXISTS notes (
+    id TEXT PRIMARY KEY, deal_id TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    author TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notes_by_deal ON notes(deal_id, created_at);
+"""
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class LocalCRM:
+    """Implements CRMWriter; open it read-only (the default) for anything that must not write."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, writable: bool, deal_url_template: str | None = None):
+        self._db = db
+        self.path = path
+        self.writable = writable
+        self._url_template = deal_url_template
+        self._specs: dict[str, FieldSpec] | None = None
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, writable: bool = False, create: bool = False, deal_url_template: str | None = None
+    ) -> "LocalCRM":
+        path = Path(path)
+        if not path.exists() and not create:
+            raise CRMError(f"embedded workspace not found at {path}: run `scout demo` (or `scout import FILE`) first")
+        if writable:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path)
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.executescript(SCHEMA)
+            await db.commit()
+        else:
+            db = await aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        db.row_factory = aiosqlite.Row
+        return cls(db, path, writable, deal_url_template)
+
+    async def aclose(self) -> None:
+        await self._db.close()
+
+    # -- reader -------------------------------------------------------------------------------------------
+
+    async def field_specs(self) -> dict[str, FieldSpec]:
+        if self._specs is None:
+            rows = await self._db.execute_fetchall("SELECT name, label, type, options FROM fields")
+            self._specs = {
+                r["name"]: FieldSpec(name=r["name"], label=r["label"], type=FieldType(r["type"]),
+                                     options=tuple(json.loads(r["options"])))
+                for r in rows
+            }
+        return self._specs
+
+    async def count_deals(self) -> int:
+        rows = await self._db.execute_fetchall("SELECT COUNT(*) FROM deals")
+        return int(rows[0][0])
+
+    async def iter_deal_refs(self) -> AsyncIterator[DealRef]:
+        page, last = 500, ""
+        while True:
+            rows = await self._db.execute_fetchall(
+                "SELECT id, name FROM deals WHERE id > ? ORDER BY id LIMIT ?", (last, page)
+            )
+            for r in rows:
+                yield DealRef(id=r["id"], name=r["name"])
+            if len(rows) < page:
+                return
+            last = rows[-1]["id"]
+
+    async def _people_names(self) -> dict[str, str]:
+        rows = await self._db.execute_fetchall("SELECT id, name FROM people")
+        return {r["id"]: r["name"] for r in rows}
+
+    async def _build_deals(self, rows: list[Any]) -> list[Deal]:
+        if not rows:
+            return []
+        specs = await self.field_specs()
+        names = await self._people_names()
+        ids = [r["id"] for r in rows]
+        marks = ",".join("?" * len(ids))
+        value_rows = await self._db.execute_fetchall(
+            f"SELECT deal_id, field, value FROM deal_values WHERE deal_id IN ({marks})", ids
+        )
+        values: dict[str, dict[str, Any]] = {i: {} for i in ids}
+        for v in value_rows:
+            decoded = json.loads(v["value"])
+            spec = specs.get(v["field"])
+            if spec is not None and spec.type is FieldType.PERSON and decoded is not None:
+                decoded = names.get(decoded, decoded)
+            values[v["deal_id"]][v["field"]] = decoded
+        return [
+            Deal(
+                id=r["id"], name=r["name"], stage=values[r["id"]].get("stage"),
+                created_at=_parse_ts(r["created_at"]), updated_at=_parse_ts(r["updated_at"]),
+                url=self._url_template.format(id=r["id"]) if self._url_template else None,
+                values=values[r["id"]],
+            )
+            for r in rows
+        ]
+
+    async def get_deal(self, deal_id: str) -> Deal:
+        rows = await self._db.execute_fetchall("SELECT * FROM deals WHERE id = ?", (deal_id,))
+        if not rows:
+            raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
+        return (await self._build_deals(list(rows)))[0]
+
+    async def find_deals(self, name: str, limit: int = 5) -> list[Deal]:
+        wanted = " ".join(name.split()).casefold()
+        if not wanted:
+            return []
+        rows = await self._db.execute_fetchall("SELECT id, name FROM deals")
+
+        def score(deal_name: str) -> float:
+            have = deal_name.casefold()
+            if have == wanted:
+                return 3.0
+            if have.startswith(wanted):
+                return 2.0 + len(wanted) / len(have)
+            if wanted in have:
+                return 1.0 + len(wanted) / len(have)
+            return difflib.SequenceMatcher(None, wanted, have).ratio() * 0.9
+
+        ranked = sorted(((score(r["name"]), r["id"]) for r in rows), key=lambda t: (-t[0], t[1]))
+        ranked = [t for t in ranked if t[0] >= 0.6][:limit]
+        if not ranked:
+            return []
+        marks = ",".join("?" * len(ranked))
+        deal_rows = await self._db.execute_fetchall(
+            f"SELECT * FROM deals WHERE id IN ({marks})", [i for _, i in ranked]
+        )
+        by_id = {d.id: d for d in await self._build_deals(list(deal_rows))}
+        return [by_id[i] for _, i in ranked]
+
+    async def list_notes(self, deal_id: str) -> list[Note]:
+        exists = await self._db.execute_fetchall("SELECT 1 FROM deals WHERE id = ?", (deal_id,))
+        if not exists:
+            raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM notes WHERE deal_id = ? ORDER BY created_at, id", (deal_id,)
+        )
+        return [
+            Note(id=r["id"], deal_id=r["deal_id"], author=r["author"], created_at=_parse_ts(r["created_at"]),
+                 title=r["title"], text=r["text"])
+            for r in rows
+        ]
+
+    # -- writer -------------------------------------------------------------------------------------------
+
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise CRMError("the embedded workspace was opened read-only")
+
+    async def create_field(self, spec: FieldSpec) -> bool:
+        self._require_writable()
+        existing = (await self.field_specs()).get(spec.name)
+        if existing is not None:
+            if existing.type is not spec.type:
+                raise FieldTypeConflict(
+                    f"field {spec.name} exists as {existing.type}, not {spec.type}; Scout will not touch it"
+                )
+            return False
+        await self._db.execute(
+            "INSERT INTO fields (name, label, type, options) VALUES (?, ?, ?, ?)",
+            (spec.name, spec.label or spec.name, spec.type.value, json.dumps(list(spec.options))),
+        )
+        await self._db.commit()
+        self._specs = None
+        return True
+
+    async def _encode(self, spec: FieldSpec, value: Any) -> Any:
+        if value is None:
+            return None
+        if spec.type is FieldType.PERSON:
+            rows = await self._db.execute_fetchall(
+                "SELECT id FROM people WHERE id = ? OR lower(name) = lower(?)", (value, value)
+            )
+            if len(rows) != 1:
+                raise CRMError(f"no single person named '{value}' for {spec.name}")
+            return rows[0]["id"]
+        if spec.type is FieldType.RECORD:
+            return str(value)
+        if spec.type is FieldType.NUMBER and isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return coerce(spec, value if isinstance(value, list) else str(value))
+        except CoercionError as exc:
+            raise CRMError(f"value for {spec.name} rejected: {exc}") from exc
+
+    async def set_field(self, deal_id: str, field: str, value: Any) -> None:
+        self._require_writable()
+        spec = (await self.field_specs()).get(field)
+        if spec is None:
+            raise CRMError(f"field {field} does not exist in the workspace: run `scout setup --apply`")
+        exists = await self._db.execute_fetchall("SELECT 1 FROM deals WHERE id = ?", (deal_id,))
+        if not exists:
+            raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
+        encoded = await self._encode(spec, value)
+        if encoded is None:
+            await self._db.execute("DELETE FROM deal_values WHERE deal_id = ? AND field = ?", (deal_id, field))
+        else:
+            await self._db.execute(
+                "INSERT INTO deal_values (deal_id, field, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(deal_id, field) DO UPDATE SET value = excluded.value",
+                (deal_id, field, json.dumps(encoded)),
+            )
+        await self._db.execute(
+            "UPDATE deals SET updated_at = ? WHERE id = ?", (datetime.now(timezone.utc).isoformat(), deal_id)
+        )
+        await self._db.commit()
+
+    async def delete_deal(self, deal_id: str) -> None:
+        """For tests and imports: a deal that vanishes."""
+        self._require_writable()
+        await self._db.execute("DELETE FROM deals WHERE id = ?", (deal_id,))
+        await self._db.commit()
+
+    # -- bulk ---------------------------------------------------------------------------------------------
+
+    async def load(self, data: WorkspaceData, *, replace: bool = True) -> None:
+        """Load a whole pipeline in one transaction: all or nothing."""
+        self._require_writable()
+        people_by_name = {p.name.casefold(): p.id for p in data.people}
+        specs = {f.name: f for f in data.fields}
+        try:
+            await self._db.execute("BEGIN")
+            if replace:
+                for table in ("notes", "deal_values", "deals", "people", "fields"):
+                    await self._db.execute(f"DELETE FROM {table}")
+            await self._db.executemany(
+                "INSERT INTO fields (name, label, type, options) VALUES (?, ?, ?, ?)",
+                [(f.name, f.label or f.name, f.type.value, json.dumps(list(f.options))) for f in data.fields],
+            )
+            await self._db.executemany(
+                "INSERT INTO people (id, name, email, title) VALUES (?, ?, ?, ?)",
+                [(p.id, p.name, p.email, p.title) for p in data.people],
+            )
+            await self._db.executemany(
+                "INSERT INTO deals (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                [(d.id, d.name, _ts(d.created_at), _ts(d.updated_at)) for d in data.deals],
+            )
+            value_rows = []
+            for d in data.deals:
+                values = dict(d.values)
+                if d.stage is not None:
+                    values.setdefault("stage", d.stage)
+                for name, value in values.items():
+                    if value is None:
+                        continue
+                    spec = specs.get(name)
+                    if spec is None:
+                        raise CRMError(f"deal {d.id}: field '{name}' is not declared")
+                    if spec.type is FieldType.PERSON:
+                        value = people_by_name.get(str(value).casefold(), value)
+                    value_rows.append((d.id, name, json.dumps(value)))
+            await self._db.executemany(
+                "INSERT INTO deal_values (deal_id, field, value) VALUES (?, ?, ?)", value_rows
+            )
+            await self._db.executemany(
+                "INSERT INTO notes (id, deal_id, author, created_at, title, text) VALUES (?, ?, ?, ?, ?, ?)",
+                [(n.id, n.deal_id, n.author, _ts(n.created_at), n.title, n.text) for n in data.notes],
+            )
+            await self._db.commit()
+        except Exception:
+            await self._db.rollback()
+            raise
+        finally:
+            self._specs = None
+
+    async def export(self) -> WorkspaceData:
+        specs = await self.field_specs()
+        people = [
+            Person(id=r["id"], name=r["name"], email=r["email"], title=r["title"])
+            for r in await self._db.execute_fetchall("SELECT * FROM people ORDER BY id")
+        ]
+        deals = await self._build_deals(list(await self._db.execute_fetchall("SELECT * FROM deals ORDER BY id")))
+        notes = [
+            Note(id=r["id"], deal_id=r["deal_id"], author=r["author"], created_at=_parse_ts(r["created_at"]),
+                 title=r["title"], text=r["text"])
+            for r in await self._db.execute_fetchall("SELECT * FROM notes ORDER BY deal_id, created_at, id")
+        ]
+        return WorkspaceData(fields=list(specs.values()), people=people, deals=deals, notes=notes)

@@ -1,0 +1,38 @@
+"""Extraction cache: unchanged notes under the same model and prompt cost no tokens on the next pass.
+
+Only extraction is cached; decisions are always recomputed against the CRM's current values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from engine.extract.base import Extractor
+from engine.medic import FieldMap
+from engine.models import Deal, Extraction, Note, Usage
+from engine.provenance import ProvenanceStore
+
+
+def cache_key(deal: Deal, notes: list[Note], extractor: Extractor, field_map: FieldMap) -> str:
+    digest = hashlib.sha256()
+    for note in notes:
+        digest.update(json.dumps([note.id, note.created_at.isoformat(), note.text]).encode())
+    digest.update(field_map.model_dump_json().encode())
+    return "|".join([deal.id, digest.hexdigest(), extractor.model, extractor.prompt_version])
+
+
+async def cached_extract(
+    store: ProvenanceStore, extractor: Extractor, deal: Deal, notes: list[Note], field_map: FieldMap
+) -> tuple[Extraction, bool]:
+    """(extraction, hit). A hit reports zero usage: nothing was spent this time."""
+    key = cache_key(deal, notes, extractor, field_map)
+    payload = await store.cache_get(key)
+    if payload is not None:
+        extraction = Extraction.model_validate_json(payload)
+        return extraction.model_copy(update={"usage": Usage()}), True
+    extraction = await extractor.extract(deal, notes, field_map)
+    # A reply the model cut short (max_tokens, refusal) is not an answer worth keeping: retry next pass.
+    if not any(d.concept == "*" for d in extraction.dropped):
+        await store.cache_put(key, extraction.model_dump_json())
+    return extraction, False

@@ -1,0 +1,25 @@
+"""Invariant 2: the two locks. Only `--apply` together with `LIVE_WRITES=1` opens a live write."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from engine.settings import Settings
+
+
+class Gate(BaseModel):
+    live: bool
+    reason: str | None  # why this is a dry run, in words an operator acts on; None when live
+
+    @property
+    def mode(self) -> str:
+        return "LIVE" if self.live else "DRY RUN"
+
+
+def open_gate(apply: bool, settings: Settings) -> Gate:
+    raw = settings.live_writes_raw.strip()
+    env_reason = None if settings.live_writes else (
+        "LIVE_WRITES is not set" if not raw else f"LIVE_WRITES is '{raw}', not 1"
+    )
+    reasons = [r for r in ("--apply was not given" if not apply else None, env_reason) if r]
+    return Gate(live=not reasons, reason=" and ".join(reasons) or None)

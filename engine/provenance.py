@@ -1,0 +1,324 @@
+"""The provenance log (invariant 4): every action Scout takes or rehearses, in SQLite.
+
+It is the audit trail, the undo map and the dry-run preview. Keep callers on this class's methods so a
+shared Postgres can later stand behind the same interface. The read-only face opens it with `mode=ro`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from pydantic import BaseModel
+
+from engine.models import ActionKind, RunSummary, Usage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,                -- pass | setup | undo
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,              -- running | finished | failed
+    dry_run INTEGER NOT NULL,
+    dry_run_reason TEXT,
+    target_run INTEGER,                -- for undo: the run being reverted
+    cap INTEGER, scanned INTEGER, total INTEGER,
+    written INTEGER, would_write INTEGER, skipped INTEGER, dropped INTEGER, failed INTEGER,
+    model TEXT, prompt_version TEXT,
+    usage TEXT, cost_usd REAL,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS actions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER REFERENCES runs(id),
+    deal_id TEXT, deal_name TEXT,
+    concept TEXT, field TEXT,
+    action TEXT NOT NULL,
+    reason TEXT,
+    previous TEXT, new TEXT, rep_value TEXT,
+    note_id TEXT, excerpt TEXT,
+    model TEXT,
+    dry_run INTEGER NOT NULL,
+    status TEXT NOT NULL,              -- pending (intent logged, CRM not yet answered) | applied | failed | none
+    error TEXT,
+    actor TEXT,                        -- who: 'scout' or a reviewer's Slack user id
+    reverts INTEGER,                   -- for reverted rows: the action id undone
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_by_run ON actions(run_id, id);
+CREATE INDEX IF NOT EXISTS actions_by_field ON actions(deal_id, field, action, status);
+CREATE INDEX IF NOT EXISTS actions_pending ON actions(status) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS scans (
+    deal_id TEXT PRIMARY KEY, last_scanned_at TEXT NOT NULL, last_run_id INTEGER
+);
+CREATE TABLE IF NOT EXISTS extraction_cache (
+    key TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY, holder TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+"""
+
+# A pass that died without releasing its lock frees it after this long.
+LOCK_TTL = timedelta(hours=6)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _load(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+class ActionRow(BaseModel):
+    id: int | None = None
+    run_id: int | None
+    deal_id: str | None = None
+    deal_name: str | None = None
+    concept: str | None = None
+    field: str | None = None
+    action: ActionKind
+    reason: str | None = None
+    previous: Any = None
+    new: Any = None
+    rep_value: Any = None
+    note_id: str | None = None
+    excerpt: str | None = None
+    model: str | None = None
+    dry_run: bool
+    status: str = "none"
+    error: str | None = None
+    actor: str = "scout"
+    reverts: int | None = None
+    created_at: str | None = None
+
+
+class RunRow(BaseModel):
+    id: int
+    kind: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    dry_run: bool
+    dry_run_reason: str | None
+    target_run: int | None
+    cap: int | None
+    scanned: int | None
+    total: int | None
+    written: int | None
+    would_write: int | None
+    skipped: int | None
+    dropped: int | None
+    failed: int | None
+    model: str | None
+    usage: Usage | None
+    cost_usd: float | None
+    summary: str | None
+
+
+class LockHeld(Exception):
+    """Another pass holds the lock."""
+
+
+class ProvenanceStore:
+    def __init__(self, db: aiosqlite.Connection, readonly: bool):
+        self._db = db
+        self.readonly = readonly
+
+    @classmethod
+    async def open(cls, path: Path, *, readonly: bool = False) -> "ProvenanceStore":
+        path = Path(path)
+        if readonly:
+            if not path.exists():
+                raise FileNotFoundError(f"no provenance log at {path} yet: run `scout run` first")
+            db = await aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path)
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.executescript(SCHEMA)
+            await db.commit()
+        db.row_factory = aiosqlite.Row
+        return cls(db, readonly)
+
+    async def aclose(self) -> None:
+        await self._db.close()
+
+    # -- runs ---------------------------------------------------------------------------------------------
+
+    async def start_run(
+        self, kind: str, *, dry_run: bool, dry_run_reason: str | None, cap: int | None = None,
+        model: str | None = None, prompt_version: str | None = None, target_run: int | None = None,
+    ) -> int:
+        cur = await self._db.execute(
+            "INSERT INTO runs (kind, started_at, status, dry_run, dry_run_reason, cap, model, prompt_version,"
+            " target_run) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+            (kind, _now(), int(dry_run), dry_run_reason, cap, model, prompt_version, target_run),
+        )
+        await self._db.commit()
+        return int(cur.lastrowid)
+
+    async def finish_run(self, summary: RunSummary, text: str, status: str = "finished") -> None:
+        await self._db.execute(
+            "UPDATE runs SET finished_at=?, status=?, scanned=?, total=?, written=?, would_write=?, skipped=?,"
+            " dropped=?, failed=?, usage=?, cost_usd=?, summary=? WHERE id=?",
+            (_now(), status, summary.scanned, summary.total, summary.written, summary.would_write,
+             summary.skipped, summary.dropped, summary.failed, summary.usage.model_dump_json(),
+             summary.cost_usd, text, summary.run_id),
+        )
+        await self._db.commit()
+
+    def _run(self, r: aiosqlite.Row) -> RunRow:
+        data = dict(r)
+        data["dry_run"] = bool(data["dry_run"])
+        data["usage"] = Usage.model_validate_json(data["usage"]) if data["usage"] else None
+        return RunRow.model_validate({k: data[k] for k in RunRow.model_fields})
+
+    async def get_run(self, run_id: int) -> RunRow | None:
+        rows = await self._db.execute_fetchall("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return self._run(rows[0]) if rows else None
+
+    async def list_runs(self, limit: int = 20) -> list[RunRow]:
+        rows = await self._db.execute_fetchall("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        return [self._run(r) for r in rows]
+
+    # -- actions ------------------------------------------------------------------------------------------
+
+    async def log(self, row: ActionRow, *, commit: bool = True) -> int:
+        now = _now()
+        cur = await self._db.execute(
+            "INSERT INTO actions (run_id, deal_id, deal_name, concept, field, action, reason, previous, new,"
+            " rep_value, note_id, excerpt, model, dry_run, status, error, actor, reverts, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.run_id, row.deal_id, row.deal_name, row.concept, row.field, row.action.value, row.reason,
+             _dump(row.previous), _dump(row.new), _dump(row.rep_value), row.note_id, row.excerpt, row.model,
+             int(row.dry_run), row.status, row.error, row.actor, row.reverts, now, now),
+        )
+        if commit:
+            await self._db.commit()
+        return int(cur.lastrowid)
+
+    async def log_many(self, rows: list[ActionRow]) -> None:
+        for row in rows:
+            await self.log(row, commit=False)
+        await self._db.commit()
+
+    async def set_outcome(self, action_id: int, status: str, error: str | None = None,
+                          action: ActionKind | None = None) -> None:
+        if action is None:
+            await self._db.execute(
+                "UPDATE actions SET status=?, error=?, updated_at=? WHERE id=?", (status, error, _now(), action_id)
+            )
+        else:
+            await self._db.execute(
+                "UPDATE actions SET status=?, error=?, action=?, updated_at=? WHERE id=?",
+                (status, error, action.value, _now(), action_id),
+            )
+        await self._db.commit()
+
+    def _action(self, r: aiosqlite.Row) -> ActionRow:
+        data = dict(r)
+        for key in ("previous", "new", "rep_value"):
+            data[key] = _load(data[key])
+        data["dry_run"] = bool(data["dry_run"])
+        return ActionRow.model_validate({k: data[k] for k in ActionRow.model_fields})
+
+    async def actions_for_run(self, run_id: int) -> list[ActionRow]:
+        rows = await self._db.execute_fetchall("SELECT * FROM actions WHERE run_id = ? ORDER BY id", (run_id,))
+        return [self._action(r) for r in rows]
+
+    async def get_action(self, action_id: int) -> ActionRow | None:
+        rows = await self._db.execute_fetchall("SELECT * FROM actions WHERE id = ?", (action_id,))
+        return self._action(rows[0]) if rows else None
+
+    async def pending_intents(self) -> list[ActionRow]:
+        rows = await self._db.execute_fetchall("SELECT * FROM actions WHERE status = 'pending' ORDER BY id")
+        return [self._action(r) for r in rows]
+
+    async def applied_before(self, deal_id: str, field: str, note_id: str | None, new: Any) -> bool:
+        """Duplicate protection: only live rows whose write really landed count, never rehearsals."""
+        rows = await self._db.execute_fetchall(
+            "SELECT 1 FROM actions WHERE deal_id=? AND field=? AND note_id IS ? AND new=? AND action=?"
+            " AND dry_run=0 AND status='applied' LIMIT 1",
+            (deal_id, field, note_id, _dump(new), ActionKind.WRITTEN.value),
+        )
+        return bool(rows)
+
+    async def latest_for_field(self, deal_id: str, field: str, actions: tuple[ActionKind, ...]) -> ActionRow | None:
+        marks = ",".join("?" * len(actions))
+        rows = await self._db.execute_fetchall(
+            f"SELECT * FROM actions WHERE deal_id=? AND field=? AND action IN ({marks}) ORDER BY id DESC LIMIT 1",
+            (deal_id, field, *[a.value for a in actions]),
+        )
+        return self._action(rows[0]) if rows else None
+
+    async def actions_for_deal(self, deal_id: str, limit: int = 50) -> list[ActionRow]:
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM actions WHERE deal_id = ? ORDER BY id DESC LIMIT ?", (deal_id, limit)
+        )
+        return [self._action(r) for r in rows]
+
+    # -- scans (fair ordering) ----------------------------------------------------------------------------
+
+    async def last_scanned(self) -> dict[str, str]:
+        rows = await self._db.execute_fetchall("SELECT deal_id, last_scanned_at FROM scans")
+        return {r["deal_id"]: r["last_scanned_at"] for r in rows}
+
+    async def mark_scanned(self, deal_id: str, run_id: int) -> None:
+        # Microsecond precision so deals scanned in one pass keep their order for the next.
+        await self._db.execute(
+            "INSERT INTO scans (deal_id, last_scanned_at, last_run_id) VALUES (?, ?, ?) ON CONFLICT(deal_id)"
+            " DO UPDATE SET last_scanned_at=excluded.last_scanned_at, last_run_id=excluded.last_run_id",
+            (deal_id, datetime.now(timezone.utc).isoformat(), run_id),
+        )
+        await self._db.commit()
+
+    # -- extraction cache ---------------------------------------------------------------------------------
+
+    async def cache_get(self, key: str) -> str | None:
+        rows = await self._db.execute_fetchall("SELECT payload FROM extraction_cache WHERE key = ?", (key,))
+        return rows[0]["payload"] if rows else None
+
+    async def cache_put(self, key: str, payload: str) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO extraction_cache (key, payload, created_at) VALUES (?, ?, ?)",
+            (key, payload, _now()),
+        )
+        await self._db.commit()
+
+    # -- one pass at a time -------------------------------------------------------------------------------
+
+    async def acquire_lock(self, name: str = "pass") -> str:
+        holder = f"{socket.gethostname()}:{os.getpid()}:{datetime.now(timezone.utc).timestamp()}"
+        now = datetime.now(timezone.utc)
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = await self._db.execute_fetchall("SELECT holder, expires_at FROM locks WHERE name = ?", (name,))
+            if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now:
+                raise LockHeld(f"another pass is running ({rows[0]['holder']}); try again when it finishes")
+            await self._db.execute(
+                "INSERT OR REPLACE INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)",
+                (name, holder, now.isoformat(), (now + LOCK_TTL).isoformat()),
+            )
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+        return holder
+
+    async def release_lock(self, holder: str, name: str = "pass") -> None:
+        await self._db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+        await self._db.commit()

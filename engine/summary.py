@@ -1,0 +1,32 @@
+"""The loud run summary. The mode leads, so a rehearsal cannot be mistaken for a live run."""
+
+from __future__ import annotations
+
+from engine.models import RunSummary
+
+
+def headline(s: RunSummary) -> str:
+    mode = s.mode if s.dry_run_reason is None else f"{s.mode} ({s.dry_run_reason})"
+    counts = f"{s.written} written, {s.would_write} would-write, {s.skipped} skipped, {s.dropped} dropped"
+    if s.failed:
+        counts += f", {s.failed} failed"
+    return f"{mode}: {counts}; scanned {s.scanned}/{s.total} (cap {s.cap})"
+
+
+def format_summary(s: RunSummary) -> str:
+    lines = [headline(s), f"run {s.run_id} · model {s.model}"]
+    if s.dry_run_reason is not None:
+        lines.append("Nothing was written to the CRM. A live pass needs `scout run --apply` with LIVE_WRITES=1.")
+    if s.not_reached:
+        lines.append(f"{s.not_reached} deals not reached this run (cap {s.cap}); they come first next run.")
+    if s.usage.input_tokens or s.usage.output_tokens:
+        u = s.usage
+        lines.append(
+            f"tokens: {u.input_tokens} in, {u.output_tokens} out, {u.cache_read_tokens} cache read, "
+            f"{u.cache_write_tokens} cache write · est. ${s.cost_usd:.4f}"
+        )
+    if s.reconciled:
+        lines.append(f"{s.reconciled} interrupted write(s) from an earlier run reconciled.")
+    if s.errors:
+        lines.append(f"{len(s.errors)} error(s), first: {s.errors[0]}")
+    return "\n".join(lines)
