@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     attio_api_token: SecretStr | None = Field(default=None, validation_alias="ATTIO_API_TOKEN")
     hubspot_token: SecretStr | None = Field(default=None, validation_alias="HUBSPOT_TOKEN")
+    hubspot_requests_per_10s: int = Field(default=100, ge=1, validation_alias="HUBSPOT_RATE_PER_10S")
     crm_base_url: str | None = Field(default=None, validation_alias="SCOUT_CRM_BASE_URL")
     deal_url_template: str | None = Field(default=None, validation_alias="SCOUT_DEAL_URL")
 
