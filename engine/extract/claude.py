@@ -219,10 +219,14 @@ def parse_tool_input(tool_input: Any, field_map: FieldMap) -> tuple[list[Finding
     return findings, dropped
 
 
-def _retries(exc: anthropic.APIStatusError) -> str:
-    # The SDK stamps each attempt with its retry count; the failing attempt's header is the truth.
-    count = exc.response.request.headers.get("x-stainless-retry-count", "0")
-    return f"{count} {'retry' if count == '1' else 'retries'}"
+def _retries(count: int | str) -> str:
+    return f"{count} {'retry' if str(count) == '1' else 'retries'}"
+
+
+def _retries_taken(exc: anthropic.APIStatusError) -> str:
+    # The SDK stamps each attempt with its retry count; the failing attempt's header is the truth
+    # (fewer than max_retries when the server said `x-should-retry: false`).
+    return _retries(exc.response.request.headers.get("x-stainless-retry-count", "0"))
 
 
 def _request_id(exc: anthropic.APIStatusError) -> str:
@@ -232,9 +236,9 @@ def _request_id(exc: anthropic.APIStatusError) -> str:
 def describe_api_error(exc: anthropic.APIError, model: str, max_retries: int) -> str:
     """One line a human can act on; never includes the key."""
     if isinstance(exc, anthropic.APITimeoutError):
-        return f"Claude request timed out after {max_retries} retries"
+        return f"Claude request timed out after {_retries(max_retries)}"
     if isinstance(exc, anthropic.APIConnectionError):
-        return f"could not reach the Claude API after {max_retries} retries: {exc}"
+        return f"could not reach the Claude API after {_retries(max_retries)}: {exc}"
     if not isinstance(exc, anthropic.APIStatusError):
         return f"Claude API error: {exc}"
     status = exc.status_code
@@ -247,11 +251,11 @@ def describe_api_error(exc: anthropic.APIError, model: str, max_retries: int) ->
     if status == 404:
         return f"Claude model {model!r} was not found (404): check SCOUT_MODEL{rid}"
     if status == 429:
-        return f"Claude rate limit (429) after {_retries(exc)}{detail}{rid}"
+        return f"Claude rate limit (429) after {_retries_taken(exc)}{detail}{rid}"
     if status == 529:
-        return f"Claude is overloaded (529) after {_retries(exc)}{rid}"
+        return f"Claude is overloaded (529) after {_retries_taken(exc)}{rid}"
     if status >= 500:
-        return f"Claude server error ({status}) after {_retries(exc)}{detail}{rid}"
+        return f"Claude server error ({status}) after {_retries_taken(exc)}{detail}{rid}"
     return f"Claude rejected the request ({status}){detail}{rid}"
 
 
