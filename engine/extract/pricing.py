@@ -44,10 +44,13 @@ PRICES: dict[str, ModelPrice] = {
     "claude-opus-4-5": _OPUS,
     "claude-opus-4-6": _OPUS,
     "claude-opus-4-7": _OPUS,
+    "claude-opus-4-8": _OPUS,
+    "claude-opus-5": _OPUS,
 }
 
 
 def price_for(model: str) -> ModelPrice | None:
+    """None for a model the table does not know: callers that show a cost should say it is unpriced."""
     return PRICES.get(model)
 
 
