@@ -271,6 +271,19 @@ class ProvenanceStore:
         )
         return [self._action(r) for r in rows]
 
+    async def reverted(self, action_id: int) -> bool:
+        rows = await self._db.execute_fetchall(
+            "SELECT 1 FROM actions WHERE reverts=? AND action=? AND status='applied' LIMIT 1",
+            (action_id, ActionKind.REVERTED.value),
+        )
+        return bool(rows)
+
+    async def finish_undo(self, run_id: int, text: str) -> None:
+        await self._db.execute(
+            "UPDATE runs SET finished_at=?, status='finished', summary=? WHERE id=?", (_now(), text, run_id)
+        )
+        await self._db.commit()
+
     # -- scans (fair ordering) ----------------------------------------------------------------------------
 
     async def last_scanned(self) -> dict[str, str]:

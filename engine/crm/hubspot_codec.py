@@ -35,49 +35,69 @@ _INLINE_WS = re.compile(r"[ \t\f\v\r\u00a0]+")
 
 
 class _TextCollector(HTMLParser):
+    """Collects text in reading order. A block boundary is a *soft* break (several in a row make one line
+    break, so `<p>a</p><p>b</p>` is two lines, not two lines and a blank); `<br>` is a *hard* break, so
+    HubSpot's empty paragraph `<p><br></p>` still reads as a blank line."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._line_start = True
 
-    def _newline(self) -> None:
+    def _soft_break(self) -> None:
+        if not self._line_start:
+            self.parts.append("\n")
+            self._line_start = True
+
+    def _hard_break(self) -> None:
         self.parts.append("\n")
+        self._line_start = True
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self._skip += 1
         elif tag == "br":
-            self._newline()
+            self._hard_break()
         elif tag == "li":
-            self._newline()
+            self._soft_break()
             self.parts.append("- ")
         elif tag in _BLOCK_TAGS:
-            self._newline()
+            self._soft_break()
         elif tag in _CELL_TAGS:
             self.parts.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("br", "hr"):
-            self._newline()
+        if tag == "br":
+            self._hard_break()
+        elif tag == "hr":
+            self._soft_break()
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCK_TAGS:
-            self._newline()
+            self._soft_break()
         elif tag in _CELL_TAGS:
             self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
-            # Source line breaks inside HTML text are just spaces; only tags make lines.
-            self.parts.append(re.sub(r"\s+", " ", data))
+        if self._skip:
+            return
+        # Source line breaks inside HTML text are just spaces; only tags make lines.
+        text = re.sub(r"[ \t\n\r\f\v]+", " ", data)
+        if self._line_start:
+            text = text.lstrip(" ")
+        if text:
+            self.parts.append(text)
+            self._line_start = False
 
 
 def _tidy(text: str) -> str:
     lines = [_INLINE_WS.sub(" ", line).strip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:
+        # At most one blank line in a row.
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip()
@@ -245,7 +265,8 @@ def decode_value(info: PropertyInfo | None, raw: Any) -> Any:
         values = [v.strip() for v in text.split(MULTI_SEPARATOR) if v.strip()]
         labels = [info.options.get(v, v) for v in values] if info else values
         return labels or None
-    if kind is FieldType.SELECT and info is not None:
+    if kind in (FieldType.SELECT, FieldType.PERSON) and info is not None:
+        # Owner properties list owners as options (value = owner id, label = name) when HubSpot includes them.
         return info.options.get(text, text)
     return text
 
@@ -279,6 +300,6 @@ def encode_value(info: PropertyInfo, value: Any) -> str:
                 if encoded not in chosen:
                     chosen.append(encoded)
         return MULTI_SEPARATOR.join(chosen)
-    if kind is FieldType.SELECT:
+    if kind in (FieldType.SELECT, FieldType.PERSON):
         return info.option_value(str(value)) if info.options else str(value)
     return str(value)

@@ -1,0 +1,53 @@
+"""`scout`: the command line. Each command lives in engine/commands/<module>.py and registers itself here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Sequence
+
+from pydantic import ValidationError
+
+from engine.commands import EXIT_ERROR, EXIT_USAGE, COMMAND_MODULES, CommandError
+from engine.crm.base import AuthError, CRMError
+from engine.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scout",
+        description="Keeps MEDIC fields current as cited suggestions in scout_* fields. "
+        "Every write needs --apply AND LIVE_WRITES=1; anything else is a logged rehearsal.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = err.get("loc", ["?"])[0]
+        print(f"scout: configuration error in {name}: {err.get('msg')}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(args.func(args, settings))
+    except (AuthError, CRMError, CommandError) as exc:
+        print(f"scout: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", EXIT_ERROR)
+    except KeyboardInterrupt:
+        print("scout: interrupted; an interrupted live write is reconciled on the next run", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

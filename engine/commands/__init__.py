@@ -1,0 +1,21 @@
+"""CLI commands. Exit codes are part of the interface: scripts and the scheduler rely on them."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # configuration, CRM or extractor error; nothing half-done is left unlogged
+EXIT_USAGE = 2  # bad arguments or settings
+EXIT_BUSY = 3  # another pass holds the lock
+EXIT_PARTIAL = 4  # finished, but some actions failed or conflicted (see `scout log RUN`)
+EXIT_NOT_FOUND = 5  # no such run or deal
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+from engine.commands import core, logview  # noqa: E402
+
+COMMAND_MODULES = [core, logview]

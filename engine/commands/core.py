@@ -1,0 +1,180 @@
+"""scout demo | setup | run | undo | deal."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from engine.commands import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.crm.base import CRMReader, CRMWriter
+from engine.crm.factory import open_reader, open_writer
+from engine.dealview import format_view, lookup
+from engine.fieldsetup import missing_scout_fields, setup_fields
+from engine.gate import Gate, open_gate
+from engine.provenance import LockHeld, ProvenanceStore
+from engine.runner import run_pass
+from engine.settings import Settings
+from engine.summary import format_summary
+from engine.undo import UndoRefused, undo_run
+from engine.wiring import build_extractor, cost_function
+
+
+@asynccontextmanager
+async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, CRMWriter | None]]:
+    """The only place a writer is handed out: when both locks are open. A dry run gets a reader alone."""
+    if gate.live:
+        writer = await open_writer(settings)
+        try:
+            yield writer, writer
+        finally:
+            await writer.aclose()
+    else:
+        reader = await open_reader(settings)
+        try:
+            yield reader, None
+        finally:
+            await reader.aclose()
+
+
+@asynccontextmanager
+async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
+    store = await ProvenanceStore.open(settings.log_db)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.crm.demo import generate_demo
+    from engine.crm.local import LocalCRM
+
+    if settings.crm != "local":
+        raise CommandError("`scout demo` seeds the embedded workspace; unset SCOUT_CRM (or set it to local)")
+    path = settings.workspace
+    if path.exists() and not args.reset:
+        print(f"Demo workspace already at {path} (use --reset to reseed it).")
+        return EXIT_OK
+    if path.exists():
+        path.unlink()
+    data = generate_demo(seed=args.seed, n_deals=args.deals)
+    crm = await LocalCRM.open(path, writable=True, create=True)
+    try:
+        await crm.load(data)
+    finally:
+        await crm.aclose()
+    print(f"Seeded demo workspace {path}: {len(data.deals)} deals, {len(data.notes)} notes, "
+          f"{len(data.people)} people. Next: `scout run` (a rehearsal).")
+    return EXIT_OK
+
+
+async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    gate = open_gate(args.apply, settings)
+    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+        run_id, plans = await setup_fields(crm, writer, store, settings.field_map, gate)
+    print(f"{gate.mode}{f' ({gate.reason})' if gate.reason else ''}: setup run {run_id}")
+    for p in plans:
+        print(f"  {p.field:<28} {p.type:<13} {p.state}{f' - {p.detail}' if p.detail else ''}")
+    if not gate.live and any(p.state == "would_create" for p in plans):
+        print("Nothing was created. To create: `scout setup --apply` with LIVE_WRITES=1.")
+    return EXIT_PARTIAL if any(p.state in ("conflict", "failed") for p in plans) else EXIT_OK
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    gate = open_gate(args.apply, settings)
+    cap = args.cap or settings.scan_cap
+    extractor = build_extractor(settings)
+    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+        missing = await missing_scout_fields(crm, settings.field_map)
+        if missing and gate.live:
+            raise CommandError(f"missing scout fields {', '.join(missing)}: run `scout setup --apply` first")
+        try:
+            summary = await run_pass(
+                crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
+                gate=gate, cap=cap, concurrency=settings.concurrency, cost=cost_function(),
+            )
+        except LockHeld as exc:
+            raise CommandError(str(exc), EXIT_BUSY) from exc
+    text = format_summary(summary)
+    if missing:
+        text += f"\nnote: {len(missing)} scout_* field(s) missing; `scout setup` shows what a live run needs."
+    print(text)
+    if getattr(args, "post", False):
+        from bot.post import post_run_summary  # only needs Slack when asked to post
+
+        await post_run_summary(settings, summary.run_id)
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
+async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
+    gate = open_gate(args.apply, settings)
+    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+        try:
+            result = await undo_run(args.run, crm, writer, store, gate)
+        except UndoRefused as exc:
+            raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
+    head = f"{gate.mode}{f' ({gate.reason})' if gate.reason else ''}: undo of run {result.target} (run {result.run_id})"
+    print(f"{head}: {result.reverted} reverted, {result.would_revert} would-revert, "
+          f"{result.conflicts} conflicts, {result.failed} failed, {result.already} already reverted")
+    if not gate.live:
+        print("Nothing was changed. To revert: `scout undo RUN --apply` with LIVE_WRITES=1.")
+    if result.conflicts:
+        print(f"Conflicts were left as the humans set them; see `scout log {result.run_id}`.")
+    return EXIT_PARTIAL if result.conflicts or result.failed else EXIT_OK
+
+
+async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
+    name = " ".join(args.name)
+    crm = await open_reader(settings)
+    log = None
+    if settings.log_db.exists():
+        log = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        extractor = None if args.no_extract else build_extractor(settings)
+        result = await lookup(name, crm, log, extractor, settings.field_map)
+    finally:
+        await crm.aclose()
+        if log is not None:
+            await log.aclose()
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return EXIT_OK if result.view else EXIT_NOT_FOUND
+    if result.view is None:
+        if result.candidates:
+            print(f"'{name}' matches several deals: " + "; ".join(result.candidates))
+        else:
+            print(f"No deal matches '{name}'.")
+        return EXIT_NOT_FOUND
+    print(format_view(result.view))
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="seed the embedded CRM with a demo pipeline")
+    p.add_argument("--reset", action="store_true", help="replace an existing workspace")
+    p.add_argument("--deals", type=int, default=212)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("setup", help="create the scout_* fields (rehearsal unless --apply and LIVE_WRITES=1)")
+    p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("run", help="one pass over the pipeline (rehearsal unless --apply and LIVE_WRITES=1)")
+    p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
+    p.add_argument("--cap", type=int, help="deals to scan this pass (default SCOUT_SCAN_CAP)")
+    p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("undo", help="revert a run's writes by run id (rehearsal unless --apply and LIVE_WRITES=1)")
+    p.add_argument("run", type=int)
+    p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
+    p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("deal", help="read-only summary of one deal")
+    p.add_argument("name", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-extract", action="store_true", help="skip the fresh extraction")
+    p.set_defaults(func=cmd_deal)
+

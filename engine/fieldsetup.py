@@ -1,0 +1,59 @@
+"""`scout setup`: create the seven `scout_*` fields. Rehearsal first; both locks to apply; safe to repeat."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from engine.crm.base import CRMError, CRMReader, CRMWriter, FieldTypeConflict
+from engine.gate import Gate
+from engine.medic import FieldMap
+from engine.models import ActionKind
+from engine.provenance import ActionRow, ProvenanceStore
+
+
+class FieldPlan(BaseModel):
+    field: str
+    type: str
+    state: str  # exists | would_create | created | conflict | failed
+    detail: str = ""
+
+
+async def setup_fields(
+    crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, field_map: FieldMap, gate: Gate
+) -> tuple[int, list[FieldPlan]]:
+    run_id = await store.start_run("setup", dry_run=not gate.live, dry_run_reason=gate.reason)
+    existing = await crm.field_specs()
+    plans: list[FieldPlan] = []
+    for spec in field_map.scout_fields():
+        have = existing.get(spec.name)
+        row = ActionRow(run_id=run_id, field=spec.name, action=ActionKind.SKIPPED, dry_run=not gate.live,
+                        new={"type": spec.type.value, "options": list(spec.options)})
+        if have is not None and have.type is spec.type:
+            plans.append(FieldPlan(field=spec.name, type=spec.type, state="exists"))
+            row.reason = "field already exists with this type"
+        elif have is not None:
+            detail = f"exists as {have.type}, not {spec.type}: Scout will not touch it; rename or remove it"
+            plans.append(FieldPlan(field=spec.name, type=spec.type, state="conflict", detail=detail))
+            row.action, row.reason = ActionKind.FAILED, detail
+        elif writer is None:
+            plans.append(FieldPlan(field=spec.name, type=spec.type, state="would_create"))
+            row.action, row.reason = ActionKind.WOULD_CREATE_FIELD, "field missing"
+        else:
+            try:
+                created = await writer.create_field(spec)
+                plans.append(FieldPlan(field=spec.name, type=spec.type, state="created" if created else "exists"))
+                row.action = ActionKind.FIELD_CREATED if created else ActionKind.SKIPPED
+                row.status, row.reason = ("applied", "created") if created else ("none", "already existed")
+            except FieldTypeConflict as exc:
+                plans.append(FieldPlan(field=spec.name, type=spec.type, state="conflict", detail=str(exc)))
+                row.action, row.reason = ActionKind.FAILED, str(exc)
+            except CRMError as exc:
+                plans.append(FieldPlan(field=spec.name, type=spec.type, state="failed", detail=str(exc)))
+                row.action, row.status, row.error = ActionKind.FAILED, "failed", str(exc)
+        await store.log(row)
+    return run_id, plans
+
+
+async def missing_scout_fields(crm: CRMReader, field_map: FieldMap) -> list[str]:
+    existing = await crm.field_specs()
+    return [s.name for s in field_map.scout_fields() if s.name not in existing or existing[s.name].type is not s.type]

@@ -1,0 +1,84 @@
+"""Undo a run by its id: restore what each write replaced, newest first, only where Scout's value still stands."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.fieldtypes import display, same_value
+from engine.gate import Gate
+from engine.models import ActionKind
+from engine.provenance import ActionRow, ProvenanceStore
+
+UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
+
+
+class UndoResult(BaseModel):
+    run_id: int  # the undo's own run
+    target: int
+    reverted: int = 0
+    would_revert: int = 0
+    conflicts: int = 0
+    failed: int = 0
+    already: int = 0
+
+
+class UndoRefused(Exception):
+    pass
+
+
+async def undo_run(
+    target: int, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, gate: Gate
+) -> UndoResult:
+    run = await store.get_run(target)
+    if run is None:
+        raise UndoRefused(f"no run {target} in the log")
+    if run.kind == "undo":
+        raise UndoRefused(f"run {target} is itself an undo; undo the original run's writes by hand if needed")
+    rows = [r for r in await store.actions_for_run(target)
+            if r.action in UNDOABLE and r.status == "applied" and not r.dry_run]
+    run_id = await store.start_run("undo", dry_run=not gate.live, dry_run_reason=gate.reason, target_run=target)
+    result = UndoResult(run_id=run_id, target=target)
+    for row in sorted(rows, key=lambda r: r.id or 0, reverse=True):
+        assert row.id is not None and row.deal_id and row.field
+        undo = ActionRow(run_id=run_id, deal_id=row.deal_id, deal_name=row.deal_name, concept=row.concept,
+                         field=row.field, previous=row.new, new=row.previous, note_id=row.note_id,
+                         excerpt=row.excerpt, model=row.model, dry_run=not gate.live, reverts=row.id,
+                         action=ActionKind.REVERT_CONFLICT)
+        if await store.reverted(row.id):
+            result.already += 1
+            undo.action, undo.reason = ActionKind.SKIPPED, "already reverted by an earlier undo"
+            await store.log(undo)
+            continue
+        try:
+            deal = await crm.get_deal(row.deal_id)
+        except CRMError as exc:
+            result.failed += 1
+            undo.action, undo.status, undo.error = ActionKind.FAILED, "failed", str(exc)
+            undo.reason = "deal not found" if isinstance(exc, DealNotFound) else "reading deal failed"
+            await store.log(undo)
+            continue
+        current = deal.values.get(row.field)
+        if not same_value(current, row.new):
+            result.conflicts += 1
+            undo.reason = f"changed since Scout wrote it (now '{display(current)}'): left as is"
+            undo.rep_value = current
+            await store.log(undo)
+            continue
+        if writer is None:
+            result.would_revert += 1
+            undo.action, undo.reason = ActionKind.WOULD_REVERT, "would restore the previous value"
+            await store.log(undo)
+            continue
+        undo.action, undo.status, undo.reason = ActionKind.REVERTED, "pending", "restoring the previous value"
+        intent = await store.log(undo)
+        try:
+            await writer.set_field(row.deal_id, row.field, row.previous)
+        except CRMError as exc:
+            result.failed += 1
+            await store.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
+            continue
+        await store.set_outcome(intent, "applied")
+        result.reverted += 1
+    await store.finish_undo(result.run_id, result.model_dump_json())
+    return result
