@@ -17,7 +17,7 @@ from engine.medic import FieldMap, load_field_map
 # The production scan cap: at most this many deals are extracted per pass. At ~2 notes a deal this keeps a
 # daily Claude bill predictable, and fair ordering rotates the cap through the whole pipeline.
 PRODUCTION_SCAN_CAP = 50
-DEFAULT_MODEL = "claude-sonnet-4-5-20250929"
+DEFAULT_MODEL = "claude-sonnet-4-6"  # 4-5 retires 2026-11-30 (anthropic SDK deprecated_models)
 
 
 class Settings(BaseSettings):

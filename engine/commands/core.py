@@ -3,47 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from engine.commands import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
-from engine.crm.base import CRMReader, CRMWriter
-from engine.crm.factory import open_reader, open_writer
+from engine.crm.factory import open_reader
 from engine.dealview import format_view, lookup
-from engine.fieldsetup import missing_scout_fields, setup_fields
-from engine.gate import Gate, open_gate
+from engine.jobs import MissingFields, run_job, setup_job, undo_job
 from engine.provenance import LockHeld, ProvenanceStore
-from engine.runner import run_pass
 from engine.settings import Settings
 from engine.summary import format_summary
-from engine.undo import UndoRefused, undo_run
-from engine.wiring import build_extractor, cost_function
-
-
-@asynccontextmanager
-async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, CRMWriter | None]]:
-    """The only place a writer is handed out: when both locks are open. A dry run gets a reader alone."""
-    if gate.live:
-        writer = await open_writer(settings)
-        try:
-            yield writer, writer
-        finally:
-            await writer.aclose()
-    else:
-        reader = await open_reader(settings)
-        try:
-            yield reader, None
-        finally:
-            await reader.aclose()
-
-
-@asynccontextmanager
-async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
-    store = await ProvenanceStore.open(settings.log_db)
-    try:
-        yield store
-    finally:
-        await store.aclose()
+from engine.undo import UndoRefused
+from engine.wiring import build_extractor
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,9 +39,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
-    gate = open_gate(args.apply, settings)
-    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
-        run_id, plans = await setup_fields(crm, writer, store, settings.field_map, gate)
+    gate, run_id, plans = await setup_job(settings, apply=args.apply)
     print(f"{gate.mode}{f' ({gate.reason})' if gate.reason else ''}: setup run {run_id}")
     for p in plans:
         print(f"  {p.field:<28} {p.type:<13} {p.state}{f' - {p.detail}' if p.detail else ''}")
@@ -82,25 +49,17 @@ async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    gate = open_gate(args.apply, settings)
-    cap = args.cap or settings.scan_cap
-    extractor = build_extractor(settings)
-    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
-        missing = await missing_scout_fields(crm, settings.field_map)
-        if missing and gate.live:
-            raise CommandError(f"missing scout fields {', '.join(missing)}: run `scout setup --apply` first")
-        try:
-            summary = await run_pass(
-                crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
-                gate=gate, cap=cap, concurrency=settings.concurrency, cost=cost_function(),
-            )
-        except LockHeld as exc:
-            raise CommandError(str(exc), EXIT_BUSY) from exc
+    try:
+        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap)
+    except LockHeld as exc:
+        raise CommandError(str(exc), EXIT_BUSY) from exc
+    except MissingFields as exc:
+        raise CommandError(str(exc)) from exc
     text = format_summary(summary)
     if missing:
         text += f"\nnote: {len(missing)} scout_* field(s) missing; `scout setup` shows what a live run needs."
     print(text)
-    if getattr(args, "post", False):
+    if args.post:
         from bot.post import post_run_summary  # only needs Slack when asked to post
 
         await post_run_summary(settings, summary.run_id)
@@ -108,12 +67,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
-    gate = open_gate(args.apply, settings)
-    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
-        try:
-            result = await undo_run(args.run, crm, writer, store, gate)
-        except UndoRefused as exc:
-            raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
+    try:
+        gate, result = await undo_job(settings, args.run, apply=args.apply)
+    except UndoRefused as exc:
+        raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
     head = f"{gate.mode}{f' ({gate.reason})' if gate.reason else ''}: undo of run {result.target} (run {result.run_id})"
     print(f"{head}: {result.reverted} reverted, {result.would_revert} would-revert, "
           f"{result.conflicts} conflicts, {result.failed} failed, {result.already} already reverted")

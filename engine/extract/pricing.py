@@ -35,9 +35,9 @@ _HAIKU = _standard(1.0, 5.0)
 _OPUS = _standard(5.0, 25.0)
 
 PRICES: dict[str, ModelPrice] = {
-    "claude-sonnet-4-5-20250929": _SONNET,  # engine.settings.DEFAULT_MODEL
+    "claude-sonnet-4-5-20250929": _SONNET,
     "claude-sonnet-4-5": _SONNET,
-    "claude-sonnet-4-6": _SONNET,
+    "claude-sonnet-4-6": _SONNET,  # engine.settings.DEFAULT_MODEL
     "claude-haiku-4-5-20251001": _HAIKU,
     "claude-haiku-4-5": _HAIKU,
     "claude-opus-4-5-20251101": _OPUS,

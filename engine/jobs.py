@@ -1,0 +1,84 @@
+"""The engine's entry points, shared by the CLI, the scheduler and tests: open what the gate allows, act, close.
+
+The gate decides whether a writer exists at all: a dry run is handed a CRM reader and nothing else.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from engine.crm.base import CRMReader, CRMWriter
+from engine.crm.factory import open_reader, open_writer
+from engine.extract.base import Extractor
+from engine.fieldsetup import FieldPlan, missing_scout_fields, setup_fields
+from engine.gate import Gate, open_gate
+from engine.models import RunSummary
+from engine.provenance import ProvenanceStore
+from engine.runner import run_pass
+from engine.settings import Settings
+from engine.undo import UndoResult, undo_run
+from engine.wiring import build_extractor, cost_function
+
+
+class MissingFields(Exception):
+    def __init__(self, missing: list[str]):
+        super().__init__(f"missing scout fields {', '.join(missing)}: run `scout setup --apply` first")
+        self.missing = missing
+
+
+@asynccontextmanager
+async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, CRMWriter | None]]:
+    """The only place a writer is handed out: when both locks are open."""
+    if gate.live:
+        writer = await open_writer(settings)
+        try:
+            yield writer, writer
+        finally:
+            await writer.aclose()
+    else:
+        reader = await open_reader(settings)
+        try:
+            yield reader, None
+        finally:
+            await reader.aclose()
+
+
+@asynccontextmanager
+async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
+    store = await ProvenanceStore.open(settings.log_db)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+async def run_job(
+    settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None
+) -> tuple[RunSummary, list[str]]:
+    """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then)."""
+    gate = open_gate(apply, settings)
+    extractor = extractor or build_extractor(settings)
+    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+        missing = await missing_scout_fields(crm, settings.field_map)
+        if missing and gate.live:
+            raise MissingFields(missing)
+        summary = await run_pass(
+            crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
+            gate=gate, cap=cap or settings.scan_cap, concurrency=settings.concurrency, cost=cost_function(),
+        )
+    return summary, missing
+
+
+async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list[FieldPlan]]:
+    gate = open_gate(apply, settings)
+    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+        run_id, plans = await setup_fields(crm, writer, store, settings.field_map, gate)
+    return gate, run_id, plans
+
+
+async def undo_job(settings: Settings, run_id: int, *, apply: bool) -> tuple[Gate, UndoResult]:
+    gate = open_gate(apply, settings)
+    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+        result = await undo_run(run_id, crm, writer, store, gate)
+    return gate, result
