@@ -61,9 +61,9 @@ MISSING_TOKEN = (
 
 SCOUT_GROUP = "scout"
 FALLBACK_GROUP = "dealinformation"
-PAGE_SIZE = 100  # the list endpoint's maximum
+PAGE_SIZE = 100  # the list endpoint's maximum (also the search page Scout asks for)
 BATCH_SIZE = 100  # batch read maximum
-ASSOCIATION_PAGE = 500
+ASSOCIATION_PAGE = 500  # the associations endpoint's maximum
 SEARCH_PER_SECOND = 4  # HubSpot allows 5 search requests a second per token; keep one in hand
 MAX_SEARCH_TOKENS = 3
 MAX_EXTRA_PROPERTIES = 100  # custom properties fetched with each deal, beyond the field map's
@@ -127,8 +127,12 @@ class HubSpotCRM:
         clock: Clock = time.monotonic,
         deal_url_template: str | None = None,
         max_retries: int = 5,
+        page_size: int = PAGE_SIZE,
+        note_page_size: int = ASSOCIATION_PAGE,
     ) -> None:
         self._client = client
+        self.page_size = max(1, min(page_size, PAGE_SIZE))
+        self.note_page_size = max(1, min(note_page_size, ASSOCIATION_PAGE))
         self._field_map = field_map
         self._sleep = sleep
         self._max_retries = max_retries
@@ -295,7 +299,7 @@ class HubSpotCRM:
         """Every deal through the list endpoint's `after` cursor (search stops at 10,000 results)."""
         after: str | None = None
         while True:
-            params: dict[str, Any] = {"limit": PAGE_SIZE, "properties": _DEAL_NAME, "archived": "false"}
+            params: dict[str, Any] = {"limit": self.page_size, "properties": _DEAL_NAME, "archived": "false"}
             if after:
                 params["after"] = after
             body = await self._json("GET", "/crm/v3/objects/deals", params=params)
@@ -407,7 +411,7 @@ class HubSpotCRM:
         after: str | None = None
         path = f"/crm/v4/objects/deals/{quote(deal_id, safe='')}/associations/notes"
         while True:
-            params: dict[str, Any] = {"limit": ASSOCIATION_PAGE}
+            params: dict[str, Any] = {"limit": self.note_page_size}
             if after:
                 params["after"] = after
             response = await self._call("GET", path, params=params)
