@@ -1,0 +1,146 @@
+"""The shared CRM HTTP plumbing: pacing, retries, Retry-After in both formats, and the errors a user sees."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+import httpx
+import pytest
+
+from engine.crm.base import AuthError, CRMError
+from engine.crm.http import RateLimiter, backoff_seconds, error_for, request, retry_after_seconds
+from tests.standins.contract import FakeClock
+
+QUERY = "/v2/objects/deals/records/query"
+
+
+def client_for(handler) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url="https://crm.test", transport=httpx.MockTransport(handler))
+
+
+def scripted(*replies):
+    """A handler answering with `replies` in order (an exception instance is raised), recording requests."""
+    seen: list[httpx.Request] = []
+    queue = list(replies)
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        reply = queue.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    return handler, seen
+
+
+async def test_limiter_never_lets_more_than_rate_through_in_any_window() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(5, 1.0, clock=clock.time, sleep=clock.sleep)
+    stamps = []
+    for _ in range(17):
+        await limiter.acquire()
+        stamps.append(clock.time())
+    for i, start in enumerate(stamps):
+        inside = [t for t in stamps[i:] if t < start + 1.0]
+        assert len(inside) <= 5, (start, inside)
+    # Five go at once, then it paces rather than stalling: 17 calls need a bit over 3 windows.
+    assert stamps[4] == stamps[0]
+    assert stamps[-1] - stamps[0] == pytest.approx(3.0)
+
+
+def test_retry_after_in_seconds_or_http_date() -> None:
+    now = 1_800_000_000.0
+    assert retry_after_seconds("3", now=lambda: now) == 3.0
+    assert retry_after_seconds(formatdate(now + 7, usegmt=True), now=lambda: now) == pytest.approx(7.0)
+    assert retry_after_seconds(formatdate(now - 30, usegmt=True), now=lambda: now) == 0.0
+    assert retry_after_seconds("soon", now=lambda: now) is None
+    assert retry_after_seconds(None) is None
+
+
+def test_backoff_is_exponential_jittered_and_capped() -> None:
+    assert [backoff_seconds(a, rng=lambda: 1.0) for a in range(4)] == [0.5, 1.0, 2.0, 4.0]
+    assert backoff_seconds(2, rng=lambda: 0.0) == 1.0
+    assert backoff_seconds(20, rng=lambda: 1.0) == 30.0
+
+
+async def test_429_with_http_date_then_success() -> None:
+    clock = FakeClock()
+    handler, seen = scripted(
+        httpx.Response(429, headers={"Retry-After": formatdate(clock.time() + 4, usegmt=True)}),
+        httpx.Response(200, json={"data": []}),
+    )
+    async with client_for(handler) as client:
+        resp = await request(
+            client, "POST", QUERY, limiter=RateLimiter(100), sleep=clock.sleep, now=clock.time, json={}, vendor="Attio"
+        )
+    assert resp.status_code == 200
+    assert len(seen) == 2
+    assert clock.sleeps == [pytest.approx(4.0)]
+
+
+async def test_5xx_without_retry_after_backs_off_then_succeeds() -> None:
+    clock = FakeClock()
+    handler, seen = scripted(httpx.Response(503), httpx.Response(500), httpx.Response(200, json={}))
+    async with client_for(handler) as client:
+        resp = await request(client, "GET", "/x", limiter=RateLimiter(100), sleep=clock.sleep, rng=lambda: 1.0)
+    assert resp.status_code == 200
+    assert clock.sleeps == [0.5, 1.0]
+
+
+async def test_connection_errors_are_retried_then_reported() -> None:
+    clock = FakeClock()
+    handler, _ = scripted(httpx.ConnectError("refused"), httpx.Response(200, json={}))
+    async with client_for(handler) as client:
+        assert (await request(client, "GET", "/x", limiter=RateLimiter(100), sleep=clock.sleep)).status_code == 200
+
+    handler, seen = scripted(*[httpx.ConnectError("refused")] * 3)
+    async with client_for(handler) as client:
+        with pytest.raises(CRMError) as err:
+            await request(client, "GET", "/x", limiter=RateLimiter(100), sleep=clock.sleep, max_retries=2, vendor="Attio")
+    assert len(seen) == 3
+    assert str(err.value).startswith("Attio unreachable (ConnectError: refused) after 2 retries on GET /x")
+
+
+async def test_gives_up_after_max_retries_with_a_message_naming_the_request() -> None:
+    clock = FakeClock()
+    handler, seen = scripted(*[httpx.Response(429)] * 6)
+    async with client_for(handler) as client:
+        with pytest.raises(CRMError) as err:
+            await request(
+                client, "POST", QUERY + "?secret=1", limiter=RateLimiter(100), sleep=clock.sleep, vendor="Attio", json={}
+            )
+    assert len(seen) == 6
+    assert str(err.value) == "Attio 429 rate limited after 5 retries on POST /v2/objects/deals/records/query"
+    assert not isinstance(err.value, AuthError)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_rejected_token_raises_auth_error_with_the_adapters_message(status: int) -> None:
+    handler, seen = scripted(httpx.Response(status, json={"message": "nope"}))
+    async with client_for(handler) as client:
+        with pytest.raises(AuthError) as err:
+            await request(
+                client, "GET", "/x", limiter=RateLimiter(100), auth_message="MY_TOKEN was rejected ({status}): fix it"
+            )
+    assert str(err.value) == f"MY_TOKEN was rejected ({status}): fix it"
+    assert len(seen) == 1, "a rejected token is not retried"
+
+
+async def test_404_and_other_4xx_are_handed_back() -> None:
+    handler, _ = scripted(httpx.Response(404), httpx.Response(400, json={"message": "Bad filter"}))
+    async with client_for(handler) as client:
+        assert (await request(client, "GET", "/deal/1", limiter=RateLimiter(100))).status_code == 404
+        bad = await request(client, "POST", "/q", limiter=RateLimiter(100), json={})
+    assert str(error_for(bad, "Attio")) == "Attio 400 on POST /q: Bad filter"
+
+
+async def test_every_attempt_goes_through_the_limiter() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(2, 1.0, clock=clock.time, sleep=clock.sleep)
+    handler, seen = scripted(httpx.Response(500), httpx.Response(500), httpx.Response(200, json={}))
+    async with client_for(handler) as client:
+        await request(client, "GET", "/x", limiter=limiter, sleep=clock.sleep, rng=lambda: 0.0)
+    # Backoff waits were 0.25 and 0.5 s; the third attempt also had to wait for the 2-per-second window.
+    assert len(seen) == 3
+    assert clock.sleeps[:2] == [0.25, 0.5]
+    assert sum(clock.sleeps) == pytest.approx(1.0)
