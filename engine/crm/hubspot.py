@@ -131,6 +131,7 @@ class HubSpotCRM:
         note_page_size: int = ASSOCIATION_PAGE,
     ) -> None:
         self._client = client
+        self.requests_per_10s = requests_per_10s
         self.page_size = max(1, min(page_size, PAGE_SIZE))
         self.note_page_size = max(1, min(note_page_size, ASSOCIATION_PAGE))
         self._field_map = field_map
