@@ -143,6 +143,7 @@ class HubSpotStandIn:
         self.owners: dict[str, dict[str, Any]] = {}
 
         self.requests: list[str] = []  # "METHOD /path" of every request received
+        self.queries: list[httpx.QueryParams] = []  # the query string of each, same order
         self.throttled = 0  # 429s because the 10-second budget (or the search limit) was spent
         self.injected = 0  # 429/5xx answered from fail_next
         self._window: deque[float] = deque()
@@ -348,6 +349,7 @@ class HubSpotStandIn:
         path = request.url.path
         where = f"{request.method} {path}"
         self.requests.append(where)
+        self.queries.append(request.url.params)
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _error(401, "Authentication credentials not found. This API supports OAuth 2.0 authentication "
                                "and you can find more details at https://developers.hubspot.com/docs/methods/auth/"
