@@ -7,6 +7,7 @@ Until its adapter module and stand-in exist, its parameter skips and says which 
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from engine.fieldtypes import is_empty
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS
 from engine.models import FieldSpec, FieldType
 from tests.standins.contract import (
+    BASE,
     BLANK,
     CONTRACT_FIELDS,
     FULL,
@@ -87,7 +89,8 @@ async def test_notes_are_plain_text_oldest_first_per_deal(env: ContractEnv) -> N
     assert [n.text for n in notes] == [
         f"Call {i + 1} summary.\nThe CFO said budget is approved for Q{(i % 4) + 1}." for i in range(count)
     ]
-    assert [n.created_at for n in notes] == sorted(n.created_at for n in notes)
+    # Timezone-aware and the instant the note was written, whatever the vendor's timestamp format.
+    assert [n.created_at for n in notes] == [BASE + timedelta(days=i + 1) for i in range(count)]
     assert {n.deal_id for n in notes} == {ids[FULL]}
     assert len({n.id for n in notes}) == count
     assert [n.text for n in await env.crm.list_notes(ids[GLOBEX])] == ["Globex intro call."]

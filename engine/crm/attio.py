@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+import re
 import time
 from datetime import datetime
 from typing import Any, AsyncIterator
@@ -73,6 +74,9 @@ def _token_rejected(token_env: str) -> str:
     )
 
 
+_FRACTION = re.compile(r"(?<=\.)(\d+)")
+
+
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -80,11 +84,7 @@ def _parse_time(value: Any) -> datetime | None:
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     # Attio prints nanoseconds; Python's parser takes at most microseconds.
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits):]
-        text = f"{head}.{digits[:6]}{zone}"
+    text = _FRACTION.sub(lambda m: m.group(1)[:6], text, count=1)
     try:
         return datetime.fromisoformat(text)
     except ValueError:
