@@ -144,6 +144,10 @@ class HubSpotCRM:
         self._owners: dict[str, str] | None = None
         self._account: tuple[str, str] | None = None  # (portal id, UI domain)
         self._account_looked_up = False
+        # Lazy lookups are shared by concurrent deal reads: one fetch each, the others wait for it.
+        self._props_lock = asyncio.Lock()
+        self._owners_lock = asyncio.Lock()
+        self._account_lock = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, settings: Any) -> "HubSpotCRM":
@@ -189,10 +193,11 @@ class HubSpotCRM:
     # -- properties ---------------------------------------------------------------------------------------
 
     async def _properties(self, *, refresh: bool = False) -> dict[str, PropertyInfo]:
-        if self._props is None or refresh:
-            body = await self._json("GET", "/crm/v3/properties/deals")
-            self._props = {str(p["name"]): property_info(p) for p in body.get("results") or [] if p.get("name")}
-        return self._props
+        async with self._props_lock:
+            if self._props is None or refresh:
+                body = await self._json("GET", "/crm/v3/properties/deals")
+                self._props = {str(p["name"]): property_info(p) for p in body.get("results") or [] if p.get("name")}
+            return self._props
 
     async def field_specs(self) -> dict[str, FieldSpec]:
         return {name: info.spec() for name, info in (await self._properties()).items()}
@@ -214,6 +219,10 @@ class HubSpotCRM:
     # -- owners and account (optional lookups: a missing scope degrades names and links, nothing else) -----
 
     async def _owner_names(self) -> dict[str, str]:
+        async with self._owners_lock:
+            return await self._load_owners()
+
+    async def _load_owners(self) -> dict[str, str]:
         if self._owners is None:
             owners: dict[str, str] = {}
             after: str | None = None
@@ -247,6 +256,10 @@ class HubSpotCRM:
         return matches[0]
 
     async def _account_info(self) -> tuple[str, str] | None:
+        async with self._account_lock:
+            return await self._load_account()
+
+    async def _load_account(self) -> tuple[str, str] | None:
         if not self._account_looked_up:
             self._account_looked_up = True
             try:
