@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -294,6 +295,18 @@ async def test_deal_url_uses_the_portal_or_the_template(standin, clock, crm) -> 
     finally:
         await templated.aclose()
     assert url == f"https://app-eu1.hubspot.com/contacts/{PORTAL_ID}/record/0-3/{deal_id}"
+
+
+async def test_concurrent_first_reads_share_one_lookup_of_properties_and_account(standin, crm) -> None:
+    ids = [standin.add_deal(f"Deal {i}", {"hubspot_owner_id": "Sam Seller"}) for i in range(8)]
+
+    deals = await asyncio.gather(*(crm.get_deal(i) for i in ids))
+
+    assert all(d.url and str(PORTAL_ID) in d.url for d in deals)
+    assert {d.values["hubspot_owner_id"] for d in deals} == {"Sam Seller"}
+    assert standin.requests.count("GET /crm/v3/properties/deals") == 1
+    assert standin.requests.count("GET /account-info/v3/details") == 1
+    assert standin.requests.count("GET /crm/v3/owners") == 1
 
 
 # ---- the tier budget ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ deleted behind the adapter's back.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import html
 import json
@@ -155,7 +156,11 @@ class HubSpotStandIn:
     # -- setup --------------------------------------------------------------------------------------------
 
     def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handler)
+        async def over_the_network(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(0)  # a real round trip yields, so concurrent callers interleave
+            return self.handler(request)
+
+        return httpx.MockTransport(over_the_network)
 
     def client(self, token: str | None = None) -> httpx.AsyncClient:
         return httpx.AsyncClient(
