@@ -278,6 +278,8 @@ async def test_a_client_paced_at_the_server_limit_is_never_refused(clock: FakeCl
     deals = await asyncio.gather(*(crm.get_deal(i) for i in ids.values()))
     assert {d.id for d in deals} == set(ids.values())
     assert standin.count_429 == 0
+    # Concurrent first reads share one load of the attribute definitions.
+    assert [p for _, p in standin.requests].count("/v2/objects/deals/attributes") == 1
 
 
 async def test_exhausted_retries_name_the_request(standin: AttioStandIn, clock: FakeClock) -> None:
@@ -287,3 +289,29 @@ async def test_exhausted_retries_name_the_request(standin: AttioStandIn, clock: 
         await make(standin, clock).count_deals()
     assert str(err.value) == "Attio 429 rate limited after 5 retries on POST /v2/objects/deals/records/query"
     assert standin.count_429 == 6
+
+
+# ---- the demo pipeline round-trips --------------------------------------------------------------------
+
+
+async def test_demo_pipeline_round_trips_through_attio_encoding(standin: AttioStandIn, clock: FakeClock) -> None:
+    from engine.crm.demo import generate_demo
+    from engine.fieldtypes import same_value
+
+    data = generate_demo(n_deals=25)
+    ids = standin.load(data)
+    crm = make(standin, clock, page_size=10)
+    assert await crm.count_deals() == len(data.deals)
+    notes_by_deal: dict[str, list[str]] = {}
+    for note in sorted(data.notes, key=lambda n: n.created_at):
+        notes_by_deal.setdefault(note.deal_id, []).append(note.text)
+    # The deal owner is Attio's actor-reference and not a MEDIC field, so it decodes to a member id.
+    compared = [f.name for f in data.fields if f.name != "owner"]
+    for source in data.deals:
+        deal = await crm.get_deal(ids[source.id])
+        assert deal.name == source.name
+        assert deal.stage == source.stage
+        for name in compared:
+            want, got = source.values.get(name), deal.values.get(name)
+            assert (want is None and got is None) or same_value(want, got), (source.id, name, want, got)
+        assert [n.text for n in await crm.list_notes(deal.id)] == notes_by_deal.get(source.id, [])

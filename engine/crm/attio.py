@@ -157,6 +157,8 @@ class AttioCRM:
         self._note_page_size = note_page_size
         self._attrs: dict[str, _Attribute] | None = None
         self._attrs_at = 0.0
+        self._attrs_lock = asyncio.Lock()  # concurrent readers share one load instead of each paying for it
+        self._members_readable = True
         self._people_object_id: str | None = None
         self._names: dict[tuple[str, str], str] = {}
         # Reference values are resolved to names (extra reads) only for the fields Scout reasons about.
@@ -258,9 +260,18 @@ class AttioCRM:
         response = await self._call("GET", f"/v2/objects/{self._object}/attributes/{slug}/options")
         return tuple(o["title"] for o in self._json(response).get("data") or [] if not o.get("is_archived"))
 
+    def _attrs_current(self) -> bool:
+        return self._attrs is not None and time.monotonic() - self._attrs_at < SPEC_TTL_S
+
     async def _load_attributes(self, *, fresh: bool = False) -> dict[str, _Attribute]:
-        if not fresh and self._attrs is not None and time.monotonic() - self._attrs_at < SPEC_TTL_S:
-            return self._attrs
+        if not fresh and self._attrs_current():
+            return self._attrs  # type: ignore[return-value]
+        async with self._attrs_lock:
+            if not fresh and self._attrs_current():
+                return self._attrs  # type: ignore[return-value]
+            return await self._fetch_attributes()
+
+    async def _fetch_attributes(self) -> dict[str, _Attribute]:
         response = await self._call("GET", f"/v2/objects/{self._object}/attributes")
         if response.status_code == 404:
             raise CRMError(f"Attio has no object '{self._object}': check `object` in the field map (SCOUT_FIELD_MAP)")
@@ -291,6 +302,8 @@ class AttioCRM:
             return self._names[key]
         name = ref_id
         if kind == "actor":
+            if not self._members_readable:
+                return name
             # Owner names need user_management:read; without it an id is still an honest non-empty value.
             try:
                 response = await self._call("GET", f"/v2/workspace_members/{ref_id}")
@@ -298,7 +311,8 @@ class AttioCRM:
                     data = response.json().get("data") or {}
                     name = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p) or name
             except AuthError:
-                log.warning("attio: token cannot read workspace members; showing member ids")
+                self._members_readable = False
+                log.warning("attio: the token cannot read workspace members (user_management:read); showing ids")
         else:
             response = await self._call("GET", f"/v2/objects/{target_object}/records/{ref_id}")
             if response.status_code < 300:

@@ -668,6 +668,35 @@ class AttioStandIn:
         self.set_values(object_slug, record_id, {"name": name})
         return record_id
 
+    def _encode_decoded(self, object_slug: str, slug: str, value: Any) -> Any:
+        """A decoded engine value -> the write format of the attribute that actually exists here."""
+        attr = self.attributes[object_slug][slug]
+        kind = attr["type"]
+        if kind == "status":
+            if not any(s["title"] == value for s in self.statuses.get((object_slug, slug), [])):
+                self.add_status(object_slug, slug, value)
+            return value
+        if kind == "select":
+            items = value if isinstance(value, list) else [value]
+            have = {o["title"] for o in self.options.get((object_slug, slug), [])}
+            for item in items:
+                if item not in have:
+                    self.add_option(object_slug, slug, item)
+            return value
+        if kind == "actor-reference":
+            first, _, last = str(value).partition(" ")
+            email = f"{first}.{last}".strip(".").lower().replace(" ", "") + "@example.com"
+            if not any(m["email_address"] == email for m in self.members.values()):
+                self.add_member(first, last, email)
+            return email
+        if kind == "record-reference":
+            allowed = attr["config"]["record_reference"]["allowed_object_ids"] or []
+            target = self._object_slug(allowed[0]) if allowed else "companies"
+            names = value if isinstance(value, list) else [value]
+            refs = [{"target_object": target, "target_record_id": self._find_or_create(target, n)} for n in names]
+            return refs if attr["is_multiselect"] else refs[0]
+        return value
+
     def load(self, data: WorkspaceData, object_slug: str = "deals") -> dict[str, str]:
         """Seed from decoded WorkspaceData; returns its deal ids -> the record ids Attio would have given."""
         for spec in data.fields:
@@ -689,26 +718,16 @@ class AttioStandIn:
             record_id = self._find_or_create("people", person.name)
             if person.email:
                 self.set_values("people", record_id, {"email_addresses": [person.email]})
-        kinds = {spec.name: spec.type for spec in data.fields}
         ids: dict[str, str] = {}
         for deal in data.deals:
             record_id = self.add_record(object_slug, str(uuid.uuid5(_NS, f"deal:{deal.id}")), deal.created_at)
             ids[deal.id] = record_id
             values: dict[str, Any] = {"name": deal.name}
             if deal.stage:
-                if not any(s["title"] == deal.stage for s in self.statuses.get((object_slug, "stage"), [])):
-                    self.add_status(object_slug, "stage", deal.stage)
                 values["stage"] = deal.stage
-            for name, value in deal.values.items():
-                if value is None:
-                    continue
-                kind = kinds.get(name)
-                if kind is FieldType.PERSON:
-                    value = {"target_object": "people", "target_record_id": self._find_or_create("people", value)}
-                elif kind is FieldType.RECORD:
-                    value = {"target_object": "companies", "target_record_id": self._find_or_create("companies", value)}
-                values[name] = value
-            self.set_values(object_slug, record_id, values)
+            values.update({k: v for k, v in deal.values.items() if v is not None})
+            encoded = {k: self._encode_decoded(object_slug, k, v) for k, v in values.items()}
+            self.set_values(object_slug, record_id, encoded)
         for note in data.notes:
             self.add_note(object_slug, ids[note.deal_id], title=note.title, text=note.text, created_at=note.created_at)
         return ids
