@@ -444,9 +444,8 @@ class HubSpotCRM:
 
     async def _note(self, deal_id: str, obj: dict[str, Any]) -> Note | None:
         props = obj.get("properties") or {}
+        # An empty body (an attachment-only note) stays in the list: the deal's notes are reported as they are.
         text = html_to_text(props.get("hs_note_body"))
-        if not text:
-            return None
         created = parse_timestamp(props.get("hs_timestamp")) or parse_timestamp(obj.get("createdAt"))
         if created is None:
             return None
