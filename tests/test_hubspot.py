@@ -46,7 +46,8 @@ RICH_BODY = (
     '<div style="" dir="auto" data-top-level="true">'
     "<h3>Discovery call &ndash; Acme</h3>"
     "<p>Spoke with <strong>Dana Ruiz</strong> (CFO).</p>"
-    "<p>She said: &ldquo;We&rsquo;re losing &pound;40k&nbsp;a month to manual\n   reconciliation &amp; late invoices.&rdquo;</p>"
+    "<p>She said: &ldquo;We&rsquo;re losing &pound;40k&nbsp;a month to manual\n"
+    "   reconciliation &amp; late invoices.&rdquo;</p>"
     "<p><br></p>"
     "<ul><li>Security review starts <em>next</em> week</li><li>Competing with Globex</li></ul>"
     "<style>p { color: red }</style><script>alert('x')</script>"

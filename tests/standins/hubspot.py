@@ -239,7 +239,8 @@ class HubSpotStandIn:
             body: dict[str, Any] = {"type": "enumeration", "fieldType": "select", "referencedObjectType": "OWNER",
                                     "externalOptions": True}
         elif field_type in (FieldType.SELECT, FieldType.MULTI_SELECT):
-            body = {"type": "enumeration", "fieldType": "checkbox" if field_type is FieldType.MULTI_SELECT else "select",
+            multi = field_type is FieldType.MULTI_SELECT
+            body = {"type": "enumeration", "fieldType": "checkbox" if multi else "select",
                     # Internal values differ from labels, as they do for properties made in HubSpot's UI.
                     "options": [self._option(_slug(o), o, i) for i, o in enumerate(options)]}
         else:
@@ -434,7 +435,9 @@ class HubSpotStandIn:
         if path == "/crm/v3/objects/notes/batch/read" and method == "POST":
             self._need("crm.objects.contacts.read")
             return self._batch_read_notes(body or {})
-        if len(parts) == 7 and parts[:4] == ["crm", "v4", "objects", "deals"] and parts[5:] == ["associations", "notes"]:
+        if len(parts) == 7 and parts[:4] == ["crm", "v4", "objects", "deals"] and parts[5:] == [
+            "associations", "notes"
+        ]:
             self._need("crm.objects.deals.read")
             return self._note_associations(parts[4], params)
         return _error(404, f"Unknown endpoint {method} {path}", "OBJECT_NOT_FOUND")
