@@ -28,6 +28,20 @@ def make(standin: AttioStandIn, clock: FakeClock, field_map=None, **kwargs) -> A
 
 
 @pytest.fixture
+def attio_settings(monkeypatch: pytest.MonkeyPatch):
+    """Settings from exactly the given env vars (nothing leaks in from the developer's shell)."""
+
+    def make(**env: str) -> Settings:
+        for name in ("ATTIO_API_TOKEN", "SCOUT_CRM", "SCOUT_CRM_BASE_URL", "SCOUT_DEAL_URL", "SCOUT_FIELD_MAP"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return Settings()
+
+    return make
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
@@ -67,8 +81,8 @@ def mapped(tmp_path: Path) -> object:
 # ---- settings -----------------------------------------------------------------------------------------
 
 
-def test_missing_token_names_the_variable_and_scopes(make_settings) -> None:
-    settings = make_settings(SCOUT_CRM="attio")
+def test_missing_token_names_the_variable_and_scopes(attio_settings) -> None:
+    settings = attio_settings(SCOUT_CRM="attio")
     with pytest.raises(AuthError) as err:
         AttioCRM.from_settings(settings)
     message = str(err.value)
@@ -77,8 +91,8 @@ def test_missing_token_names_the_variable_and_scopes(make_settings) -> None:
     assert "note:read" in message
 
 
-async def test_from_settings_builds_an_authenticated_client(make_settings) -> None:
-    settings = make_settings(
+async def test_from_settings_builds_an_authenticated_client(attio_settings) -> None:
+    settings = attio_settings(
         SCOUT_CRM="attio", ATTIO_API_TOKEN="tok-123", SCOUT_DEAL_URL="https://crm.example/deals/{id}"
     )
     crm = AttioCRM.from_settings(settings)
@@ -88,7 +102,7 @@ async def test_from_settings_builds_an_authenticated_client(make_settings) -> No
     finally:
         await crm.aclose()
     assert crm._client.is_closed
-    other = AttioCRM.from_settings(make_settings(ATTIO_API_TOKEN="t", SCOUT_CRM_BASE_URL="http://127.0.0.1:9"))
+    other = AttioCRM.from_settings(attio_settings(ATTIO_API_TOKEN="t", SCOUT_CRM_BASE_URL="http://127.0.0.1:9"))
     assert str(other._client.base_url) == "http://127.0.0.1:9"
     await other.aclose()
 
