@@ -16,7 +16,7 @@ import difflib
 import logging
 import re
 import time
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -36,6 +36,9 @@ from engine.crm.hubspot_codec import (
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
 from engine.medic import SCOUT_PREFIX, FieldMap
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +153,7 @@ class HubSpotCRM:
         self._account_lock = asyncio.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "HubSpotCRM":
+    def from_settings(cls, settings: Settings) -> "HubSpotCRM":
         token = settings.hubspot_token.get_secret_value() if settings.hubspot_token else ""
         if not token.strip():
             raise AuthError(MISSING_TOKEN)
