@@ -792,5 +792,4 @@ async def build_contract_env(tmp_path: Path) -> "ContractEnv":
         refusals=lambda: standin.refusals,
     )
     env.sleeps = clock.sleeps
-    env.standin = standin  # type: ignore[attr-defined]  # for HubSpot-specific tests
     return env
