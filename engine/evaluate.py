@@ -1,0 +1,519 @@
+"""Scores an extractor against the labelled evaluation set in `eval/` (see eval/README.md for the format).
+
+The run mirrors a pass up to the decision: extract each deal, drop findings whose excerpt does not verify
+(`verify_citations`, the same check a pass runs), coerce what survives to its `scout_*` field type, then
+compare with the labels. Per concept and overall: precision, recall, F1, citation validity, drops by reason,
+token usage, estimated cost and latency per deal.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+import unicodedata
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.extract.base import ExtractionError, Extractor
+from engine.extract.citations import normalise, verify_citations
+from engine.fieldtypes import CoercionError, coerce, display
+from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap, default_field_map
+from engine.models import Concept, Deal, DroppedFinding, Finding, FieldType, Note, Usage
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "eval"
+
+# Labels for these concepts must be option names; the eval set is written against the default map's options.
+_LABEL_OPTIONS: dict[Concept, tuple[str, ...]] = {
+    Concept.DECISION_CRITERIA: DECISION_CRITERIA_OPTIONS,
+    Concept.PAPER_PROCESS: PAPER_PROCESS_OPTIONS,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The data
+
+
+class EvalNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    created_at: datetime
+    author: str = ""
+    title: str = ""
+    text: str
+    tags: list[str] = Field(default_factory=list)
+
+
+class EvalDealRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+
+
+def _check_values(where: str, concept: Concept, values: list[str]) -> None:
+    if not values:
+        raise ValueError(f"{where} {concept.value}: empty list of accepted values")
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where} {concept.value}: blank accepted value")
+        options = _LABEL_OPTIONS.get(concept)
+        if options and value not in options:
+            raise ValueError(f"{where} {concept.value}: {value!r} is not an option ({', '.join(options)})")
+
+
+class EvalDeal(BaseModel):
+    """One line of a split: a deal, its notes and the reviewer's labels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deal: EvalDealRef
+    notes: list[EvalNote]
+    labels: dict[str, dict[Concept, list[str]]] = Field(default_factory=dict)
+    final: dict[Concept, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EvalDeal":
+        ids = [n.id for n in self.notes]
+        if not ids:
+            raise ValueError(f"deal {self.deal.id} has no notes")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"deal {self.deal.id} repeats a note id")
+        for note_id, per_concept in self.labels.items():
+            if note_id not in ids:
+                raise ValueError(f"labels name note {note_id!r}, which is not one of deal {self.deal.id}'s notes")
+            for concept, values in per_concept.items():
+                _check_values(f"note {note_id}", concept, values)
+        for concept, values in self.final.items():
+            _check_values(f"deal {self.deal.id} final", concept, values)
+            if not any(concept in c for c in self.labels.values()):
+                raise ValueError(f"deal {self.deal.id} final {concept.value}: no note is labelled for it")
+        return self
+
+    def as_deal(self) -> Deal:
+        return Deal(id=self.deal.id, name=self.deal.name)
+
+    def as_notes(self) -> list[Note]:
+        """The notes as an extractor sees them (no labels, no tags), oldest first."""
+        notes = [Note(id=n.id, deal_id=self.deal.id, author=n.author, created_at=n.created_at, title=n.title,
+                      text=n.text) for n in self.notes]
+        return sorted(notes, key=lambda n: n.created_at)
+
+
+def load_split(split: str, data_dir: Path = DEFAULT_DATA_DIR) -> list[EvalDeal]:
+    """Every deal of `data_dir/<split>.jsonl`, validated; ValueError names the file and line of a bad one."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", split):
+        raise ValueError(f"split must be a plain name like 'dev' or 'test', not {split!r}")
+    path = Path(data_dir) / f"{split}.jsonl"
+    if not path.is_file():
+        found = sorted(p.stem for p in Path(data_dir).glob("*.jsonl")) if Path(data_dir).is_dir() else []
+        raise ValueError(f"no split {split!r}: {path} does not exist (available: {', '.join(found) or 'none'})")
+    deals: list[EvalDeal] = []
+    seen: set[str] = set()
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            deal = EvalDeal.model_validate_json(line)
+        except ValidationError as exc:
+            raise ValueError(f"{path}:{lineno}: {exc}") from exc
+        if deal.deal.id in seen:
+            raise ValueError(f"{path}:{lineno}: deal id {deal.deal.id} appears twice")
+        seen.add(deal.deal.id)
+        deals.append(deal)
+    return deals
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matching
+
+
+_EDGE = " .,;:!?\"'()[]"
+
+
+def norm_value(text: str) -> str:
+    """Comparison form: citation normalisation, then no accents, no case, no edge punctuation."""
+    text = unicodedata.normalize("NFKD", normalise(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(text.casefold().split()).strip(_EDGE)
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", haystack) is not None
+
+
+def text_matches(value: str, accepted: str) -> bool:
+    """A finding's text against one accepted phrasing.
+
+    Equal, or the accepted value occurs in the finding (it says more), or the finding occurs in the accepted
+    value and covers at least half of it (it says a little less); containment is on word boundaries.
+    """
+    v, a = norm_value(value), norm_value(accepted)
+    if not v or not a:
+        return False
+    if v == a or _contains(v, a):
+        return True
+    return _contains(a, v) and 2 * len(v) >= len(a)
+
+
+def _option_matches(value: str, accepted: str) -> bool:
+    return norm_value(value) == norm_value(accepted)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The report
+
+
+class Score(BaseModel):
+    """Counts and rates for one concept, or for all of them.
+
+    `predictions` are surviving findings (one per option for multi-select); `tp`/`fp` split them. `labelled`
+    are gold units ((note, concept), or (note, option) for multi-select); `fn` of them were not matched.
+    """
+
+    findings: int = 0
+    verified: int = 0
+    predictions: int = 0
+    tp: int = 0
+    fp: int = 0
+    labelled: int = 0
+    fn: int = 0
+
+    @property
+    def covered(self) -> int:
+        return self.labelled - self.fn
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / self.predictions if self.predictions else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.covered / self.labelled if self.labelled else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        if p == 0 or r == 0:
+            return 0.0
+        if p is None or r is None:
+            return None
+        return 2 * p * r / (p + r)
+
+    @property
+    def citation_validity(self) -> float | None:
+        return self.verified / self.findings if self.findings else None
+
+    def add(self, other: "Score") -> None:
+        for name in ("findings", "verified", "predictions", "tp", "fp", "labelled", "fn"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class Mistake(BaseModel):
+    kind: str  # "fp" (a surviving finding no label accepts) or "fn" (a label nothing matched)
+    note_id: str
+    concept: Concept
+    value: str
+    excerpt: str = ""
+
+
+class SupersededCheck(BaseModel):
+    concept: Concept
+    expected: list[str]
+    got: str | None = None  # what the pass would file (newest note wins), displayed
+    from_note: str | None = None
+    correct: bool = False
+
+
+class DealResult(BaseModel):
+    deal_id: str
+    name: str
+    model: str = ""
+    latency_s: float = 0.0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    error: str | None = None
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    dropped: list[DroppedFinding] = Field(default_factory=list)
+    mistakes: list[Mistake] = Field(default_factory=list)
+    superseded: list[SupersededCheck] = Field(default_factory=list)
+
+
+class Rates(BaseModel):
+    findings: int
+    verified: int
+    predictions: int
+    tp: int
+    fp: int
+    labelled: int
+    fn: int
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    citation_validity: float | None
+
+    @classmethod
+    def of(cls, s: Score) -> "Rates":
+        return cls(findings=s.findings, verified=s.verified, predictions=s.predictions, tp=s.tp, fp=s.fp,
+                   labelled=s.labelled, fn=s.fn, precision=s.precision, recall=s.recall, f1=s.f1,
+                   citation_validity=s.citation_validity)
+
+
+class Latency(BaseModel):
+    mean_s: float = 0.0
+    p50_s: float = 0.0
+    max_s: float = 0.0
+
+
+class EvalReport(BaseModel):
+    split: str
+    data_dir: str
+    model: str
+    prompt_version: str
+    deals: int
+    notes: int
+    overall: Rates
+    per_concept: dict[Concept, Rates]
+    drops: dict[str, int] = Field(default_factory=dict)
+    superseded_correct: int = 0
+    superseded_total: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    latency: Latency = Field(default_factory=Latency)
+    errors: int = 0
+    per_deal: list[DealResult] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Scoring
+
+
+def _estimate_cost(model: str, usage: Usage) -> float:
+    try:
+        from engine.extract.pricing import estimate_cost
+    except ImportError:  # the price table is optional: without it the cost reads 0.0
+        return 0.0
+    return float(estimate_cost(model, usage))
+
+
+def _is_multi(field_map: FieldMap, concept: Concept) -> bool:
+    fields = field_map.concepts.get(concept)
+    return fields is not None and fields.scout.type is FieldType.MULTI_SELECT
+
+
+def _is_option(field_map: FieldMap, concept: Concept) -> bool:
+    fields = field_map.concepts.get(concept)
+    return fields is not None and fields.scout.type in (FieldType.SELECT, FieldType.MULTI_SELECT)
+
+
+class _Unit(BaseModel):
+    note_id: str
+    concept: Concept
+    accepted: list[str]
+    covered: bool = False
+
+
+def _gold_units(deal: EvalDeal, field_map: FieldMap) -> list[_Unit]:
+    units: list[_Unit] = []
+    for note_id, per_concept in deal.labels.items():
+        for concept, values in per_concept.items():
+            if _is_multi(field_map, concept):
+                units.extend(_Unit(note_id=note_id, concept=concept, accepted=[v]) for v in values)
+            else:
+                units.append(_Unit(note_id=note_id, concept=concept, accepted=list(values)))
+    return units
+
+
+def _matches(field_map: FieldMap, concept: Concept, value: str, accepted: list[str]) -> bool:
+    same = _option_matches if _is_option(field_map, concept) else text_matches
+    return any(same(value, a) for a in accepted)
+
+
+def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[Concept, Finding]:
+    """Per concept, the finding a pass files: the one from the newest note (first listed on a tie)."""
+    when = {n.id: (n.created_at, i) for i, n in enumerate(notes)}
+    out: dict[Concept, Finding] = {}
+    for f in findings:
+        cur = out.get(f.concept)
+        if cur is None or when[f.note_id] > when[cur.note_id]:
+            out[f.concept] = f
+    return out
+
+
+def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], dropped: list[DroppedFinding],
+                field_map: FieldMap, per_concept: dict[Concept, Score], result: DealResult) -> None:
+    kept, unverified = verify_citations(findings, notes)
+    for f in findings:
+        per_concept[f.concept].findings += 1
+    for f in kept:
+        per_concept[f.concept].verified += 1
+    result.dropped.extend([*dropped, *unverified])
+
+    units = _gold_units(deal, field_map)
+    for u in units:
+        per_concept[u.concept].labelled += 1
+
+    seen: set[tuple[str, Concept, str]] = set()
+    for f in kept:
+        fields = field_map.concepts.get(f.concept)
+        if fields is None:
+            result.dropped.append(DroppedFinding(concept=f.concept.value, value=f.value, note_id=f.note_id,
+                                                 excerpt=f.excerpt, reason="concept is not in the field map"))
+            continue
+        try:
+            value = coerce(fields.scout, f.value)
+        except CoercionError:
+            # Grouped by field rather than by message, so the drop table stays readable.
+            result.dropped.append(DroppedFinding(concept=f.concept.value, value=f.value, note_id=f.note_id,
+                                                 excerpt=f.excerpt, reason=f"value does not fit {fields.scout.name}"))
+            continue
+        values = [str(v) for v in value] if isinstance(value, list) else [display(value)]
+        for v in values:
+            key = (f.note_id, f.concept, norm_value(v))
+            if key in seen:
+                continue  # the same claim twice is one prediction
+            seen.add(key)
+            score = per_concept[f.concept]
+            score.predictions += 1
+            hits = [u for u in units if u.note_id == f.note_id and u.concept == f.concept
+                    and _matches(field_map, f.concept, v, u.accepted)]
+            if hits:
+                score.tp += 1
+                result.tp += 1
+                for u in hits:
+                    u.covered = True
+            else:
+                score.fp += 1
+                result.fp += 1
+                result.mistakes.append(Mistake(kind="fp", note_id=f.note_id, concept=f.concept, value=v,
+                                               excerpt=f.excerpt))
+    for u in units:
+        if not u.covered:
+            per_concept[u.concept].fn += 1
+            result.fn += 1
+            result.mistakes.append(Mistake(kind="fn", note_id=u.note_id, concept=u.concept, value=u.accepted[0]))
+
+    # Like a pass: the newest verified finding wins before coercion, so a newest value that does not fit
+    # files nothing rather than falling back to an older one.
+    winners = _newest_wins([f for f in kept if f.concept in field_map.concepts], notes)
+    for concept, expected in deal.final.items():
+        check = SupersededCheck(concept=concept, expected=list(expected))
+        winner = winners.get(concept)
+        if winner is not None and concept in field_map.concepts:
+            check.from_note = winner.note_id
+            try:
+                value = coerce(field_map.concepts[concept].scout, winner.value)
+            except CoercionError:
+                value = None
+            if value is not None:
+                values = [str(v) for v in value] if isinstance(value, list) else [display(value)]
+                check.got = display(value)
+                check.correct = all(_matches(field_map, concept, v, expected) for v in values)
+        result.superseded.append(check)
+
+
+async def evaluate(
+    extractor: Extractor,
+    split: str = "test",
+    field_map: FieldMap | None = None,
+    data_dir: Path = DEFAULT_DATA_DIR,
+) -> EvalReport:
+    """Run `extractor` over every deal of the split and score it. Deals run one at a time so latency is clean."""
+    field_map = field_map or default_field_map()
+    deals = load_split(split, data_dir)
+    per_concept: dict[Concept, Score] = {c: Score() for c in Concept}
+    results: list[DealResult] = []
+    usage = Usage()
+    for deal in deals:
+        notes = deal.as_notes()
+        result = DealResult(deal_id=deal.deal.id, name=deal.deal.name)
+        started = time.perf_counter()
+        try:
+            extraction = await extractor.extract(deal.as_deal(), notes, field_map)
+        except ExtractionError as exc:
+            result.latency_s = time.perf_counter() - started
+            result.error = str(exc) or type(exc).__name__
+            _score_deal(deal, notes, [], [], field_map, per_concept, result)
+            results.append(result)
+            continue
+        result.latency_s = time.perf_counter() - started
+        result.model, result.usage = extraction.model, extraction.usage
+        result.cost_usd = _estimate_cost(extraction.model, extraction.usage)
+        usage = usage + extraction.usage
+        _score_deal(deal, notes, extraction.findings, extraction.dropped, field_map, per_concept, result)
+        results.append(result)
+
+    overall = Score()
+    for score in per_concept.values():
+        overall.add(score)
+    latencies = [r.latency_s for r in results]
+    checks = [c for r in results for c in r.superseded]
+    return EvalReport(
+        split=split,
+        data_dir=str(data_dir),
+        model=extractor.model,
+        prompt_version=extractor.prompt_version,
+        deals=len(deals),
+        notes=sum(len(d.notes) for d in deals),
+        overall=Rates.of(overall),
+        per_concept={c: Rates.of(s) for c, s in per_concept.items()},
+        drops=dict(Counter(d.reason for r in results for d in r.dropped).most_common()),
+        superseded_correct=sum(c.correct for c in checks),
+        superseded_total=len(checks),
+        usage=usage,
+        cost_usd=sum(r.cost_usd for r in results),
+        latency=Latency(
+            mean_s=statistics.fmean(latencies) if latencies else 0.0,
+            p50_s=statistics.median(latencies) if latencies else 0.0,
+            max_s=max(latencies, default=0.0),
+        ),
+        errors=sum(1 for r in results if r.error),
+        per_deal=results,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _rate(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def format_table(report: EvalReport) -> str:
+    """A fixed-width summary for a terminal; `report.model_dump_json(indent=2)` has everything."""
+    head = (f"Scout eval: split {report.split} ({report.deals} deals, {report.notes} notes), "
+            f"model {report.model}, prompt {report.prompt_version}")
+    cols = f"{'concept':<18} {'found':>5} {'pred':>5} {'tp':>4} {'fp':>4} {'gold':>5} {'fn':>4} " \
+           f"{'prec':>5} {'rec':>5} {'f1':>5} {'cite':>5}"
+    lines = [head, "", cols, "-" * len(cols)]
+
+    def row(name: str, r: Rates) -> str:
+        return (f"{name:<18} {r.findings:>5} {r.predictions:>5} {r.tp:>4} {r.fp:>4} {r.labelled:>5} {r.fn:>4} "
+                f"{_rate(r.precision):>5} {_rate(r.recall):>5} {_rate(r.f1):>5} {_rate(r.citation_validity):>5}")
+
+    for concept, rates in report.per_concept.items():
+        lines.append(row(concept.value, rates))
+    lines += ["-" * len(cols), row("overall", report.overall), ""]
+    lines.append(f"superseded facts filed correctly: {report.superseded_correct}/{report.superseded_total}")
+    if report.drops:
+        lines.append("drops by reason:")
+        width = max(len(r[:70]) for r in report.drops)
+        lines += [f"  {reason[:70]:<{width}}  {count:>4}" for reason, count in report.drops.items()]
+    else:
+        lines.append("drops by reason: none")
+    u = report.usage
+    lines.append(f"tokens: input {u.input_tokens}, output {u.output_tokens}, cache read {u.cache_read_tokens}, "
+                 f"cache write {u.cache_write_tokens}; estimated cost ${report.cost_usd:.4f}")
+    lines.append(f"latency per deal: mean {report.latency.mean_s:.3f}s, median {report.latency.p50_s:.3f}s, "
+                 f"max {report.latency.max_s:.3f}s")
+    if report.errors:
+        lines.append(f"extraction errors: {report.errors} deal(s)")
+        lines += [f"  {r.deal_id} {r.name}: {r.error}" for r in report.per_deal if r.error]
+    return "\n".join(lines)
