@@ -500,7 +500,9 @@ def format_table(report: EvalReport) -> str:
 
     for concept, rates in report.per_concept.items():
         lines.append(row(concept.value, rates))
-    lines += ["-" * len(cols), row("overall", report.overall), ""]
+    lines += ["-" * len(cols), row("overall", report.overall),
+              "found: findings returned; pred: what survives the citation check and field coercion (one per "
+              "option); gold: labelled units; cite: share of found whose excerpt verifies", ""]
     lines.append(f"superseded facts filed correctly: {report.superseded_correct}/{report.superseded_total}")
     if report.drops:
         lines.append("drops by reason:")

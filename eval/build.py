@@ -598,8 +598,9 @@ DEALS: list[dict[str, Any]] = [
            CH: ["Derek Mills", "Derek"]},
           (PARA,)),
         N("2026-02-12T16:00:00Z", "Luis Ortega", "Update",
-          "DealHub and PandaDoc are in the mix. Legal is reviewing our order form.",
-          {COMP: ["DealHub", "PandaDoc"], PP: ["Legal review"]}),
+          "DealHub and  PandaDoc are in the mix.\tLegal is\nreviewing our order   form.",
+          {COMP: ["DealHub", "PandaDoc"], PP: ["Legal review"]},
+          (WS,)),
     ]),
     D(27, "Alpine Dental Group", "dev", [
         N("2026-01-08T16:00:00Z", "Elena García", "Discovery",
@@ -891,8 +892,9 @@ DEALS: list[dict[str, Any]] = [
                  "turnaround on results is 5 days"]},
           (NEG,)),
         N("2026-03-12T15:00:00Z", "Sam Okafor", "Requirements",
-          "Owen: they will definitely need HIPAA compliance and an HL7 interface to their LIS.",
-          {DC: ["Compliance", "Integrations"]}),
+          "Owen: they will definitely need HIPAA\ncompliance and an HL7 interface  to their\r\nLIS.",
+          {DC: ["Compliance", "Integrations"]},
+          (WS,)),
     ]),
 ]
 
