@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -168,8 +169,8 @@ def _option_matches(value: str, accepted: str) -> bool:
 # The report
 
 
-class Score(BaseModel):
-    """Counts and rates for one concept, or for all of them.
+class _Tally(BaseModel):
+    """Running counts for one concept, or for all of them; `Rates` is its published form.
 
     `predictions` are surviving findings (one per option for multi-select); `tp`/`fp` split them. `labelled`
     are gold units ((note, concept), or (note, option) for multi-select); `fn` of them were not matched.
@@ -208,13 +209,13 @@ class Score(BaseModel):
     def citation_validity(self) -> float | None:
         return self.verified / self.findings if self.findings else None
 
-    def add(self, other: "Score") -> None:
+    def add(self, other: "_Tally") -> None:
         for name in ("findings", "verified", "predictions", "tp", "fp", "labelled", "fn"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 class Mistake(BaseModel):
-    kind: str  # "fp" (a surviving finding no label accepts) or "fn" (a label nothing matched)
+    kind: Literal["fp", "fn"]  # fp: a surviving finding no label accepts; fn: a label nothing matched
     note_id: str
     concept: Concept
     value: str
@@ -259,7 +260,7 @@ class Rates(BaseModel):
     citation_validity: float | None
 
     @classmethod
-    def of(cls, s: Score) -> "Rates":
+    def of(cls, s: _Tally) -> "Rates":
         return cls(findings=s.findings, verified=s.verified, predictions=s.predictions, tp=s.tp, fp=s.fp,
                    labelled=s.labelled, fn=s.fn, precision=s.precision, recall=s.recall, f1=s.f1,
                    citation_validity=s.citation_validity)
@@ -347,7 +348,7 @@ def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[Concept, Fi
 
 
 def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], dropped: list[DroppedFinding],
-                field_map: FieldMap, per_concept: dict[Concept, Score], result: DealResult) -> None:
+                field_map: FieldMap, per_concept: dict[Concept, _Tally], result: DealResult) -> None:
     kept, unverified = verify_citations(findings, notes)
     for f in findings:
         per_concept[f.concept].findings += 1
@@ -427,7 +428,7 @@ async def evaluate(
     """Run `extractor` over every deal of the split and score it. Deals run one at a time so latency is clean."""
     field_map = field_map or default_field_map()
     deals = load_split(split, data_dir)
-    per_concept: dict[Concept, Score] = {c: Score() for c in Concept}
+    per_concept: dict[Concept, _Tally] = {c: _Tally() for c in Concept}
     results: list[DealResult] = []
     usage = Usage()
     for deal in deals:
@@ -449,7 +450,7 @@ async def evaluate(
         _score_deal(deal, notes, extraction.findings, extraction.dropped, field_map, per_concept, result)
         results.append(result)
 
-    overall = Score()
+    overall = _Tally()
     for score in per_concept.values():
         overall.add(score)
     latencies = [r.latency_s for r in results]

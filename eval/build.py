@@ -123,7 +123,8 @@ def long_text(*, names: tuple[str, str, str], features: tuple[str, ...], sites: 
 
 LUMEN_LONG = (
     "Workshop notes, field operations deep dive (full day, transcribed from the shared doc).\n"
-    "Attendees: Rosa Delgado (Field Operations Lead), Ben Carter (Dispatch), Li Wei (IT Analyst); Sam from our side.\n\n"
+    "Attendees: Rosa Delgado (Field Operations Lead), Ben Carter (Dispatch), Li Wei (IT Analyst); "
+    "Sam from our side.\n\n"
     + long_text(
         names=("Rosa", "Ben", "Li"),
         features=("work order list", "map view", "crew calendar", "asset history page", "checklist builder",
@@ -199,7 +200,8 @@ DEALS: list[dict[str, Any]] = [
           "how well we connect to their LIMS (LabWare). We still don't know who signs; Anna thinks it might be the "
           "VP of R&D but isn't sure.",
           {PAIN: ["sample tracking lives in three spreadsheets and an old LIMS",
-                  "audit prep takes her team about two weeks every quarter", "audit prep takes two weeks every quarter"],
+                  "audit prep takes her team about two weeks every quarter",
+                  "audit prep takes two weeks every quarter"],
            MET: ["audit prep down to two days", "audit prep from two weeks to two days",
                  "two weeks every quarter"],
            DC: ["Compliance", "Integrations"]},
@@ -631,7 +633,8 @@ DEALS: list[dict[str, Any]] = [
            MET: ["cut that to 10 minutes", "10 minutes per shift", "45 minutes per shift",
                  "from 45 to 10 minutes", "from 45 minutes to 10 minutes"],
            DC: ["Compliance"],
-           EB: ["Gloria Estrada", "the VP Pharmacy Operations, Gloria Estrada", "Gloria Estrada, VP Pharmacy Operations"]},
+           EB: ["Gloria Estrada", "the VP Pharmacy Operations, Gloria Estrada",
+                "Gloria Estrada, VP Pharmacy Operations"]},
           (PARA,)),
         N("2026-02-10T08:00:00Z", "Jonas Weber", "OOO",
           "Out-of-office reply from Gloria until Monday.",

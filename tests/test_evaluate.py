@@ -337,7 +337,8 @@ async def test_superseded_fact_is_scored_on_what_the_pass_would_file(tiny_dir):
         F(Concept.CHAMPION, "Aisha Khan", "k2", "Aisha Khan now drives it for us."),
         F(Concept.CHAMPION, "Tom Becker", "k1", "Tom Becker is our champion."),
     ])
-    stale = Extraction(model="stub-1", findings=[F(Concept.CHAMPION, "Tom Becker", "k1", "Tom Becker is our champion.")])
+    stale = Extraction(model="stub-1",
+                       findings=[F(Concept.CHAMPION, "Tom Becker", "k1", "Tom Becker is our champion.")])
 
     good = await evaluate(StubExtractor({"d2": both}), split="tiny", data_dir=tiny_dir)
     assert (good.superseded_correct, good.superseded_total) == (1, 1)
