@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from engine.settings import Settings
+
+_OURS = ("LIVE_WRITES", "ANTHROPIC_API_KEY", "ATTIO_API_TOKEN", "HUBSPOT_TOKEN", "SLACK_BOT_TOKEN",
+         "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL", "PORT")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's real configuration, and all state lives in tmp_path."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SCOUT_") or name.startswith("HUBSPOT_") or name in _OURS:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCOUT_DATA_DIR", str(tmp_path / "scout-data"))
+
+
+@pytest.fixture
+def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
+    def make(**env: str) -> Settings:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return Settings()
+
+    return make
