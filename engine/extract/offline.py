@@ -1,0 +1,520 @@
+"""A deterministic, rule-based MEDIC extractor: runs the whole job with no API key and no network.
+
+It reads notes the way a careful reviewer skims them: sentence by sentence, looking for cue phrases
+("signs off", "our champion", "struggling with", "also looking at", "redlines"...), then pulls a concise
+value out of the sentence that carried the cue. Every finding cites that sentence verbatim. Uncertain or
+negated mentions ("not sure who signs") give nothing. A sentence that talks to a machine instead of
+describing a call ends the note for this extractor: notes are data, never instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from engine.extract import offline_lexicon as lx
+from engine.extract.citations import MAX_EXCERPT_CHARS, MIN_EXCERPT_CHARS, normalise
+from engine.medic import FieldMap
+from engine.models import Concept, Deal, Extraction, FieldSpec, FieldType, Finding, Note
+
+MODEL = "offline-rules-1"
+PROMPT_VERSION = "rules-1"
+
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9]|\s*$)")
+_ABBREVIATIONS = frozenset(
+    "e.g i.e vs etc mr ms mrs dr inc corp ltd co jr sr st approx no nos fig dept est min max".split()
+)
+_BULLET = re.compile(r"\s*(?:[-*•▪‣]|\d+[.)])\s+")
+_PEOPLE_CLAUSE = re.compile(r";|\s[—–-]\s|,\s+(?:and|but|so|while|whereas|though|although)\b")
+_CLAUSE = re.compile(r"[;:]|\s[—–]\s|,\s")
+_PAPER_CLAUSE = re.compile(r"[,;:]|\s[—–]\s|(?=\b(?:after|once|then|but|before|so)\b)")
+_CRITERIA_SEGMENT = re.compile(r",|;|\band\b|\bbut\b|\bor\b|\s[—–]\s")
+_PRONOUN_START = re.compile(r"^(?:he|she|they)(?:'s|'re| is| are| was| has| have| will)?\b", re.IGNORECASE)
+_METRIC_LEAD = re.compile(
+    r"^(?:[\w'’-]+\s+){0,5}?(?:goal|target|kpi|aim|objective|metric|success)\b[^:]{0,30}?"
+    r"\b(?:is|are|means|was)\s+(?:simple\s+)?(?:to\s+|being able to\s+|that\s+)?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int  # offsets into the note text: `note.text[start:end] == text`
+    end: int
+    text: str
+    masked: str  # the deal's own company name blanked out, same length, for detection only
+    previous: "_Sentence | None" = None  # the sentence before it in the same note, for "He's the CFO"
+
+
+@dataclass(frozen=True)
+class _Hit:
+    values: list[str]
+    start: int  # the note span the values came from: one sentence, or two when a pronoun points back
+    end: int
+
+
+@dataclass
+class _Context:
+    company_terms: list[str]
+    # first name -> (full name, role); None when two people share the first name
+    roster: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
+    full_names: set[str] = field(default_factory=set)
+
+
+# ------------------------------------------------------------------------------------------ text
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or bullet line, trimmed; a newline always ends a sentence."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        base, body = line.start(), line.group()
+        bullet = _BULLET.match(body)
+        pos = bullet.end() if bullet else len(body) - len(body.lstrip())
+        for end in _SENTENCE_END.finditer(body, pos):
+            word = re.search(r"([\w.]+)$", body[pos : end.start()])
+            if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS and end.group().startswith("."):
+                continue
+            _add_span(spans, base, body, pos, end.end())
+            pos = end.end()
+        _add_span(spans, base, body, pos, len(body))
+    return spans
+
+
+def _add_span(spans: list[tuple[int, int]], base: int, body: str, start: int, end: int) -> None:
+    chunk = body[start:end]
+    lead = len(chunk) - len(chunk.lstrip())
+    chunk = chunk.strip()
+    if chunk:
+        spans.append((base + start + lead, base + start + lead + len(chunk)))
+
+
+def _mask(text: str, terms: Iterable[str]) -> str:
+    for term in terms:
+        text = re.sub(re.escape(term), lambda m: " " * len(m.group()), text, flags=re.IGNORECASE)
+    return text
+
+
+def _blank(text: str, spans: Iterable[_Span]) -> str:
+    for s in spans:
+        text = text[: s.start] + " " * (s.end - s.start) + text[s.end :]
+    return text
+
+
+def _clause_bounds(text: str, splitter: re.Pattern[str]) -> list[tuple[int, int]]:
+    bounds, pos = [], 0
+    for m in splitter.finditer(text):
+        if m.start() > pos:
+            bounds.append((pos, m.start()))
+        pos = max(pos, m.end())
+    bounds.append((pos, len(text)))
+    return bounds
+
+
+def _clause_at(bounds: list[tuple[int, int]], index: int) -> tuple[int, int]:
+    for start, end in bounds:
+        if start <= index < end:
+            return start, end
+    return bounds[-1]
+
+
+def _gap(a: _Span, b: _Span) -> int:
+    return max(0, b.start - a.end, a.start - b.end)
+
+
+def _tidy(value: str) -> str:
+    return value.strip(" \t\"'“”‘’()[]-–—:,;.!?")
+
+
+# ------------------------------------------------------------------------------------- names, roles
+
+
+def _roles(text: str) -> list[_Span]:
+    return [_Span(m.start(), m.end(), m.group()) for m in lx.ROLE.finditer(text)]
+
+
+def _joined(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
+    between = text[left.end() : right.start()]
+    return between == " " or (between.strip() in lx.NAME_PARTICLES and between.startswith(" ") and between.endswith(" "))
+
+
+def _names(text: str, ctx: _Context, resolve: bool = True) -> list[_Span]:
+    """Person names in a sentence: runs of two or three capitalised name tokens, or a known first name."""
+    runs: list[list[re.Match[str]]] = []
+    for tok in lx.NAME_TOKEN.finditer(text):
+        if runs and _joined(text, runs[-1][-1], tok):
+            runs[-1].append(tok)
+        else:
+            runs.append([tok])
+    found: list[_Span] = []
+    for run in runs:
+        sub: list[re.Match[str]] = []
+        for tok in run + [None]:  # type: ignore[list-item]
+            if tok is not None and tok.group() not in lx.NOT_A_NAME:
+                sub.append(tok)
+                continue
+            found.extend(_name_from_tokens(text, sub, ctx, resolve))
+            sub = []
+    return found
+
+
+def _name_from_tokens(text: str, toks: list[re.Match[str]], ctx: _Context, resolve: bool) -> list[_Span]:
+    if not toks:
+        return []
+    at_start = not text[: toks[0].start()].strip(" -*•\"'(")
+    if len(toks) >= 3 and at_start and toks[0].group() not in ctx.roster:
+        toks = toks[1:]  # a capitalised sentence opener ("Grilled Dana Ruiz on ...") is not a first name
+    toks = toks[:3]
+    if len(toks) >= 2:
+        return [_Span(toks[0].start(), toks[-1].end(), text[toks[0].start() : toks[-1].end()])]
+    entry = ctx.roster.get(toks[0].group()) if resolve else None
+    if entry:
+        return [_Span(toks[0].start(), toks[0].end(), entry[0])]
+    return []
+
+
+def _role_of(name: _Span, names: list[_Span], roles: list[_Span], ctx: _Context) -> str | None:
+    """The role written next to this name, unless it sits closer to another name; else the roster's."""
+    best: tuple[int, str] | None = None
+    for role in roles:
+        gap = _gap(role, name)
+        if gap > 60 or any(_gap(role, other) < gap for other in names if other != name):
+            continue
+        if best is None or gap < best[0]:
+            best = (gap, role.text)
+    if best:
+        return best[1]
+    entry = ctx.roster.get(name.text.split()[0])
+    return entry[1] if entry and entry[0] == name.text else None
+
+
+def _denied(text: str, span: _Span, roles: list[_Span]) -> bool:
+    end = span.end
+    for role in roles:  # look past an appositive role: "Tom Becker (CFO) has left"
+        if 0 <= role.start - end <= 3:
+            end = role.end
+    before = text[max(0, span.start - 40) : span.start]
+    return bool(lx.NAME_DENIED_BEFORE.search(before) or lx.NAME_DENIED_AFTER.search(text[end : end + 60]))
+
+
+def _person(
+    sentence: _Sentence, cue: re.Pattern[str], ctx: _Context, extra: re.Pattern[str] | None = None
+) -> _Hit | None:
+    text = sentence.masked
+    cues = [_Span(m.start(), m.end(), m.group()) for m in cue.finditer(text)]
+    if extra is not None:
+        cues += [_Span(m.start(), m.end(), m.group()) for m in extra.finditer(text)]
+    if not cues or lx.PERSON_UNCERTAIN.search(text):
+        return None
+    names, roles = _names(text, ctx), _roles(text)
+    clauses = _clause_bounds(text, _PEOPLE_CLAUSE)
+    allowed = [n for n in names if not _denied(text, n, roles)]
+    best: tuple[tuple[int, int], _Span] | None = None
+    for c in cues:
+        for n in allowed:
+            key = (0 if _clause_at(clauses, c.start) == _clause_at(clauses, n.start) else 1, _gap(c, n))
+            if best is None or key < best[0]:
+                best = (key, n)
+    if best is not None:
+        role = _role_of(best[1], names, roles, ctx)
+        return _hit(sentence, [f"{best[1].text}, {role}" if role else best[1].text])
+    if names:
+        return None  # everyone named here was ruled out; their roles go with them
+    near = [
+        (_gap(c, r), r.text)
+        for c in cues
+        for r in roles
+        if _clause_at(clauses, c.start) == _clause_at(clauses, r.start) and not _denied(text, r, [])
+    ]
+    role = min(near)[1] if near else None
+    # "Spoke with Dana Ruiz. She's the CFO and signs off": the pronoun points at the one person just named.
+    previous = sentence.previous
+    if previous is not None and _PRONOUN_START.match(text.lstrip()):
+        before = [n for n in _names(previous.masked, ctx) if not _denied(previous.masked, n, _roles(previous.masked))]
+        if len({n.text for n in before}) == 1:
+            name = before[0].text
+            role = role or _role_of(before[0], before, _roles(previous.masked), ctx)
+            return _Hit([f"{name}, {role}" if role else name], previous.start, sentence.end)
+    # No name: a role in the cue's clause is still an answer ("their CFO signs off").
+    return _hit(sentence, [role]) if role else None
+
+
+def _hit(sentence: _Sentence, values: list[str]) -> _Hit | None:
+    return _Hit(values, sentence.start, sentence.end) if values else None
+
+
+# ------------------------------------------------------------------------------------- other concepts
+
+
+def _metric(sentence: _Sentence, ctx: _Context) -> list[str]:
+    text = sentence.masked
+    if lx.METRIC_NOT.search(text):
+        return []
+    blocked = [m.span() for m in lx.NOT_A_QUANTITY.finditer(text)]
+    label = re.match(r"^[^:]{1,40}:", text)  # "Goal: 25% fewer escalations" - the cue is the label
+    labelled = bool(label and lx.METRIC_CUE.search(label.group()))
+    for start, end in _clause_bounds(text, _CLAUSE):
+        clause = text[start:end]
+        quantities = [
+            q for q in lx.QUANTITY.finditer(clause)
+            if not any(b0 < start + q.end() and start + q.start() < b1 for b0, b1 in blocked)
+        ]
+        if quantities and (labelled or lx.METRIC_CUE.search(clause)):
+            value = _tidy(sentence.text[start:end])
+            lead = _METRIC_LEAD.match(value)
+            if lead and lx.QUANTITY.search(value[lead.end() :]):
+                value = value[lead.end() :]
+            return [value[:200]]
+    return []
+
+
+def _pain(sentence: _Sentence, ctx: _Context) -> list[str]:
+    text = sentence.masked
+    cue = lx.PAIN_CUE.search(text)
+    if cue is None or lx.PAIN_NOT.search(text):
+        return []
+    start, end = _clause_at(_clause_bounds(text, re.compile(r";|\s[—–]\s")), cue.start())
+    colon = text.find(":", cue.end(), end)
+    if colon != -1:
+        start = colon + 1
+    value = _tidy(sentence.text[start:end])
+    lead = lx.PAIN_LEAD.match(value)
+    if colon == -1 and lead and len(value[lead.end() :].split()) >= 3:
+        value = value[lead.end() :]
+    return [_tidy(value)[:200]] if len(value.split()) >= 2 else []
+
+
+def _criteria(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list[str]:
+    text = sentence.masked
+    if not lx.CRITERIA_CUE.search(text):
+        return []
+    found: list[str] = []
+    for segment in _CRITERIA_SEGMENT.split(text):
+        if lx.CRITERIA_NEGATED.search(segment):
+            continue
+        for option in options:
+            keywords = lx.CRITERIA_KEYWORDS.get(option)
+            literal = re.search(rf"\b{re.escape(option)}\b", segment, re.IGNORECASE)
+            if (literal or (keywords and keywords.search(segment))) and option not in found:
+                found.append(option)
+    return found
+
+
+def _paper(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list[str]:
+    text = sentence.masked
+    patterns = {o: lx.PAPER_KEYWORDS.get(o) or re.compile(rf"\b{re.escape(o)}\b", re.IGNORECASE) for o in options}
+    not_started = next((o for o in options if o.casefold() == "not started"), None)
+    if not_started and patterns[not_started].search(text):
+        return [not_started]
+    clauses = _clause_bounds(text, _PAPER_CLAUSE)
+    status: dict[str, list[int]] = {"current": [], "done": [], "future": []}
+    for index, option in enumerate(options):
+        if option == not_started:
+            continue
+        for m in patterns[option].finditer(text):
+            c0, c1 = _clause_at(clauses, m.start())
+            clause = text[c0:c1]
+            if lx.PAPER_NEGATED.search(text[c0 : m.start()]):
+                continue
+            terminal = index == len(options) - 1  # "signed" is done by definition, and that is the state
+            if lx.PAPER_DONE.search(clause) and not terminal:
+                status["done"].append(index)
+            elif lx.PAPER_FUTURE.search(clause):
+                status["future"].append(index)
+            else:
+                status["current"].append(index)
+    if status["current"]:
+        return [options[max(status["current"])]]  # the furthest step mentioned as happening now
+    if status["done"] and status["future"]:
+        return [options[min(status["future"])]]  # "security passed, legal next": heading into legal
+    return []
+
+
+def _vendor_list(text: str, pos: int, ctx: _Context) -> list[str]:
+    filler = re.compile(
+        r"[\s:,\-]*(?:(?:the likes of|such as|including|like|both|either|mainly|mostly|primarily|vendors?|"
+        r"tools?|players|options|names)\b[\s:,]*)*",
+        re.IGNORECASE,
+    )
+    pos = filler.match(text, pos).end()  # type: ignore[union-attr]
+    items: list[str] = []
+    while True:
+        m = lx.VENDOR.match(text, pos)
+        if not m:
+            break
+        item = m.group().rstrip(".")
+        if _is_vendor(item, ctx):
+            items.append(item)
+        sep = lx.VENDOR_SEPARATOR.match(text, m.end())
+        if not sep or sep.end() == m.end():
+            break
+        pos = sep.end()
+    return items
+
+
+def _is_vendor(item: str, ctx: _Context) -> bool:
+    first = item.split()[0]
+    if first in lx.NOT_A_VENDOR or first.isdigit() or len(item) < 2 or lx.ROLE.fullmatch(item):
+        return False
+    return item not in ctx.full_names and first not in ctx.roster
+
+
+def _competition(sentence: _Sentence, ctx: _Context) -> list[str]:
+    text = _blank(sentence.masked, _roles(sentence.masked))
+    if lx.COMPETITION_NOT.search(text):
+        return []
+    cues = list(lx.COMPETITION_CUE.finditer(text))
+    if not cues:
+        return []
+    items: list[str] = []
+    for cue in cues:
+        after = _vendor_list(text, cue.end(), ctx)
+        items += after
+        if not after and lx.COMPETITION_NAME_FIRST.search(cue.group()):
+            # The list before the cue may hold commas ("A, B and C are in the mix"): only ; : ( end it.
+            start, _ = _clause_at(_clause_bounds(text, re.compile(r"[;:(]|\s[—–]\s")), cue.start())
+            items += _vendor_list(text, start, ctx)
+    items += [label for pattern, label in lx.COMPETITION_ALTERNATIVES if pattern.search(text)]
+    return list(dict.fromkeys(items))[:6]
+
+
+# -------------------------------------------------------------------------------------- extractor
+
+
+@dataclass(frozen=True)
+class _Rule:
+    concept: Concept
+    find: Callable[[_Sentence, _Context, tuple[str, ...]], _Hit | None]
+    merge: bool = False  # list-valued concepts gather every sentence of a note into one finding
+
+
+def _per_sentence(fn: Callable[..., list[str]], *, options: bool = False) -> Callable[..., _Hit | None]:
+    """Adapt a finder that reads one sentence and returns values into one that returns a `_Hit`."""
+    if options:
+        return lambda s, c, o: _hit(s, fn(s, c, o))
+    return lambda s, c, o: _hit(s, fn(s, c))
+
+
+_RULES = [
+    _Rule(Concept.METRICS, _per_sentence(_metric)),
+    _Rule(Concept.ECONOMIC_BUYER, lambda s, c, o: _person(s, lx.EB_CUE, c, lx.EB_ABBREV)),
+    _Rule(Concept.DECISION_CRITERIA, _per_sentence(_criteria, options=True), merge=True),
+    _Rule(Concept.IDENTIFIED_PAIN, _per_sentence(_pain)),
+    _Rule(Concept.CHAMPION, lambda s, c, o: _person(s, lx.CHAMPION_CUE, c)),
+    _Rule(Concept.PAPER_PROCESS, _per_sentence(_paper, options=True)),
+    _Rule(Concept.COMPETITION, _per_sentence(_competition), merge=True),
+]
+
+
+def _company_terms(deal: Deal) -> list[str]:
+    terms = [deal.values.get("company"), re.split(r"\s+[—–-]\s+", deal.name)[0]]
+    return sorted({t.strip() for t in terms if isinstance(t, str) and len(t.strip()) >= 3}, key=len, reverse=True)
+
+
+def _readable(note: Note, ctx: _Context) -> list[_Sentence]:
+    """The note's sentences up to the first one that reads as an instruction to a machine."""
+    out: list[_Sentence] = []
+    for start, end in split_sentences(note.text):
+        text = note.text[start:end]
+        if lx.INJECTION.search(text):
+            break
+        out.append(_Sentence(start, end, text, _mask(text, ctx.company_terms), out[-1] if out else None))
+    return out
+
+
+def _build_roster(sentences: Iterable[_Sentence], ctx: _Context) -> None:
+    for s in sentences:
+        names, roles = _names(s.masked, ctx, resolve=False), _roles(s.masked)
+        for n in names:
+            ctx.full_names.add(n.text)
+            first = n.text.split()[0]
+            role = _role_of(n, names, roles, _Context(ctx.company_terms))
+            known = ctx.roster.get(first, ())
+            if first not in ctx.roster:
+                ctx.roster[first] = (n.text, role)
+            elif known and known[0] == n.text:
+                ctx.roster[first] = (n.text, known[1] or role)
+            else:
+                ctx.roster[first] = None  # two people share this first name: never guess between them
+
+
+def _excerpt(note: Note, start: int, end: int) -> str:
+    text = note.text[start:end]
+    if len(normalise(text)) < MIN_EXCERPT_CHARS:
+        line_start = note.text.rfind("\n", 0, start) + 1
+        line_end = note.text.find("\n", end)
+        text = note.text[line_start : len(note.text) if line_end == -1 else line_end].strip()
+    if len(normalise(text)) > MAX_EXCERPT_CHARS:
+        text = text[: MAX_EXCERPT_CHARS - 10].rsplit(" ", 1)[0]
+    return text
+
+
+def _shape(spec: FieldSpec, values: list[str]) -> str | list[str] | None:
+    """Fit raw values to the scout field: option names for select types, one short phrase for text."""
+    if spec.type in (FieldType.SELECT, FieldType.MULTI_SELECT) and spec.options:
+        by_fold = {o.casefold(): o for o in spec.options}
+        values = [by_fold[v.casefold()] for v in values if v.casefold() in by_fold]
+    values = list(dict.fromkeys(v for v in values if v))
+    if not values:
+        return None
+    if spec.type is FieldType.MULTI_SELECT:
+        return sorted(values)
+    if spec.type is FieldType.SELECT:
+        return values[0]
+    return ", ".join(values)
+
+
+class OfflineExtractor:
+    """Rule-based `Extractor`: deterministic, offline, one finding per (concept, note) at most."""
+
+    @property
+    def model(self) -> str:
+        return MODEL
+
+    @property
+    def prompt_version(self) -> str:
+        return PROMPT_VERSION
+
+    async def extract(self, deal: Deal, notes: list[Note], field_map: FieldMap) -> Extraction:
+        return Extraction(findings=self.findings(deal, notes, field_map), model=self.model)
+
+    def findings(self, deal: Deal, notes: list[Note], field_map: FieldMap) -> list[Finding]:
+        ctx = _Context(company_terms=_company_terms(deal))
+        readable = {note.id: _readable(note, ctx) for note in notes}
+        _build_roster((s for sentences in readable.values() for s in sentences), ctx)
+        findings: list[Finding] = []
+        for note in notes:
+            for rule in _RULES:
+                fields = field_map.concepts.get(rule.concept)
+                if fields is None:
+                    continue
+                finding = self._note_finding(note, readable[note.id], rule, fields.scout, ctx)
+                if finding is not None:
+                    findings.append(finding)
+        return findings
+
+    def _note_finding(
+        self, note: Note, sentences: list[_Sentence], rule: _Rule, spec: FieldSpec, ctx: _Context
+    ) -> Finding | None:
+        hits = [h for s in sentences if (h := rule.find(s, ctx, spec.options)) and _shape(spec, h.values) is not None]
+        if not hits:
+            return None
+        if rule.merge and len(normalise(note.text[hits[0].start : hits[-1].end])) <= MAX_EXCERPT_CHARS:
+            merged = [v for h in hits for v in h.values]
+            return self._finding(rule.concept, _shape(spec, merged), note, hits[0].start, hits[-1].end)
+        # Later sentences in a note usually correct earlier ones ("... update: the champion is now X").
+        last = hits[-1]
+        return self._finding(rule.concept, _shape(spec, last.values), note, last.start, last.end)
+
+    @staticmethod
+    def _finding(concept: Concept, value: str | list[str] | None, note: Note, start: int, end: int) -> Finding:
+        assert value is not None  # callers only pass hits whose values fit the field
+        return Finding(concept=concept, value=value, note_id=note.id, excerpt=_excerpt(note, start, end))

@@ -1,0 +1,386 @@
+"""Cue phrases and word lists for the offline extractor, kept apart from its logic so they can grow alone.
+
+All patterns are compiled case-insensitive unless the name says otherwise. They describe how sales teams
+write call summaries in general; nothing here names a company, person or phrase from the demo data.
+"""
+
+from __future__ import annotations
+
+import re
+
+I = re.IGNORECASE
+
+
+def _rx(*parts: str, flags: int = I) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in parts), flags)
+
+
+# ---------------------------------------------------------------------------------- prompt injection
+# A sentence that talks to a machine instead of describing a call. From there on the note is not read.
+INJECTION = _rx(
+    r"\bignore (?:all |any )?(?:of )?(?:the |your |my )?(?:previous|prior|above|earlier|preceding|all|other)\b"
+    r"[^.]{0,30}\b(?:instructions?|prompts?|rules|messages?|notes?|context)\b",
+    r"\bignore (?:all |everything |anything )?(?:of )?(?:the |that )?(?:above|previous|prior|preceding|earlier)\b",
+    r"\b(?:disregard|forget)\b[^.]{0,40}\b(?:instructions?|prompts?|rules|above|previous|everything|anything)\b",
+    r"<<\s*/?\s*(?:sys|system|inst)\s*>>",
+    r"\[\s*/?\s*(?:system|sys|inst|admin|assistant)\s*\]",
+    r"#{2,}\s*(?:instructions?|system|admin)\b",
+    r"^\W*(?:override|instructions?|command|directive|admin|system note)\s*[:#]",
+    r"\bthe (?:ai|llm|language model|ai assistant|ai model|extractor)\s+(?:\w+\s+){0,2}"
+    r"(?:must|should|shall|needs to|has to|is to|will)\b",
+    r"\b(?:whoever|anyone|any (?:ai|model|system)|the (?:ai|model|system|assistant|bot|tool)) "
+    r"(?:is )?(?:reading|processing|parsing|summari[sz]ing) this\b",
+    r"(?:^|[\s\[(<*#])(?:system|assistant|developer|admin|root)\s*:",
+    r"^\W*(?:hey |hi |dear |attention,? )?(?:ai|assistant|model|claude|chatgpt|gpt|bot|agent|extractor|scout)\b\s*[,:!]",
+    r"</?\s*(?:note|notes|system|instructions?|data|user|assistant|document|prompt)\s*>",
+    r"\b(?:new|updated|revised|real|hidden|additional) instructions?\b",
+    r"\b(?:note|message|instructions?|memo)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|bot|agent|extractor)\b",
+    r"\bfrom now on\b",
+    r"\b(?:admin|system|developer|debug|god) (?:override|mode|command|prompt)\b",
+    r"\b(?:jailbreak|system prompt|prompt injection)\b",
+    r"\byou (?:are|must|should|will) (?:now )?(?:an? |the )?(?:ai|assistant|model|set|update|write|mark|report|ignore)\b",
+    # An imperative to edit CRM data: a summary describes the call, it never orders a record change.
+    r"^\W*(?:please\s+|now\s+|also\s+|and\s+|then\s+)*(?:set|update|change|write|overwrite|mark|fill(?: in)?|put|"
+    r"replace|clear|delete|erase|assign|move|edit|record|log|enter|save|store|treat|output|return|report|list)\b"
+    r"(?!\s*(?::|of\b|up\b|a call\b|the call\b))[^.]{0,80}\b(?:fields?|amounts?|stages?|deals?|records?|crm|"
+    r"closed won|closed lost|rep field|values?|economic buyer|champion|decision criteria|paper process|"
+    r"competition|identified pain|metrics)\b",
+    r"\bwrite\b[^.]{0,40}\binto\b",
+    r"\b(?:scout_\w+|economic_buyer|decision_criteria|identified_pain|paper_process)\b",
+)
+
+# ------------------------------------------------------------------------------------------- people
+EB_CUE = _rx(
+    r"\beconomic buyer\b",
+    r"\bsign(?:s|ed|ing)?[- ]off\b",
+    r"\bsigns? (?:the|our|this|any) (?:contract|deal|paper|order form|check|cheque|PO|purchase)\b",
+    r"\bsigning authority\b",
+    r"\bsignatory\b",
+    r"\b(?:the one|person) who signs\b",
+    r"\bnow signs\b",
+    r"\bbudget (?:owner|holder|authority|sits with|is with|lives with|comes from)\b",
+    r"\b(?:owns|holds|controls|manages|has) the (?:budget|purse strings|money)\b",
+    r"\bpurse strings\b",
+    r"\bfinal (?:say|approval|decision|sign-?off|signature|word)\b",
+    r"\bapprov(?:es|ing) (?:the )?(?:spend|spending|purchase|budget|deal)\b",
+    r"\bwrites? the (?:check|cheque)\b",
+    r"\bneeds? (?:the )?(?:approval|sign-?off|signature) (?:from|of)\b",
+    r"\b(?:money|budget|spend|funding) (?:sits|lives|is|comes) (?:with|from)\b",
+    r"\b(?:final |ultimate )?decision[- ]maker\b",
+)
+EB_ABBREV = re.compile(r"\bEB\b")  # case-sensitive: "eb" in lower case is not the abbreviation
+
+CHAMPION_CUE = _rx(
+    r"\bchampion(?:s|ed|ing)?\b",
+    r"\b(?:internal|inside|main|our|biggest|strongest|key) (?:advocate|ally|supporter|coach|sponsor)\b",
+    r"\badvocate\b",
+    r"\bally\b",
+    r"\bcoach(?:ing)? us\b",
+    r"\bsell(?:s|ing)? (?:this|it|us|our \w+) internally\b",
+    r"\bselling (?:this|it|us) (?:in|inside) (?:the|their) (?:org|company|business)\b",
+    r"\bgo(?:ing|es)? to bat for us\b",
+    r"\bpushing (?:hard )?for (?:us|this)\b",
+    r"\bin our corner\b",
+    r"\brooting for us\b",
+)
+
+# Said about a whole sentence: nobody named there is a confirmed answer.
+PERSON_UNCERTAIN = _rx(
+    r"\b(?:not sure|unsure|unclear|not clear|unknown|no idea|no clear|don't know|do not know|doesn't know|"
+    r"haven't (?:identified|found|confirmed|met)|have not (?:identified|found|confirmed|met)|"
+    r"to be (?:confirmed|determined)|tbd|tbc|yet to (?:identify|find|confirm)|"
+    r"still (?:need|trying|looking|have) to (?:find|identify|figure|confirm)|figure out who|find out who|"
+    r"might be|may be|maybe|perhaps|possibly|probably|we think|i think|i guess|we guess|hopefully)\b",
+    r"\bno (?:real |clear |obvious |actual )?(?:champion|economic buyer|eb|advocate|internal advocate|ally)\b",
+    r"\b(?:don't|do not|doesn't|does not|didn't) have (?:a|an|any) (?:real |clear )?"
+    r"(?:champion|economic buyer|internal advocate|advocate|ally)\b",
+    r"\bwithout (?:a|an) (?:champion|economic buyer|advocate)\b",
+    r"\b(?:ask|asked|asking|know|sure|clear|confirm|check|checked|wonder|wondering)\b[^.;]{0,25}\bwho\b",
+    r"\?\s*$",
+)
+# Just before a name: the name is being replaced or denied, not proposed.
+NAME_DENIED_BEFORE = re.compile(
+    r"(?:\bnot|\breplacing|\breplaces|\breplaced|\binstead of|\brather than|\bover from|\bmoved from|"
+    r"\bshifted from|\bformer(?:ly)?|\bprevious(?:ly)?|\bold|\bex-|\bunlike|\bexcept)\s*(?:[\w-]+\s+){0,2}$",
+    I,
+)
+# Just after a name (and its role, if one follows): the person left, declined or is only a maybe.
+# A bare "not" after a name belongs to the next name ("it's Dana, not Tom"), so only "is not" counts.
+NAME_DENIED_AFTER = re.compile(
+    r"^\W*(?:who\s+)?(?:(?:has|had|is|was|just|recently|since|already)\s+)*"
+    r"(?:left|moved|departed|leaving|resigned|retired|went|on leave|no longer|gone|out of the picture|used to|"
+    r"isn't|wasn't|doesn't|didn't|won't|can't|cannot|might|may|could|probably)\b"
+    r"|^\W*(?:who\s+)?(?:is|was|does|did|will|would|has|had|can)\s+not\b",
+    I,
+)
+
+# Name tokens: "Dana", "O'Brien", "MacLeod", "Al-Sayed". Lower-case particles may sit between tokens.
+NAME_TOKEN = re.compile(r"(?<![\w'’.])[A-Z][a-z]*(?:['’\-]?[A-Z][a-z]+)*(?![\w])")
+NAME_PARTICLES = frozenset({"van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "bin", "ten"})
+
+# Department words that may follow "VP", "Head of" or precede "Manager". Capitalised, as titles are.
+_DEPT = (
+    r"Sales|Finance|Financial|Operations|Ops|RevOps|Revenue|Marketing|Engineering|IT|Product|People|HR|"
+    r"Procurement|Purchasing|Legal|Security|Data|Analytics|Enablement|Customer|Success|Support|Growth|Strategy|"
+    r"Technology|Information|Partnerships|Business|Development|Platform|Infrastructure|Commercial|Digital|"
+    r"Transformation|Accounting|Planning|FP&A|GTM|Go-to-Market|Systems|Applications|Risk|Compliance|Treasury|"
+    r"Supply|Chain|Talent|Account|Accounts|Field|Inside|Regional|Global|EMEA|APAC|Americas|Corporate|CRM|"
+    r"Program|Programs|Project|Projects|Services|Service|Experience|Insights|Intelligence|Deal|Desk|Channel|"
+    r"Alliances|Procurement|Vendor|Contracts|Administration|Admin|Office|Clinical|Medical|Research|Design|"
+    r"Communications|Brand|Content|Demand|Generation|Lifecycle|Retention|Renewals|Partner|Training|Learning"
+)
+_DEPT_RUN = rf"(?:{_DEPT})(?:\s+(?:and\s+|&\s+)?(?:{_DEPT})){{0,2}}"
+ROLE = re.compile(
+    "|".join(
+        [
+            r"\bChief (?:[A-Z][a-z]+ ){1,2}Officer\b",
+            r"\b(?:S|E)?VP(?:,|\s+of)?\s+" + _DEPT_RUN + r"\b",
+            r"\bVice President(?:,|\s+of)?\s+" + _DEPT_RUN + r"\b",
+            r"\b(?:Global |Regional )?Head of " + _DEPT_RUN + r"\b",
+            r"\b(?:Senior |Sr\.? |Managing |Executive )?Director of " + _DEPT_RUN + r"\b",
+            r"\b(?:Senior |Sr\.? |Lead |Principal )?(?:" + _DEPT_RUN + r")\s+(?:Director|Manager|Lead|Leader|"
+            r"Analyst|Engineer|Architect|Administrator|Admin|Specialist|Coordinator|Owner|Partner|Counsel)\b",
+            r"\b(?:CEO|CFO|COO|CTO|CIO|CRO|CMO|CISO|CPO|CHRO|CDO|CCO|GC)\b",
+            r"\b(?:General Counsel|Controller|Comptroller|Treasurer|Co-?[Ff]ounder|Founder|President|"
+            r"Managing Director|Managing Partner|Owner)\b",
+        ]
+    )
+)
+
+# Capitalised words that start sentences or name things other than people.
+NOT_A_NAME = frozenset(
+    """
+    The A An Our Their They We He She It Its This That These Those Then There Here And But Or So If When While
+    After Before Since Until Once Also Still Just Only Not No Yes Per Via With Without For From To In On At By Of As
+    Call Called Calls Met Meeting Meetings Spoke Talked Asked Told Sent Confirmed Heard Heads Update Updated Note
+    Notes Next Last First Final Good Great Quick Short Long Main Biggest Key Top Real Core Strongest Correction
+    Turns Budget Champion Champions Competition Competitive Metrics Metric Pain Paper Process Decision Criteria
+    Success Target Goal Action Items Attendees Anything Everyone Everybody Nobody Nothing Someone Somebody Agreed
+    Will Would Could Should Can May Might Must Did Does Do Has Have Had Is Are Was Were Be Been Please Thanks Hi
+    Hello Dear Team Follow Demo Discovery Pricing Check Sync Exec Intro Kickoff Recap Summary Today Tomorrow
+    Yesterday Tonight Morning Afternoon Evening Week Weekend Monday Tuesday Wednesday Thursday Friday Saturday
+    Sunday January February March April June July August September October November December Jan Feb Mar Apr Jun
+    Jul Aug Sep Sept Oct Nov Dec Q Head Heads Director Manager Lead Leader Chief Officer Vice President Senior
+    Junior Founder Owner Partner Counsel General Controller Administrator Admin Analyst Engineer Architect
+    Specialist Coordinator Operating Executive Managing Principal Global Regional Corp Corporation Inc Ltd Llc Co
+    Company Group Labs Bank Systems Industries Health Holdings Partners Solutions Technologies Software Services
+    Closed Won Lost Proposal Negotiation Qualification Stage Deal Deals Contract Order Form Legal Procurement
+    Security Review Signed Signature Salesforce Hub Spot HubSpot Slack Zoom Teams Google Microsoft Excel Docu
+    DocuSign Info InfoSec Sec Ops Rev RevOps Sales Finance Operations Revenue Marketing Product People Customer
+    Data Analytics Enablement Support Platform Business Development Strategy Growth Accounting Planning Procure
+    Turned Looks Looking Seems Sounds Went Got Gave Made Moved Spent Shared Sent Left Joined Introduced Booked
+    Explained Mentioned Said Says Wants Needs Plans Expect Expects Expected Everyone Reps Rep Sales
+    Strong Weak Big Small New Old Former Current Overall Some Many Most All Both Each Every Any Either Neither
+    Ask Tell Let Get Make Take Give Send Share Book Loop Find Keep Try Set Mark Ignore System Assistant
+    Success Customer Onboarding Renewal Renewals Expansion Pilot Rollout Upgrade Platform Suite Add On Seat Seats
+    Emea Apac Americas Europe Asia America North South East West Lisbon London Paris Berlin York
+    """.split()
+)
+
+# --------------------------------------------------------------------------------------------- metrics
+QUANTITY = re.compile(
+    r"(?:[$€£]\s?\d[\d,]*(?:\.\d+)?\s?(?:k|m|bn|million|billion|thousand)?\b"
+    r"|\b\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|pct\b|x\b|×)"
+    r"|\b\d[\d,]*(?:\.\d+)?\s?(?:k|m)?\s?(?:hours?|hrs?|days?|weeks?|months?|quarters?|years?|minutes?|mins?|"
+    r"seconds?|points?|pts|FTEs?|headcount|heads|people|reps?|deals?|accounts?|tickets?|calls?|leads?)\b"
+    r"|\bfrom \d[\d,.]*\b[^,;]{0,25}?\bto \d[\d,.]*"
+    r"|\b(?:double|doubling|triple|tripling|halve|halving|quadruple)\b)",
+    I,
+)
+METRIC_CUE = _rx(
+    r"\b(?:cut|cuts|cutting|reduc\w+|sav(?:e|es|ed|ing)|increas\w+|improv\w+|lift\w*|boost\w*|grow\w*|shorten\w*|"
+    r"shrink\w*|decreas\w+|lower\w*|rais\w+|doubl\w+|tripl\w+|halv\w+|recover\w*|eliminat\w+|accelerat\w+|"
+    r"speed(?:ing)? up|free(?:ing)? up|hit|reach|achieve|fewer|get\b[^,;]{0,30}\b(?:down|under|below))\b",
+    r"\b(?:down|up) from\b",
+    r"\bby \d",
+    r"\b(?:roi|payback|kpis?|target|goal|objective|success (?:metric|criteria|means|looks like))\b",
+)
+# Money talk about our price is not the buyer's metric.
+METRIC_NOT = _rx(
+    r"\b(?:discount\w*|(?<!-)quoted?|(?<!-)quotes|pric(?:e|es|ing)|per seat|list price|licen[cs]e(?: fee)?|invoice\w*|"
+    r"contract value|acv|tcv|payment terms|net \d+|deal size of|budget of|budget is|amount)\b",
+    r"\b(?:no|not|haven't|hasn't|have not|without)\b[^.;]{0,25}\b(?:numbers?|metrics?|quantif\w+|kpis?)\b",
+)
+NOT_A_QUANTITY = re.compile(
+    r"\b(?:19|20)\d\d\b|\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\bQ[1-4]\b|\b\d{1,2}(?:st|nd|rd|th)\b", I
+)
+
+# --------------------------------------------------------------------------------------- identified pain
+PAIN_CUE = _rx(
+    r"\bpain(?:s|ful)?\b",
+    r"\bpain points?\b",
+    r"\bstruggl\w*",
+    r"\bfrustrat\w*",
+    r"\bproblems?\b",
+    r"\bchallenges?\b",
+    r"\bbottlenecks?\b",
+    r"\bheadaches?\b",
+    r"\bcomplain\w*",
+    r"\blos(?:ing|e|es|t) (?:time|money|hours|days|deals|revenue|customers|visibility|track|sleep)\b",
+    r"\bhurts?\b",
+    r"\bfall(?:s|ing)? through the cracks\b",
+    r"\bno visibility\b",
+    r"\bnobody trusts\b",
+    r"\bbiggest complaint\b",
+    r"\bblockers?\b",
+    r"\bsuffer\w*",
+    r"\berror-prone\b",
+    r"\bkeeps? (?:breaking|failing)\b",
+)
+PAIN_NOT = _rx(
+    r"(?:\b(?:no|not|without|any|hardly|little)\b|n't\b)[^.;]{0,25}\b(?:pain|problems?|issues?|urgency|challenges?)\b",
+    r"\bnice[- ]to[- ]have\b",
+    r"\b(?:pain|problem|challenge)s? (?:isn't|is not|aren't|are not|wasn't|was not)\b",
+    r"\bno problem\b",
+)
+# A lead-in that names the pain rather than describing it ("Main pain:", "They're struggling with").
+PAIN_LEAD = re.compile(
+    r"^(?:[\w'’-]+\s+){0,6}?(?:pain(?: point)?s?|problems?|challenges?|headaches?|complaints?|bottlenecks?|"
+    r"struggl\w+(?: with| to)?|frustrat\w+(?: that| with| by| about)?|complain\w+(?: about| that)?|"
+    r"hurts? most(?: today| right now)?|losing time (?:to|on)|suffer\w*(?: from)?)\b"
+    r"[\s:,-]*(?:(?:right now|today|for them|here|so far)\s+)?(?:(?:is|was|are|were)\s+)?"
+    r"(?:(?:mostly|mainly|largely|all|really)\s+)?(?:(?:that|about)\s+)?",
+    I,
+)
+
+# -------------------------------------------------------------------------------- decision criteria
+CRITERIA_CUE = _rx(
+    r"\bdecision criteria\b",
+    r"\bcriteri(?:a|on)\b",
+    r"\bjudg\w* (?:vendors |us |them |tools |options |solutions )?on\b",
+    r"\bevaluat\w* (?:vendors |us |tools |options |solutions )?(?:on|against|based on)\b",
+    r"\bscor(?:ecard|ing)\b",
+    r"\bmust[- ]haves?\b",
+    r"\brequirements?\b",
+    r"\bmatters? (?:most|a lot)\b",
+    r"\bcare(?:s)? (?:most |a lot |deeply |mostly )?about\b",
+    r"\bpriorit(?:y|ies)\b",
+    r"\b(?:deciding|key|main) factors?\b",
+    r"\bweigh(?:s|ts|ting)?\b",
+    r"\bnon-negotiable\b",
+    r"\bdeal-?breakers?\b",
+    r"\bselection\b",
+    r"\blooking for\b",
+    r"\bcomes? down to\b",
+    r"\bdecide (?:on|based on)\b",
+    r"\bwon't compromise on\b",
+)
+CRITERIA_NEGATED = _rx(
+    r"\b(?:not|isn't|aren't|doesn't|don't|no longer|never|less important|least|irrelevant|secondary|"
+    r"nice-to-have|not a factor|no concern)\b"
+)
+# Keyword patterns per default option. A workspace's own option names are also matched literally.
+CRITERIA_KEYWORDS: dict[str, re.Pattern[str]] = {
+    "Security": _rx(r"\bsecurity\b(?! review| questionnaire| team| assessment)", r"\bSSO\b", r"\bSAML\b",
+                    r"\bSOC ?2\b", r"\bencrypt\w*", r"\bpen(?:etration)? test\w*", r"\bdata protection\b"),
+    "Price": _rx(r"\bpric(?:e|es|ing)\b", r"\bcosts?\b", r"\bTCO\b", r"\baffordab\w+", r"\bcheap\w*",
+                 r"\bbudget\b"),
+    "Integrations": _rx(r"\bintegrat\w+", r"\bAPIs?\b", r"\bconnectors?\b", r"\bplug[- ]?ins?\b"),
+    "Ease of use": _rx(r"\bease of use\b", r"\beasy (?:to use|it is)\b", r"\bhow easy\b", r"\busab\w+",
+                       r"\buser[- ]friendly\b", r"\bintuitive\b", r"\badoption\b", r"\blearning curve\b",
+                       r"\bsimplicity\b"),
+    "Support": _rx(r"\bsupport\b", r"\bcustomer success\b", r"\bSLAs?\b", r"\bservice levels?\b",
+                   r"\bresponsiveness\b"),
+    "Scalability": _rx(r"\bscal(?:e|es|ing|ability|able)\b", r"\bperformance\b", r"\bhigh volumes?\b"),
+    "Compliance": _rx(r"\bcomplian(?:ce|t)\b", r"\bGDPR\b", r"\bHIPAA\b", r"\bSOX\b", r"\bregulat\w+",
+                      r"\baudit\w*", r"\bdata residency\b", r"\bISO ?27001\b"),
+    "Reporting": _rx(r"\breport(?:s|ing)?\b", r"\bdashboards?\b", r"\banalytics\b", r"\bvisibility\b",
+                     r"\binsights?\b"),
+}
+
+# ------------------------------------------------------------------------------------ paper process
+PAPER_KEYWORDS: dict[str, re.Pattern[str]] = {
+    "Not started": _rx(
+        r"\b(?:paper ?work|paper process|contracting|contract process)\b[^.;]{0,30}\b(?:hasn't|has not|haven't|"
+        r"have not|not yet|not|hadn't)\s+(?:yet\s+)?(?:started|begun|kicked off)\b",
+        r"\b(?:no|haven't started|have not started|not started)\s+(?:the |any )?(?:paper ?work|paper process|"
+        r"contracting)\b",
+    ),
+    "Security review": _rx(
+        r"\bsecurity (?:review|questionnaire|assessment|team|audit)\b", r"\binfosec\b", r"\bvendor risk\b",
+        r"\bSIG (?:lite|questionnaire)\b", r"\bCAIQ\b", r"\bpen ?test (?:results|report)\b",
+        r"\bour questionnaire\b",
+    ),
+    "Legal review": _rx(
+        r"\blegal\b", r"\bredlin\w+", r"\bMSA\b", r"\bDPA\b",
+        r"(?<!general )\bcounsel\b",
+        r"\bcontract review\b",
+    ),
+    "Procurement": _rx(
+        r"\bprocurement\b", r"\bpurchase order\b", r"(?-i:\bPOs?\b)", r"\bvendor (?:onboarding|registration|setup)\b",
+        r"\bset(?:ting)? us up as a (?:vendor|supplier)\b", r"\bsupplier onboarding\b", r"\bsourcing\b",
+        r"\bpurchasing\b",
+    ),
+    "Awaiting signature": _rx(
+        r"\b(?:out|sent|ready) for (?:e-?)?signature\b",
+        r"\b(?:awaiting|waiting on|waiting for|pending) (?:their |the )?(?:signature|countersignature|signatures)\b",
+        r"\bdocusign\b", r"\badobe sign\b", r"\bready to sign\b", r"\bwith (?:their|the) signatory\b",
+    ),
+    "Signed": _rx(
+        r"\bcountersigned\b", r"\bfully executed\b",
+        r"\bexecuted (?:the )?(?:contract|agreement|order form)\b",
+        r"\b(?:contract|order form|agreement|MSA|paperwork|deal|SOW)\s+(?:is |was |has been |got |been |now )?"
+        r"(?:fully )?(?:signed|executed)\b(?! off)",
+        r"\bsigned (?:the )?(?:contract|order form|agreement|SOW)\b",
+    ),
+}
+PAPER_DONE = _rx(
+    r"\b(?:done|complete[d]?|finished|cleared|passed|wrapped up|approved|signed off|behind us|closed out|"
+    r"got through|made it through|out of the way)\b",
+    r"^\s*after\b",
+)
+PAPER_FUTURE = _rx(
+    r"\b(?:next|will|then|once|upcoming|soon|going to|needs? to|have to|has to|before|later|queued|expect)\b",
+    r"'ll\b",
+)
+PAPER_NEGATED = _rx(r"\b(?:no|not|haven't|hasn't|have not|has not|without|yet to|never|nobody|no one)\b")
+
+# -------------------------------------------------------------------------------------- competition
+COMPETITION_CUE = _rx(
+    r"\b(?:also |currently |now |still )?(?:looking at|evaluating|considering|trial(?:l)?ing|piloting|demoing)\b",
+    r"\balso (?:talking to|speaking with|in talks with|meeting)\b",
+    r"\bcompar(?:e|es|ed|ing) (?:us |them |it )?(?:to|with|against)\b",
+    r"\bup against\b",
+    r"\bversus\b",
+    r"\bvs\b\.?",
+    r"\bcompetitors?(?: (?:is|are|include|includes))?\b",
+    r"\bcompetition(?: (?:is|from|includes))?\b",
+    r"\bcompeting (?:with|against)\b",
+    r"\bcompetitive(?: (?:situation|landscape|set))?\b",
+    r"\bincumbent(?: is| vendor is)?\b",
+    r"\bshortlist(?:ed)?(?: (?:includes|is))?\b",
+    r"\bbake-?off(?: (?:against|with|between))?\b",
+    r"\bin the (?:mix|running|picture)\b",
+    r"\b(?:demo|demos|proposal|proposals|quote|quotes|pitch|pitches|bid|bids|rfp response|poc|pilot) from\b",
+    r"\bpitching them\b",
+    r"\balternatives?(?: (?:is|are|include))?\b",
+    r"\binstead of us\b",
+    r"\bagainst us\b",
+    r"\bcurrently (?:use|uses|using|on|run|runs|running)\b",
+    r"\bmoving (?:off|away from)\b",
+    r"\breplac(?:e|es|ing) (?:their |the )?(?:current |existing |old )?(?:tool|vendor|system|platform|provider)\b",
+)
+# Cues after which the vendor is usually named before the cue ("X is the incumbent").
+COMPETITION_NAME_FIRST = _rx(r"\bincumbent\b", r"\bin the (?:mix|running|picture)\b", r"\bpitching them\b")
+COMPETITION_NOT = _rx(
+    r"\b(?:not|aren't|isn't|no|without|nobody|no one|don't|doesn't|never)\b[^.;]{0,20}\b(?:evaluating|looking at|"
+    r"considering|competition|competitors?|talking to|anyone else|other vendors?|alternatives?)\b",
+    r"\bsole[- ]source\w*\b",
+    r"\bonly vendor\b",
+)
+COMPETITION_ALTERNATIVES: list[tuple[re.Pattern[str], str]] = [
+    (_rx(r"\b(?:an? )?in-house (?:build|solution|tool)\b", r"\bbuild(?:ing)? (?:it |this |one )?(?:in-house|themselves)\b"),
+     "in-house build"),
+    (_rx(r"\bstatus quo\b", r"\bdo(?:ing)? nothing\b"), "status quo"),
+    (_rx(r"\b(?:stay|staying|stick|sticking) (?:with|on) (?:their )?spreadsheets\b"), "spreadsheets"),
+]
+# A competitor name: capitalised words (with dots, digits, '&' inside), or a lower-case domain-style brand.
+VENDOR = re.compile(r"(?:[A-Z][\w&+'-]*(?:\.[a-z]{2,4})?|[a-z][\w-]*\.(?:io|ai|com|co|app))(?:\s+(?:[A-Z][\w&+-]*|\d+)){0,2}")
+VENDOR_SEPARATOR = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*|\s*/\s*|\s+plus\s+)")
+# Products are not people, but they may well be the competition.
+_PRODUCTS = frozenset("Salesforce Hub Spot HubSpot Slack Zoom Teams Google Microsoft Excel Docu DocuSign".split())
+NOT_A_VENDOR = (NOT_A_NAME - _PRODUCTS) | frozenset(
+    "I Us Them We You They He She It Our Their Your His Her A An The This That Another Other Both Each Several Two "
+    "Three Four Five Some Any Most Mostly Anyone Everyone Nobody Q1 Q2 Q3 Q4 EOQ EOY MSA DPA SOW NDA RFP RFI PO "
+    "SSO CRM ERP API ROI KPI SLA SOC GDPR HIPAA".split()
+)
