@@ -478,7 +478,9 @@ class _Generator:
     def _paper(self, option: str) -> tuple[str, str]:
         return self.rng.choice(PAPER_SENTENCES[option]), option
 
-    def _plants(self, people: _Contacts, ctx: dict[str, str], n_notes: int) -> list[tuple[int, Concept, str, object, bool]]:
+    def _plants(
+        self, people: _Contacts, ctx: dict[str, str], n_notes: int
+    ) -> list[tuple[int, Concept, str, object, bool]]:
         """(note index, concept, sentence, value, supersedes) for one deal."""
         rng = self.rng
         eb, eb_alt = people.buyers

@@ -30,6 +30,15 @@ _PEOPLE_CLAUSE = re.compile(r";|\s[—–-]\s|,\s+(?:and|but|so|while|whereas|th
 _CLAUSE = re.compile(r"[;:]|\s[—–]\s|,\s")
 _PAPER_CLAUSE = re.compile(r"[,;:]|\s[—–]\s|(?=\b(?:after|once|then|but|before|so)\b)")
 _CRITERIA_SEGMENT = re.compile(r",|;|\band\b|\bbut\b|\bor\b|\s[—–]\s")
+_PAIN_CLAUSE = re.compile(r";|\s[—–]\s")
+# The list before a cue may hold commas ("A, B and C are in the mix"): only ; : ( end it.
+_VENDORS_BEFORE_CLAUSE = re.compile(r"[;:(]|\s[—–]\s")
+_VENDOR_LEAD = re.compile(
+    r"[\s:,\-]*(?:(?:the likes of|such as|including|like|both|either|mainly|mostly|primarily|vendors?|"
+    r"tools?|players|options|names)\b[\s:,]*)*",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"^[^:]{1,40}:")
 _PRONOUN_START = re.compile(r"^(?:he|she|they)(?:'s|'re| is| are| was| has| have| will)?\b", re.IGNORECASE)
 _METRIC_LEAD = re.compile(
     r"^(?:[\w'’-]+\s+){0,5}?(?:goal|target|kpi|aim|objective|metric|success)\b[^:]{0,30}?"
@@ -143,7 +152,9 @@ def _roles(text: str) -> list[_Span]:
 
 def _joined(text: str, left: re.Match[str], right: re.Match[str]) -> bool:
     between = text[left.end() : right.start()]
-    return between == " " or (between.strip() in lx.NAME_PARTICLES and between.startswith(" ") and between.endswith(" "))
+    if between == " ":
+        return True
+    return between.startswith(" ") and between.endswith(" ") and between.strip() in lx.NAME_PARTICLES
 
 
 def _names(text: str, ctx: _Context, resolve: bool = True) -> list[_Span]:
@@ -238,10 +249,11 @@ def _person(
     # "Spoke with Dana Ruiz. She's the CFO and signs off": the pronoun points at the one person just named.
     previous = sentence.previous
     if previous is not None and _PRONOUN_START.match(text.lstrip()):
-        before = [n for n in _names(previous.masked, ctx) if not _denied(previous.masked, n, _roles(previous.masked))]
+        previous_roles = _roles(previous.masked)
+        before = [n for n in _names(previous.masked, ctx) if not _denied(previous.masked, n, previous_roles)]
         if len({n.text for n in before}) == 1:
             name = before[0].text
-            role = role or _role_of(before[0], before, _roles(previous.masked), ctx)
+            role = role or _role_of(before[0], before, previous_roles, ctx)
             return _Hit([f"{name}, {role}" if role else name], previous.start, sentence.end)
     # No name: a role in the cue's clause is still an answer ("their CFO signs off").
     return _hit(sentence, [role]) if role else None
@@ -259,7 +271,7 @@ def _metric(sentence: _Sentence, ctx: _Context) -> list[str]:
     if lx.METRIC_NOT.search(text):
         return []
     blocked = [m.span() for m in lx.NOT_A_QUANTITY.finditer(text)]
-    label = re.match(r"^[^:]{1,40}:", text)  # "Goal: 25% fewer escalations" - the cue is the label
+    label = _LABEL.match(text)  # "Goal: 25% fewer escalations" - the cue is the label
     labelled = bool(label and lx.METRIC_CUE.search(label.group()))
     for start, end in _clause_bounds(text, _CLAUSE):
         clause = text[start:end]
@@ -281,7 +293,7 @@ def _pain(sentence: _Sentence, ctx: _Context) -> list[str]:
     cue = lx.PAIN_CUE.search(text)
     if cue is None or lx.PAIN_NOT.search(text):
         return []
-    start, end = _clause_at(_clause_bounds(text, re.compile(r";|\s[—–]\s")), cue.start())
+    start, end = _clause_at(_clause_bounds(text, _PAIN_CLAUSE), cue.start())
     colon = text.find(":", cue.end(), end)
     if colon != -1:
         start = colon + 1
@@ -339,12 +351,7 @@ def _paper(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list
 
 
 def _vendor_list(text: str, pos: int, ctx: _Context) -> list[str]:
-    filler = re.compile(
-        r"[\s:,\-]*(?:(?:the likes of|such as|including|like|both|either|mainly|mostly|primarily|vendors?|"
-        r"tools?|players|options|names)\b[\s:,]*)*",
-        re.IGNORECASE,
-    )
-    pos = filler.match(text, pos).end()  # type: ignore[union-attr]
+    pos = _VENDOR_LEAD.match(text, pos).end()  # type: ignore[union-attr]  # the pattern matches empty too
     items: list[str] = []
     while True:
         m = lx.VENDOR.match(text, pos)
@@ -379,8 +386,7 @@ def _competition(sentence: _Sentence, ctx: _Context) -> list[str]:
         after = _vendor_list(text, cue.end(), ctx)
         items += after
         if not after and lx.COMPETITION_NAME_FIRST.search(cue.group()):
-            # The list before the cue may hold commas ("A, B and C are in the mix"): only ; : ( end it.
-            start, _ = _clause_at(_clause_bounds(text, re.compile(r"[;:(]|\s[—–]\s")), cue.start())
+            start, _ = _clause_at(_clause_bounds(text, _VENDORS_BEFORE_CLAUSE), cue.start())
             items += _vendor_list(text, start, ctx)
     items += [label for pattern, label in lx.COMPETITION_ALTERNATIVES if pattern.search(text)]
     return list(dict.fromkeys(items))[:6]
@@ -437,10 +443,11 @@ def _build_roster(sentences: Iterable[_Sentence], ctx: _Context) -> None:
             ctx.full_names.add(n.text)
             first = n.text.split()[0]
             role = _role_of(n, names, roles, _Context(ctx.company_terms))
-            known = ctx.roster.get(first, ())
             if first not in ctx.roster:
                 ctx.roster[first] = (n.text, role)
-            elif known and known[0] == n.text:
+                continue
+            known = ctx.roster[first]
+            if known is not None and known[0] == n.text:
                 ctx.roster[first] = (n.text, known[1] or role)
             else:
                 ctx.roster[first] = None  # two people share this first name: never guess between them
@@ -504,7 +511,8 @@ class OfflineExtractor:
     def _note_finding(
         self, note: Note, sentences: list[_Sentence], rule: _Rule, spec: FieldSpec, ctx: _Context
     ) -> Finding | None:
-        hits = [h for s in sentences if (h := rule.find(s, ctx, spec.options)) and _shape(spec, h.values) is not None]
+        hits = [h for s in sentences if (h := rule.find(s, ctx, spec.options))]
+        hits = [h for h in hits if _shape(spec, h.values) is not None]
         if not hits:
             return None
         if rule.merge and len(normalise(note.text[hits[0].start : hits[-1].end])) <= MAX_EXCERPT_CHARS:

@@ -31,14 +31,17 @@ INJECTION = _rx(
     r"\b(?:whoever|anyone|any (?:ai|model|system)|the (?:ai|model|system|assistant|bot|tool)) "
     r"(?:is )?(?:reading|processing|parsing|summari[sz]ing) this\b",
     r"(?:^|[\s\[(<*#])(?:system|assistant|developer|admin|root)\s*:",
-    r"^\W*(?:hey |hi |dear |attention,? )?(?:ai|assistant|model|claude|chatgpt|gpt|bot|agent|extractor|scout)\b\s*[,:!]",
+    r"^\W*(?:hey |hi |dear |attention,? )?(?:ai|assistant|model|claude|chatgpt|gpt|bot|agent|extractor|scout)\b"
+    r"\s*[,:!]",
     r"</?\s*(?:note|notes|system|instructions?|data|user|assistant|document|prompt)\s*>",
     r"\b(?:new|updated|revised|real|hidden|additional) instructions?\b",
-    r"\b(?:note|message|instructions?|memo)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|bot|agent|extractor)\b",
+    r"\b(?:note|message|instructions?|memo)s? (?:to|for) (?:the |any )?"
+    r"(?:ai|assistant|model|llm|bot|agent|extractor)\b",
     r"\bfrom now on\b",
     r"\b(?:admin|system|developer|debug|god) (?:override|mode|command|prompt)\b",
     r"\b(?:jailbreak|system prompt|prompt injection)\b",
-    r"\byou (?:are|must|should|will) (?:now )?(?:an? |the )?(?:ai|assistant|model|set|update|write|mark|report|ignore)\b",
+    r"\byou (?:are|must|should|will) (?:now )?(?:an? |the )?"
+    r"(?:ai|assistant|model|set|update|write|mark|report|ignore)\b",
     # An imperative to edit CRM data: a summary describes the call, it never orders a record change.
     r"^\W*(?:please\s+|now\s+|also\s+|and\s+|then\s+)*(?:set|update|change|write|overwrite|mark|fill(?: in)?|put|"
     r"replace|clear|delete|erase|assign|move|edit|record|log|enter|save|store|treat|output|return|report|list)\b"
@@ -116,7 +119,7 @@ NAME_DENIED_AFTER = re.compile(
 
 # Name tokens: "Dana", "O'Brien", "MacLeod", "Al-Sayed". Lower-case particles may sit between tokens.
 NAME_TOKEN = re.compile(r"(?<![\w'’.])[A-Z][a-z]*(?:['’\-]?[A-Z][a-z]+)*(?![\w])")
-NAME_PARTICLES = frozenset({"van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "bin", "ten"})
+NAME_PARTICLES = frozenset("van von de der den del della da di du la le bin ten".split())
 
 # Department words that may follow "VP", "Head of" or precede "Manager". Capitalised, as titles are.
 _DEPT = (
@@ -369,13 +372,18 @@ COMPETITION_NOT = _rx(
     r"\bonly vendor\b",
 )
 COMPETITION_ALTERNATIVES: list[tuple[re.Pattern[str], str]] = [
-    (_rx(r"\b(?:an? )?in-house (?:build|solution|tool)\b", r"\bbuild(?:ing)? (?:it |this |one )?(?:in-house|themselves)\b"),
-     "in-house build"),
+    (
+        _rx(r"\b(?:an? )?in-house (?:build|solution|tool)\b",
+            r"\bbuild(?:ing)? (?:it |this |one )?(?:in-house|themselves)\b"),
+        "in-house build",
+    ),
     (_rx(r"\bstatus quo\b", r"\bdo(?:ing)? nothing\b"), "status quo"),
     (_rx(r"\b(?:stay|staying|stick|sticking) (?:with|on) (?:their )?spreadsheets\b"), "spreadsheets"),
 ]
 # A competitor name: capitalised words (with dots, digits, '&' inside), or a lower-case domain-style brand.
-VENDOR = re.compile(r"(?:[A-Z][\w&+'-]*(?:\.[a-z]{2,4})?|[a-z][\w-]*\.(?:io|ai|com|co|app))(?:\s+(?:[A-Z][\w&+-]*|\d+)){0,2}")
+VENDOR = re.compile(
+    r"(?:[A-Z][\w&+'-]*(?:\.[a-z]{2,4})?|[a-z][\w-]*\.(?:io|ai|com|co|app))(?:\s+(?:[A-Z][\w&+-]*|\d+)){0,2}"
+)
 VENDOR_SEPARATOR = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*|\s*/\s*|\s+plus\s+)")
 # Products are not people, but they may well be the competition.
 _PRODUCTS = frozenset("Salesforce Hub Spot HubSpot Slack Zoom Teams Google Microsoft Excel Docu DocuSign".split())
