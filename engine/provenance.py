@@ -128,6 +128,21 @@ class RunRow(BaseModel):
     summary: str | None
 
 
+def _holder_dead(holder: str) -> bool:
+    """A lock left by a killed process on this host is stale at once; elsewhere only its TTL frees it."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class LockHeld(Exception):
     """Another pass holds the lock."""
 
@@ -320,7 +335,7 @@ class ProvenanceStore:
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             rows = await self._db.execute_fetchall("SELECT holder, expires_at FROM locks WHERE name = ?", (name,))
-            if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now:
+            if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now and not _holder_dead(rows[0]["holder"]):
                 raise LockHeld(f"another pass is running ({rows[0]['holder']}); try again when it finishes")
             await self._db.execute(
                 "INSERT OR REPLACE INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)",

@@ -182,17 +182,21 @@ async def test_undo_restores_a_run_exactly_and_refuses_where_a_human_changed_the
     assert nxt.written == 0
 
 
+class ProcessDied(BaseException):
+    """Stands for the process being killed: nothing in the engine may catch it."""
+
+
 class CrashAfterWrite(LocalCRM):
     """The process dies right after the CRM accepted a write, before the outcome is logged."""
 
     async def set_field(self, deal_id, field, value):
         await super().set_field(deal_id, field, value)
-        raise KeyboardInterrupt
+        raise ProcessDied
 
 
 class CrashBeforeWrite(LocalCRM):
     async def set_field(self, deal_id, field, value):
-        raise KeyboardInterrupt
+        raise ProcessDied
 
 
 @pytest.mark.parametrize(("crasher", "landed"), [(CrashAfterWrite, True), (CrashBeforeWrite, False)])
@@ -204,13 +208,12 @@ async def test_a_crash_between_intent_and_outcome_is_reconciled_next_run(make_se
     await seed(settings.workspace, small_pipeline())
     store = await ProvenanceStore.open(settings.log_db)
     crm = await crasher.open(settings.workspace, writable=True)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(ProcessDied):
         await run_pass(crm=crm, writer=crm, store=store, extractor=ScriptedModel(GOOD_SCRIPT).extractor(),
                        field_map=settings.field_map, gate=open_gate(True, settings), cap=50, concurrency=1)
     await crm.aclose()
     pending = await store.pending_intents()
     assert len(pending) == 1 and pending[0].action is ActionKind.WRITTEN
-    await store.release_lock((await store._db.execute_fetchall("SELECT holder FROM locks"))[0][0])
     await store.aclose()
 
     summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
@@ -231,10 +234,27 @@ async def test_one_pass_at_a_time(make_settings):
     settings = make_settings()
     await seed(settings.workspace, small_pipeline())
     store = await ProvenanceStore.open(settings.log_db)
-    await store.acquire_lock()
+    holder = await store.acquire_lock()
     with pytest.raises(LockHeld, match="another pass is running"):
         await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    await store.release_lock(holder)
     await store.aclose()
+
+
+async def test_a_lock_left_by_a_killed_process_does_not_block_the_next_pass(make_settings, tmp_path):
+    import subprocess
+    import sys
+
+    settings = make_settings()
+    await seed(settings.workspace, small_pipeline())
+    script = ("import asyncio, sys; from engine.provenance import ProvenanceStore\n"
+              "async def main():\n"
+              "    s = await ProvenanceStore.open(sys.argv[1]); await s.acquire_lock(); await s.aclose()\n"
+              "asyncio.run(main())")
+    subprocess.run([sys.executable, "-c", script, str(settings.log_db)], check=True)  # exits holding the lock
+
+    summary, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    assert summary.scanned == 5
 
 
 async def test_a_deal_that_vanishes_mid_run_is_logged_and_the_pass_goes_on(make_settings):
