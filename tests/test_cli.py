@@ -1,0 +1,174 @@
+"""The command line as an operator meets it: the demo, setup, a pass, the log, undo and deal lookups."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.cli import main
+from engine.commands import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from tests.pipeline import file_digest, snapshot
+
+
+def scout(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def demo(capsys, make_settings):
+    settings = make_settings()
+    code, out, _ = scout(capsys, "demo")
+    assert code == EXIT_OK and "212 deals" in out
+    return settings
+
+
+def test_main_job_on_a_fresh_machine_is_a_loud_rehearsal(capsys, demo):
+    code, out, _ = scout(capsys, "run")
+    assert code == EXIT_OK
+    head = out.splitlines()[0]
+    assert head.startswith("DRY RUN (--apply was not given and LIVE_WRITES is not set): 0 written, ")
+    assert head.endswith("scanned 50/212 (cap 50)")
+    assert "Nothing was written to the CRM" in out
+    assert "162 deals not reached this run (cap 50); they come first next run." in out
+    assert "7 scout_* field(s) missing" in out
+
+
+def test_demo_twice_keeps_the_workspace_unless_reset(capsys, demo):
+    before = file_digest(demo.workspace)
+    code, out, _ = scout(capsys, "demo")
+    assert code == EXIT_OK and "already" in out and file_digest(demo.workspace) == before
+    code, out, _ = scout(capsys, "demo", "--reset", "--deals", "220")
+    assert code == EXIT_OK and "220 deals" in out
+
+
+def test_setup_rehearses_then_creates_and_is_harmless_twice(capsys, demo, monkeypatch):
+    before = file_digest(demo.workspace)
+    code, out, _ = scout(capsys, "setup", "--apply")
+    assert code == EXIT_OK and out.startswith("DRY RUN (LIVE_WRITES is not set)")
+    assert out.count("would_create") == 7 and "Nothing was created" in out
+    assert file_digest(demo.workspace) == before
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, _ = scout(capsys, "setup")
+    assert code == EXIT_OK and out.startswith("DRY RUN (--apply was not given)")
+    code, out, _ = scout(capsys, "setup", "--apply")
+    assert code == EXIT_OK and out.startswith("LIVE") and out.count(" created") == 7
+    code, out, _ = scout(capsys, "setup", "--apply")
+    assert code == EXIT_OK and out.count(" exists") == 7 and " created" not in out
+
+
+def test_live_run_refuses_before_setup_and_writes_after(capsys, demo, monkeypatch):
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, _, err = scout(capsys, "run", "--apply")
+    assert code == 1 and "run `scout setup --apply` first" in err
+    scout(capsys, "setup", "--apply")
+    before = await_snapshot(demo)
+    code, out, _ = scout(capsys, "run", "--apply", "--cap", "30")
+    assert code == EXIT_OK and out.startswith("LIVE: ") and "scanned 30/212 (cap 30)" in out
+    written = int(out.split(": ", 1)[1].split(" written")[0])
+    assert written > 0
+    after = await_snapshot(demo)
+    changed = {(d, f) for d in after for f in set(after[d]) | set(before[d]) if after[d].get(f) != before[d].get(f)}
+    assert len(changed) == written and all(f.startswith("scout_") for _, f in changed)
+
+
+def await_snapshot(settings):
+    import asyncio
+
+    return asyncio.run(snapshot(settings.workspace))
+
+
+def test_log_lists_runs_and_shows_a_runs_actions_as_table_and_json(capsys, demo):
+    scout(capsys, "run", "--cap", "5")
+    code, out, _ = scout(capsys, "log")
+    assert code == EXIT_OK
+    assert "DRY RUN" in out.splitlines()[1] and "5/212 (cap 5)" in out
+    code, out, _ = scout(capsys, "log", "1")
+    assert code == EXIT_OK and out.startswith("DRY RUN")
+    assert "would_write" in out and "skipped" in out
+    code, out, _ = scout(capsys, "log", "1", "--json", "--action", "would_write")
+    data = json.loads(out)
+    assert data["run"]["id"] == 1 and data["run"]["dry_run"] is True
+    assert data["actions"] and {a["action"] for a in data["actions"]} == {"would_write"}
+    first = data["actions"][0]
+    assert first["field"].startswith("scout_") and first["excerpt"] and first["note_id"]
+    assert first["model"] == "offline-rules-1" and first["dry_run"] is True
+    code, _, err = scout(capsys, "log", "99")
+    assert code == EXIT_NOT_FOUND and "no run 99" in err
+
+
+def test_undo_by_run_id_through_the_cli(capsys, demo, monkeypatch):
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout(capsys, "setup", "--apply")
+    before = await_snapshot(demo)
+    code, out, _ = scout(capsys, "run", "--apply", "--cap", "20")
+    run_id = json.loads(scout(capsys, "log", "--json")[1])[0]["id"]
+    code, out, _ = scout(capsys, "undo", str(run_id))
+    assert code == EXIT_OK and out.startswith("DRY RUN (--apply was not given)") and "Nothing was changed" in out
+    code, out, _ = scout(capsys, "undo", str(run_id), "--apply")
+    assert code == EXIT_OK and out.startswith("LIVE") and " 0 conflicts" in out
+    assert await_snapshot(demo) == before
+    code, _, err = scout(capsys, "undo", "999", "--apply")
+    assert code == EXIT_NOT_FOUND and "no run 999" in err
+
+
+def test_deal_lookup_is_read_only_and_handles_ambiguity(capsys, demo):
+    scout(capsys, "run", "--cap", "212")
+    workspace, log = file_digest(demo.workspace), file_digest(demo.log_db)
+    code, out, _ = scout(capsys, "deal", "Acme")
+    assert code == EXIT_NOT_FOUND and "matches several deals" in out and out.count("Acme") >= 2
+    code, out, _ = scout(capsys, "deal", "no such deal zzz")
+    assert code == EXIT_NOT_FOUND and "No deal matches" in out
+    code, out, _ = scout(capsys, "deal", "--json", "Acme Corp")
+    candidates = json.loads(out)["candidates"]
+    name = candidates[0] if candidates else json.loads(out)["view"]["name"]
+    code, out, _ = scout(capsys, "deal", name)
+    assert code == EXIT_OK and out.startswith(name) and "last scanned: 20" in out
+    assert "economic_buyer" in out and "scout_champion" in out
+    assert (file_digest(demo.workspace), file_digest(demo.log_db)) == (workspace, log)
+
+
+def test_settings_errors_and_a_busy_lock_have_clear_exit_codes(capsys, demo, monkeypatch):
+    monkeypatch.setenv("SCOUT_SCAN_CAP", "zero")
+    code, _, err = scout(capsys, "run")
+    assert code == EXIT_USAGE and "SCOUT_SCAN_CAP" in err
+    monkeypatch.delenv("SCOUT_SCAN_CAP")
+
+    import asyncio
+
+    from engine.provenance import ProvenanceStore
+
+    async def hold():
+        store = await ProvenanceStore.open(demo.log_db)
+        await store.acquire_lock()
+        await store.aclose()
+
+    asyncio.run(hold())
+    code, _, err = scout(capsys, "run")
+    assert code == EXIT_BUSY and "another pass is running" in err
+
+
+def test_missing_workspace_says_what_to_do(capsys, make_settings):
+    make_settings()
+    code, _, err = scout(capsys, "run")
+    assert code == 1 and "run `scout demo`" in err and "Traceback" not in err
+
+
+def test_partial_exit_code_when_setup_meets_a_conflicting_field(capsys, demo, monkeypatch):
+    import asyncio
+
+    from engine.crm.local import LocalCRM
+    from engine.models import FieldSpec, FieldType
+
+    async def squat():
+        crm = await LocalCRM.open(demo.workspace, writable=True)
+        await crm.create_field(FieldSpec(name="scout_metrics", type=FieldType.NUMBER))
+        await crm.aclose()
+
+    asyncio.run(squat())
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, _ = scout(capsys, "setup", "--apply")
+    assert code == EXIT_PARTIAL and "scout_metrics" in out and "conflict" in out and "will not touch it" in out
