@@ -7,7 +7,6 @@ them into the engine's decoded form (see `engine.models.Deal`) and encodes decod
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
 import re
 import time
@@ -17,6 +16,7 @@ from typing import Any, AsyncIterator
 import httpx
 
 from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict
+from engine.crm.matching import rank_names
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
 from engine.medic import FieldMap
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note
@@ -414,17 +414,12 @@ class AttioCRM:
             return []
         body = {"filter": {"name": {"$contains": name.strip()}}, "sorts": self._SORTS}
         records = [r async for r in self._pages(body)]
-        if records:
-            records.sort(key=lambda r: _rank(wanted, self._ref(r).name))
-        else:
+        if not records:
             # Nothing contains the text: fall back to close spellings over the whole pipeline.
-            everything = [r async for r in self._pages({"sorts": self._SORTS})]
-            by_name: dict[str, list[dict[str, Any]]] = {}
-            for record in everything:
-                by_name.setdefault(" ".join(self._ref(record).name.split()).casefold(), []).append(record)
-            close = difflib.get_close_matches(wanted, list(by_name), n=limit, cutoff=0.6)
-            records = [r for n in close for r in by_name[n]]
-        return [await self._deal(r) for r in records[:limit]]
+            records = [r async for r in self._pages({"sorts": self._SORTS})]
+        by_id = {self._ref(r).id: r for r in records}
+        ranked = rank_names(wanted, [(i, self._ref(r).name) for i, r in by_id.items()], limit)
+        return [await self._deal(by_id[i]) for i in ranked]
 
     async def list_notes(self, deal_id: str) -> list[Note]:
         notes: list[Note] = []
@@ -548,19 +543,6 @@ class AttioCRM:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-def _rank(wanted: str, name: str) -> tuple[int, int, str]:
-    have = " ".join(name.split()).casefold()
-    if have == wanted:
-        tier = 0
-    elif have.startswith(wanted):
-        tier = 1
-    elif any(word.startswith(wanted) for word in have.split()):
-        tier = 2
-    else:
-        tier = 3
-    return tier, len(have), have
 
 
 def _attio_type(field_type: FieldType) -> tuple[str, bool, dict[str, Any]]:

@@ -12,7 +12,6 @@ citation check sees them.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
 import re
 import time
@@ -33,6 +32,7 @@ from engine.crm.hubspot_codec import (
     property_definition,
     property_info,
 )
+from engine.crm.matching import rank_names
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
 from engine.medic import SCOUT_PREFIX, FieldMap
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note
@@ -98,23 +98,6 @@ def _after(body: dict[str, Any]) -> str | None:
     return str(after) if after not in (None, "") else None
 
 
-def _score(wanted: str, have: str) -> float:
-    """How well a deal name matches the asked-for name (casefolded, whitespace-normalised)."""
-    if not have:
-        return 0.0
-    if have == wanted:
-        return 3.0
-    if have.startswith(wanted):
-        return 2.0 + len(wanted) / len(have)
-    if wanted in have:
-        return 1.0 + len(wanted) / len(have)
-    wanted_tokens = set(re.findall(r"\w+", wanted))
-    have_tokens = set(re.findall(r"\w+", have))
-    overlap = len(wanted_tokens & have_tokens) / len(wanted_tokens) if wanted_tokens else 0.0
-    return max(overlap * 0.9, difflib.SequenceMatcher(None, wanted, have).ratio() * 0.9)
-
-
-MATCH_THRESHOLD = 0.6
 
 
 class HubSpotCRM:
@@ -359,22 +342,14 @@ class HubSpotCRM:
             return []
         candidates = await self._search_by_name(wanted)
         if candidates:
-            ranked = sorted(
-                ((_score(wanted, " ".join((d.name or "").split()).casefold()), d.id, d) for d in candidates),
-                key=lambda t: (-t[0], t[1]),
-            )
-            hits = [d for score, _, d in ranked if score >= MATCH_THRESHOLD][:limit]
+            by_id = {d.id: d for d in candidates}
+            hits = rank_names(wanted, [(d.id, d.name or "") for d in candidates], limit)
             if hits:
-                return hits
+                return [by_id[i] for i in hits]
         # Search missed (or is unavailable, or has not indexed a new deal yet): page through every name.
-        scored: list[tuple[float, str]] = []
-        async for ref in self.iter_deal_refs():
-            score = _score(wanted, " ".join(ref.name.split()).casefold())
-            if score >= MATCH_THRESHOLD:
-                scored.append((score, ref.id))
-        scored.sort(key=lambda t: (-t[0], t[1]))
+        ranked = rank_names(wanted, [(ref.id, ref.name) async for ref in self.iter_deal_refs()], limit)
         deals: list[Deal] = []
-        for _, deal_id in scored[:limit]:
+        for deal_id in ranked:
             try:
                 deals.append(await self.get_deal(deal_id))
             except DealNotFound:

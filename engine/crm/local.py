@@ -6,7 +6,6 @@ A reader opens the file with SQLite's `mode=ro`, so a dry run cannot change one 
 
 from __future__ import annotations
 
-import difflib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, AsyncIterator
 import aiosqlite
 
 from engine.crm.base import CRMError, DealNotFound, FieldTypeConflict
+from engine.crm.matching import rank_names
 from engine.fieldtypes import CoercionError, coerce
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note, Person, WorkspaceData
 
@@ -147,31 +147,16 @@ class LocalCRM:
         return (await self._build_deals(list(rows)))[0]
 
     async def find_deals(self, name: str, limit: int = 5) -> list[Deal]:
-        wanted = " ".join(name.split()).casefold()
-        if not wanted:
-            return []
         rows = await self._db.execute_fetchall("SELECT id, name FROM deals")
-
-        def score(deal_name: str) -> float:
-            have = deal_name.casefold()
-            if have == wanted:
-                return 3.0
-            if have.startswith(wanted):
-                return 2.0 + len(wanted) / len(have)
-            if wanted in have:
-                return 1.0 + len(wanted) / len(have)
-            return difflib.SequenceMatcher(None, wanted, have).ratio() * 0.9
-
-        ranked = sorted(((score(r["name"]), r["id"]) for r in rows), key=lambda t: (-t[0], t[1]))
-        ranked = [t for t in ranked if t[0] >= 0.6][:limit]
+        ranked = rank_names(name, [(r["id"], r["name"]) for r in rows], limit)
         if not ranked:
             return []
         marks = ",".join("?" * len(ranked))
         deal_rows = await self._db.execute_fetchall(
-            f"SELECT * FROM deals WHERE id IN ({marks})", [i for _, i in ranked]
+            f"SELECT * FROM deals WHERE id IN ({marks})", ranked
         )
         by_id = {d.id: d for d in await self._build_deals(list(deal_rows))}
-        return [by_id[i] for _, i in ranked]
+        return [by_id[i] for i in ranked]
 
     async def list_notes(self, deal_id: str) -> list[Note]:
         exists = await self._db.execute_fetchall("SELECT 1 FROM deals WHERE id = ?", (deal_id,))
