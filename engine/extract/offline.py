@@ -21,11 +21,17 @@ from engine.models import Concept, Deal, Extraction, FieldSpec, FieldType, Findi
 MODEL = "offline-rules-1"
 PROMPT_VERSION = "rules-1"
 
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9]|\s*$)")
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_SENTENCE_END = re.compile(
+    rf"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[¿¡]?[{_UPPER}0-9]|\s*$)"
+    r"|(?<=\S)(?=\s*</?[A-Za-z][^<>]{0,60}>)"  # a markup tag starts a new sentence
+)
 _ABBREVIATIONS = frozenset(
     "e.g i.e vs etc mr ms mrs dr inc corp ltd co jr sr st approx no nos fig dept est min max".split()
 )
 _BULLET = re.compile(r"\s*(?:[-*•▪‣]|\d+[.)])\s+")
+# A line that starts a new item even without a bullet: a label ("EB: ...") or a timestamp ("[10:30]").
+_LINE_START = re.compile(r"\s*(?:\[|[\w'’ /&-]{1,30}:\s)")
 _PEOPLE_CLAUSE = re.compile(r";|\s[—–-]\s|,\s+(?:and|but|so|while|whereas|though|although)\b")
 _CLAUSE = re.compile(r"[;:]|\s[—–]\s|,\s")
 _PAPER_CLAUSE = re.compile(r"[,;:]|\s[—–]\s|(?=\b(?:after|once|then|but|before|so)\b)")
@@ -56,7 +62,7 @@ class _Span:
 
 @dataclass(frozen=True)
 class _Sentence:
-    start: int  # offsets into the note text: `note.text[start:end] == text`
+    start: int  # offsets into the note text: `normalise(note.text[start:end]) == text`
     end: int
     text: str
     masked: str  # the deal's own company name blanked out, same length, for detection only
@@ -82,10 +88,16 @@ class _Context:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or bullet line, trimmed; a newline always ends a sentence."""
+    """(start, end) of each sentence or bullet line, trimmed.
+
+    A newline ends a sentence unless the line was merely wrapped: it ends without punctuation and the next
+    line is neither blank, a bullet, a label ("Next steps:") nor a timestamp. An inline markup tag starts a
+    new sentence, so text smuggled in after "</note>" never shares a sentence with the real note.
+    """
     spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        base, body = line.start(), line.group()
+    for line in _logical_lines(text):
+        base, body = line
+        body = text[base:body]
         bullet = _BULLET.match(body)
         pos = bullet.end() if bullet else len(body) - len(body.lstrip())
         for end in _SENTENCE_END.finditer(body, pos):
@@ -96,6 +108,27 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             pos = end.end()
         _add_span(spans, base, body, pos, len(body))
     return spans
+
+
+def _logical_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, with hard-wrapped lines joined to the line they continue."""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    out: list[tuple[int, int]] = []
+    for start, end in lines:
+        if out and _continues(text, out[-1], (start, end)):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _continues(text: str, previous: tuple[int, int], line: tuple[int, int]) -> bool:
+    before, current = text[previous[0] : previous[1]], text[line[0] : line[1]]
+    if not before.strip() or not current.strip() or text[previous[1] : line[0]].count("\n") != 1:
+        return False
+    if re.search(r"[.!?:;)\]]\W*\s*$", before) or _BULLET.match(current) or _LINE_START.match(current):
+        return False
+    return True
 
 
 def _add_span(spans: list[tuple[int, int]], base: int, body: str, start: int, end: int) -> None:
@@ -223,6 +256,7 @@ def _person(
     cues = [_Span(m.start(), m.end(), m.group()) for m in cue.finditer(text)]
     if extra is not None:
         cues += [_Span(m.start(), m.end(), m.group()) for m in extra.finditer(text)]
+    cues = [c for c in cues if not lx.CUE_NEGATED_BEFORE.search(text[max(0, c.start - 40) : c.start])]
     if not cues or lx.PERSON_UNCERTAIN.search(text):
         return None
     names, roles = _names(text, ctx), _roles(text)
@@ -246,17 +280,30 @@ def _person(
         if _clause_at(clauses, c.start) == _clause_at(clauses, r.start) and not _denied(text, r, [])
     ]
     role = min(near)[1] if near else None
-    # "Spoke with Dana Ruiz. She's the CFO and signs off": the pronoun points at the one person just named.
-    previous = sentence.previous
-    if previous is not None and _PRONOUN_START.match(text.lstrip()):
-        previous_roles = _roles(previous.masked)
-        before = [n for n in _names(previous.masked, ctx) if not _denied(previous.masked, n, previous_roles)]
-        if len({n.text for n in before}) == 1:
-            name = before[0].text
-            role = role or _role_of(before[0], before, previous_roles, ctx)
-            return _Hit([f"{name}, {role}" if role else name], previous.start, sentence.end)
+    # "Spoke with Dana Ruiz. She's the CFO and signs off": the pronoun points at the one person last named,
+    # a sentence or two back; when that sentence names several people, nobody is guessed.
+    if _PRONOUN_START.match(text.lstrip()):
+        previous, hops = sentence.previous, 0
+        while previous is not None and hops < 3:
+            previous_roles = _roles(previous.masked)
+            named = _names(previous.masked, ctx)
+            if named:
+                before = [n for n in named if not _denied(previous.masked, n, previous_roles)]
+                if len({n.text for n in named}) == 1 and before:
+                    name = before[0].text
+                    role = role or _role_of(before[0], before, previous_roles, ctx)
+                    return _hit_across(previous, sentence, [f"{name}, {role}" if role else name])
+                break
+            previous, hops = previous.previous, hops + 1
     # No name: a role in the cue's clause is still an answer ("their CFO signs off").
     return _hit(sentence, [role]) if role else None
+
+
+def _hit_across(first: _Sentence, last: _Sentence, values: list[str]) -> _Hit:
+    """A hit citing from `first` to `last`; just `last` when that span is too long to quote."""
+    if last.end - first.start > MAX_EXCERPT_CHARS - 20:
+        return _Hit(values, last.start, last.end)
+    return _Hit(values, first.start, last.end)
 
 
 def _hit(sentence: _Sentence, values: list[str]) -> _Hit | None:
@@ -429,7 +476,8 @@ def _readable(note: Note, ctx: _Context) -> list[_Sentence]:
     """The note's sentences up to the first one that reads as an instruction to a machine."""
     out: list[_Sentence] = []
     for start, end in split_sentences(note.text):
-        text = note.text[start:end]
+        # Rules read the normalised text (one space, straight quotes); citations use the note's own span.
+        text = normalise(note.text[start:end])
         if lx.INJECTION.search(text):
             break
         out.append(_Sentence(start, end, text, _mask(text, ctx.company_terms), out[-1] if out else None))

@@ -56,51 +56,102 @@ INJECTION = _rx(
 EB_CUE = _rx(
     r"\beconomic buyer\b",
     r"\bsign(?:s|ed|ing)?[- ]off\b",
-    r"\bsigns? (?:the|our|this|any) (?:contract|deal|paper|order form|check|cheque|PO|purchase)\b",
+    r"\bsigns? (?:off on )?(?:the |our |this |any |all |every |their )?(?:\w+ )?(?:contracts?|deals?|paper(?:work)?|"
+    r"order forms?|checks?|cheques?|POs?|purchases?|agreements?)\b",
     r"\bsigning authority\b",
     r"\bsignatory\b",
-    r"\b(?:the one|person) who signs\b",
-    r"\bnow signs\b",
-    r"\bbudget (?:owner|holder|authority|sits with|is with|lives with|comes from)\b",
-    r"\b(?:owns|holds|controls|manages|has) the (?:budget|purse strings|money)\b",
+    r"\b(?:the one|the person|person|the only one|whoever) (?:who |that )?signs\b",
+    r"\b(?:he|she|they|who|and|now|also) signs\b(?! up)",
+    r"\bsigns\s*(?:[.;!]|$)",
+    r"\bbudget (?:owner|holder|authority|sits with|is with|lives with|comes from|belongs to)\b",
+    r"\b(?:owns?|holds?|controls?|manages?|has|have|runs?) (?!no\b|not\b)(?:the |their |all |our |this )?(?:\w+ )?"
+    r"(?:budget|purse strings|money|spend)\b",
     r"\bpurse strings\b",
-    r"\bfinal (?:say|approval|decision|sign-?off|signature|word)\b",
-    r"\bapprov(?:es|ing) (?:the )?(?:spend|spending|purchase|budget|deal)\b",
+    r"\bfinal (?:say|approval|decision|sign-?off|signature|word|call)\b",
+    r"\blast word\b",
+    r"\bapprov(?:es|ing|e) (?:the |any |all |every |our |this )?(?:\w+ )?(?:spend|spending|purchases?|budgets?|"
+    r"deals?|contracts?|tools?|software|vendors?)\b",
     r"\bwrites? the (?:check|cheque)\b",
     r"\bneeds? (?:the )?(?:approval|sign-?off|signature) (?:from|of)\b",
     r"\b(?:money|budget|spend|funding) (?:sits|lives|is|comes) (?:with|from)\b",
     r"\b(?:final |ultimate )?decision[- ]maker\b",
+    r"\bmakes? the (?:final |buying |purchase |purchasing )?(?:call|decision)\b",
+    # German: "unterschreibt", "verantwortet das Budget", "entscheidet", "Budgetverantwortung"
+    r"\bunterschreib\w*|\bunterzeichne\w*|\bzeichnet\b",
+    r"\bbudget\w* verantwort\w*|\bverantwort\w+ (?:das |den )?budget\w*|\bbudgetverantwort\w*",
+    r"\bentscheidet\b|\bentscheider(?:in)?\b|\bdie entscheidung (?:liegt|trifft)\b|\bgibt (?:das budget )?frei\b",
+    # Spanish: "firma", "aprueba el presupuesto", "la decisión final", "controla el presupuesto"
+    r"\bfirma (?:el |los |la |las )?(?:contratos?|pedido|compra)|\bquien firma\b|\bes quien (?:firma|decide)\b",
+    r"\b(?:aprueba|controla|maneja|lleva|tiene|decide sobre) (?:el |los )?presupuestos?\b",
+    r"\bdecisi[oó]n final\b|\bla [uú]ltima palabra\b|\bdecide (?:la compra|el presupuesto)\b",
+    r"\bresponsable del presupuesto\b|\bdue[nñ]o del presupuesto\b",
+    # French: "signe", "valide le budget", "décision finale", "détient le budget", "décideur"
+    r"\bsigne (?:le |les |la )?(?:contrats?|bon de commande)|\bc'est (?:lui|elle) qui (?:signe|d[ée]cide)\b",
+    r"\b(?:qui )?signe\s*(?:[.;,!]|$|et\b)",
+    r"\b(?:valide|approuve|d[ée]tient|g[èe]re|contr[ôo]le|porte) (?:le |les |son |leur )?budgets?\b",
+    r"\bd[ée]cision finale\b|\bdernier mot\b|\bd[ée]cideur\b|\bd[ée]cisionnaire\b",
 )
 EB_ABBREV = re.compile(r"\bEB\b")  # case-sensitive: "eb" in lower case is not the abbreviation
 
 CHAMPION_CUE = _rx(
     r"\bchampion(?:s|ed|ing)?\b",
-    r"\b(?:internal|inside|main|our|biggest|strongest|key) (?:advocate|ally|supporter|coach|sponsor)\b",
+    r"\b(?:internal|inside|main|our|biggest|strongest|key|real) (?:advocate|ally|supporter|coach|sponsor|fan)\b",
     r"\badvocate\b",
     r"\bally\b",
     r"\bcoach(?:ing)? us\b",
     r"\bsell(?:s|ing)? (?:this|it|us|our \w+) internally\b",
     r"\bselling (?:this|it|us) (?:in|inside) (?:the|their) (?:org|company|business)\b",
     r"\bgo(?:ing|es)? to bat for us\b",
-    r"\bpushing (?:hard )?for (?:us|this)\b",
+    r"\bpushing (?:hard )?(?:for (?:us|this)|(?:it|us|this) internally)\b",
     r"\bin our corner\b",
+    r"\bon our side\b",
     r"\brooting for us\b",
+    r"\bvolunteered to\b",
+    r"\b(?:build|built|building|make|making|made|write|wrote|writing|draft|drafted|drafting|own|owns|owning) "
+    r"(?:the |an? |our |their )?(?:internal )?(?:business case|justification|case for us)\b",
+    r"\b(?:driving|drives|leading|leads|running|runs) (?:the |this |our )?(?:evaluation|project|buying process|"
+    r"selection|initiative)\b",
+    # German: "unser Fürsprecher", "unterstützt uns", "treibt das Projekt"
+    r"\bf[üu]rsprecher(?:in)?\b|\bbef[üu]rworter(?:in)?\b|\bunterst[üu]tzt uns\b|\bsetzt sich\b[^.;]{0,30}\bf[üu]r uns ein\b",
+    r"\btreibt (?:das |unser )?(?:projekt|thema|vorhaben)\b",
+    # Spanish: "nos apoya", "lleva el tema internamente", "defensora"
+    r"\bnos apoya\w*|\bdefensor(?:a)?\b|\bimpuls(?:a|ando) (?:el proyecto|la propuesta|internamente)\b",
+    r"\blleva el (?:tema|proyecto) internamente\b|\bpromueve (?:el proyecto|la propuesta|internamente)\b",
+    r"\bpresent[óo] la propuesta\b",
+    # French: "nous soutient", "porte le projet", "défend notre dossier"
+    r"\bnous soutient\b|\bsoutient (?:le projet|notre|la d[ée]marche)\b|\bporte (?:le projet|notre dossier|le sujet)\b",
+    r"\bd[ée]fend (?:le projet|notre|la solution)\b|\balliée?\b|\bnotre (?:champion(?:ne)?|sponsor|relais)\b",
 )
 
 # Said about a whole sentence: nobody named there is a confirmed answer.
 PERSON_UNCERTAIN = _rx(
     r"\b(?:not sure|unsure|unclear|not clear|unknown|no idea|no clear|don't know|do not know|doesn't know|"
-    r"haven't (?:identified|found|confirmed|met)|have not (?:identified|found|confirmed|met)|"
+    r"didn't know|did not know|haven't (?:identified|found|confirmed|met)|have not (?:identified|found|confirmed|met)|"
     r"to be (?:confirmed|determined)|tbd|tbc|yet to (?:identify|find|confirm)|"
     r"still (?:need|trying|looking|have) to (?:find|identify|figure|confirm)|figure out who|find out who|"
-    r"might be|may be|maybe|perhaps|possibly|probably|we think|i think|i guess|we guess|hopefully)\b",
-    r"\bno (?:real |clear |obvious |actual )?(?:champion|economic buyer|eb|advocate|internal advocate|ally)\b",
-    r"\b(?:don't|do not|doesn't|does not|didn't) have (?:a|an|any) (?:real |clear )?"
+    r"might be|may be|maybe|perhaps|possibly|probably|we think|i think|i guess|we guess|hopefully|"
+    r"thinks|believes|assumes|guessing|suspects|rumou?red|supposedly|presumably)\b",
+    r"\bno (?:\w+ )?(?:champion|economic buyer|eb|advocate|internal advocate|ally|sponsor|decision[- ]maker)\b",
+    r"\b(?:don't|do not|doesn't|does not|didn't) have (?:a|an|any) (?:real |clear |new )?"
     r"(?:champion|economic buyer|internal advocate|advocate|ally)\b",
     r"\bwithout (?:a|an) (?:champion|economic buyer|advocate)\b",
-    r"\b(?:ask|asked|asking|know|sure|clear|confirm|check|checked|wonder|wondering)\b[^.;]{0,25}\bwho\b",
+    r"\b(?:ask|asked|asking|know|sure|clear|confirm|check|checked|wonder|wondering|said|say|says|told|tell|idea)\b"
+    r"[^.;]{0,25}\bwho\b",
+    r"\b(?:nobody|no one|none of them)\b[^.;]{0,40}\bwho\b",
     r"\?\s*$",
+    # German, Spanish, French hedges
+    r"\b(?:noch offen|unklar|unbekannt|nicht sicher|wissen wir nicht|wei[ßs] (?:noch )?nicht|vielleicht|"
+    r"wahrscheinlich|vermutlich|kein(?:en)? (?:champion|f[üu]rsprecher))\b",
+    r"\b(?:no sabemos|no sab[ée]|no est[áa] claro|todav[íi]a no (?:sabemos|est[áa] claro)|quiz[áa]s?|tal vez|"
+    r"probablemente|desconocido|sin (?:champion|defensor))\b",
+    r"\b(?:on ne sait pas|ne sait pas|ne savons pas|pas clair|peut-[êe]tre|probablement|inconnu|incertain|"
+    r"pas encore de (?:champion|sponsor|d[ée]cideur))\b",
 )
+# Just before a cue: the cue is denied ("he isn't a decision maker", "not the one who signs").
+CUE_NEGATED_BEFORE = re.compile(
+    r"(?:\bnot|n't|\bno longer|\bnever|\bnicht|\bkein\w*|\bno es|\bn'est pas|\bne \w+ pas)\s+(?:[\w-]+\s+){0,3}$", I
+)
+
 # Just before a name: the name is being replaced or denied, not proposed.
 NAME_DENIED_BEFORE = re.compile(
     r"(?:\bnot|\breplacing|\breplaces|\breplaced|\binstead of|\brather than|\bover from|\bmoved from|"
@@ -118,7 +169,8 @@ NAME_DENIED_AFTER = re.compile(
 )
 
 # Name tokens: "Dana", "O'Brien", "MacLeod", "Al-Sayed". Lower-case particles may sit between tokens.
-NAME_TOKEN = re.compile(r"(?<![\w'’.])[A-Z][a-z]*(?:['’\-]?[A-Z][a-z]+)*(?![\w])")
+UPPER, LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # Latin letters with accents: "Lucía", "Krüger", "Héctor"
+NAME_TOKEN = re.compile(rf"(?<![\w'’.])[{UPPER}][{LOWER}]*(?:['’\-]?[{UPPER}][{LOWER}]+)*(?![\w])")
 NAME_PARTICLES = frozenset("van von de der den del della da di du la le bin ten".split())
 
 # Department words that may follow "VP", "Head of" or precede "Manager". Capitalised, as titles are.
@@ -162,7 +214,7 @@ NOT_A_NAME = frozenset(
     Will Would Could Should Can May Might Must Did Does Do Has Have Had Is Are Was Were Be Been Please Thanks Hi
     Hello Dear Team Follow Demo Discovery Pricing Check Sync Exec Intro Kickoff Recap Summary Today Tomorrow
     Yesterday Tonight Morning Afternoon Evening Week Weekend Monday Tuesday Wednesday Thursday Friday Saturday
-    Sunday January February March April June July August September October November December Jan Feb Mar Apr Jun
+    Sunday January February March April June July August September October November December Feb Mar Apr Jun
     Jul Aug Sep Sept Oct Nov Dec Q Head Heads Director Manager Lead Leader Chief Officer Vice President Senior
     Junior Founder Owner Partner Counsel General Controller Administrator Admin Analyst Engineer Architect
     Specialist Coordinator Operating Executive Managing Principal Global Regional Corp Corporation Inc Ltd Llc Co
@@ -177,6 +229,15 @@ NOT_A_NAME = frozenset(
     Ask Tell Let Get Make Take Give Send Share Book Loop Find Keep Try Set Mark Ignore System Assistant
     Success Customer Onboarding Renewal Renewals Expansion Pilot Rollout Upgrade Platform Suite Add On Seat Seats
     Emea Apac Americas Europe Asia America North South East West Lisbon London Paris Berlin York
+    Der Die Das Den Dem Des Ein Eine Einen Einem Einer Wir Sie Er Es Ihr Ihre Unser Unsere Wer Was Wie Wo Noch
+    Auch Aber Und Oder Dann Heute Morgen Termin Ziel Budget Einkauf Entscheidend Leiter Leiterin Geschäftsführer
+    Geschäftsführerin Vertrag Projekt Team Kunde Kunden Laut Beim Bei Mit Nach Vor Im Am Zum Zur Herr Frau
+    El La Los Las Un Una Unos Unas Lo Al Del Hoy También Quien Quieren Quiere Reunión Llamada Nos Nada Ella Él
+    Ellos Ellas Nosotros Pero Porque Cuando Como Según Objetivo Presupuesto Contrato Director Directora Señor
+    Señora Dueño Dueña Equipo Cliente Clientes Todavía Ya Sin Con Para Por Sobre Entre Además Según
+    Le Les Une Des Du Au Aux Il Elle Ils Elles Nous Vous On Mais Ou Et Donc Aujourd Ensuite Selon Objectif
+    Directeur Directrice Monsieur Madame Équipe Contrat Appel Réunion Avec Pour Sans Chez Dans Sur Leur Leurs
+    Dr Prof Mx
     """.split()
 )
 
@@ -390,5 +451,5 @@ _PRODUCTS = frozenset("Salesforce Hub Spot HubSpot Slack Zoom Teams Google Micro
 NOT_A_VENDOR = (NOT_A_NAME - _PRODUCTS) | frozenset(
     "I Us Them We You They He She It Our Their Your His Her A An The This That Another Other Both Each Several Two "
     "Three Four Five Some Any Most Mostly Anyone Everyone Nobody Q1 Q2 Q3 Q4 EOQ EOY MSA DPA SOW NDA RFP RFI PO "
-    "SSO CRM ERP API ROI KPI SLA SOC GDPR HIPAA".split()
+    "SSO CRM ERP API ROI KPI SLA SOC GDPR HIPAA Jan".split()
 )
