@@ -55,7 +55,7 @@ def matches(concept: Concept, expected: str | list[str], got: str | list[str]) -
 def test_satisfies_the_extractor_protocol():
     extractor: Extractor = OfflineExtractor()
     assert extractor.model == "offline-rules-1"
-    assert extractor.prompt_version == "rules-1"
+    assert extractor.prompt_version == "rules-2"
 
 
 # ------------------------------------------------------------------------------ representative prose

@@ -19,7 +19,7 @@ from engine.medic import FieldMap
 from engine.models import Concept, Deal, Extraction, FieldSpec, FieldType, Finding, Note
 
 MODEL = "offline-rules-1"
-PROMPT_VERSION = "rules-1"
+PROMPT_VERSION = "rules-2"  # part of the extraction cache key: bump when rules change
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _SENTENCE_END = re.compile(
