@@ -32,15 +32,15 @@ _ABBREVIATIONS = frozenset(
 _BULLET = re.compile(r"\s*(?:[-*•▪‣]|\d+[.)])\s+")
 # A line that starts a new item even without a bullet: a label ("EB: ...") or a timestamp ("[10:30]").
 _LINE_START = re.compile(r"\s*(?:\[|[\w'’ /&-]{1,30}:\s)")
-_PEOPLE_CLAUSE = re.compile(r";|\s[—–-]\s|,\s+(?:and|but|so|while|whereas|though|although)\b")
-_CLAUSE = re.compile(r"[;:]|\s[—–]\s|,\s")
-_PAPER_CLAUSE = re.compile(r"[,;:]|\s[—–]\s|(?=\b(?:after|once|then|but|before|so)\b)")
-_CRITERIA_SEGMENT = re.compile(r",|;|\band\b|\bbut\b|\bor\b|\s[—–]\s")
-_PAIN_CLAUSE = re.compile(r";|\s[—–]\s")
+_PEOPLE_CLAUSE = re.compile(r";|\s[—–-]{1,2}\s|,\s+(?:and|but|so|while|whereas|though|although)\b")
+_CLAUSE = re.compile(r"[;:]|\s[—–-]{1,2}\s|,\s")
+_PAPER_CLAUSE = re.compile(r"[,;:]|\s[—–-]{1,2}\s|(?=\b(?:after|once|then|but|before|so)\b)")
+_CRITERIA_SEGMENT = re.compile(r",|;|\band\b|\bbut\b|\bor\b|\s[—–-]{1,2}\s")
+_PAIN_CLAUSE = re.compile(r";|\s[—–-]{1,2}\s")
 # The list before a cue may hold commas ("A, B and C are in the mix"): only ; : ( end it.
-_VENDORS_BEFORE_CLAUSE = re.compile(r"[;:(]|\s[—–]\s")
+_VENDORS_BEFORE_CLAUSE = re.compile(r"[;:(]|\s[—–-]{1,2}\s")
 _VENDOR_LEAD = re.compile(
-    r"[\s:,\-]*(?:(?:the likes of|such as|including|like|both|either|mainly|mostly|primarily|vendors?|"
+    r"[\s:,(\-]*(?:(?:the likes of|such as|including|like|both|either|mainly|mostly|primarily|vendors?|"
     r"tools?|players|options|names)\b[\s:,]*)*",
     re.IGNORECASE,
 )
@@ -369,6 +369,8 @@ def _criteria(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> l
 
 def _paper(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list[str]:
     text = sentence.masked
+    if lx.PAPER_UNCERTAIN.search(text):
+        return []
     patterns = {o: lx.PAPER_KEYWORDS.get(o) or re.compile(rf"\b{re.escape(o)}\b", re.IGNORECASE) for o in options}
     not_started = next((o for o in options if o.casefold() == "not started"), None)
     if not_started and patterns[not_started].search(text):
@@ -426,6 +428,8 @@ def _competition(sentence: _Sentence, ctx: _Context) -> list[str]:
     if lx.COMPETITION_NOT.search(text):
         return []
     cues = list(lx.COMPETITION_CUE.finditer(text))
+    if lx.INTEGRATION_TALK.search(text):  # "sync with their current system (X)": X is a system, not a rival
+        cues = [c for c in cues if not lx.CURRENT_TOOL.search(c.group())]
     if not cues:
         return []
     items: list[str] = []

@@ -358,27 +358,43 @@ PAPER_KEYWORDS: dict[str, re.Pattern[str]] = {
         r"\b(?:paper ?work|paper process|contracting|contract process)\b[^.;]{0,30}\b(?:hasn't|has not|haven't|"
         r"have not|not yet|not|hadn't)\s+(?:yet\s+)?(?:started|begun|kicked off)\b",
         r"\b(?:no|haven't started|have not started|not started)\s+(?:the |any )?(?:paper ?work|paper process|"
-        r"contracting)\b",
+        r"contracting)\b(?! (?:is |was )?(?:needed|required|necessary))",
+        r"\bno (?:han|hemos) (?:iniciado|empezado|comenzado)\b|\bning[úu]n tr[áa]mite\b",
+        r"\bnoch nicht (?:begonnen|gestartet|angefangen)\b|\bnoch kein(?:e|en)? (?:vertrag|papierkram|einkauf)\b",
+        r"\bpas encore (?:commenc[ée]|d[ée]marr[ée]|lanc[ée])\b|\baucune d[ée]marche\b",
     ),
     "Security review": _rx(
         r"\bsecurity (?:review|questionnaire|assessment|team|audit)\b", r"\binfosec\b", r"\bvendor risk\b",
         r"\bSIG (?:lite|questionnaire)\b", r"\bCAIQ\b", r"\bpen ?test (?:results|report)\b",
         r"\bour questionnaire\b",
+        r"\b(?:revisi[óo]n|cuestionario|evaluaci[óo]n) de seguridad\b",
+        r"\bsicherheits(?:pr[üu]fung|fragebogen|review|audit)\b|\bit-sicherheit\b",
+        r"\b(?:revue|questionnaire|audit|[ée]valuation) de s[ée]curit[ée]\b|\brssi\b",
     ),
     "Legal review": _rx(
         r"\blegal\b", r"\bredlin\w+", r"\bMSA\b", r"\bDPA\b",
         r"(?<!general )\bcounsel\b",
         r"\bcontract review\b",
+        r"\bjur[íi]dic[oa]\b|\babogad[oa]s\b|\brevisi[óo]n legal\b",
+        r"\brechtsabteilung\b|\bjurist(?:en|in)?\b|\banw[äa]lt\w*|\bvertragspr[üu]fung\b",
+        r"\bjuridique\b|\bjuristes?\b|\bavocats?\b",
     ),
     "Procurement": _rx(
         r"\bprocurement\b", r"\bpurchase order\b", r"(?-i:\bPOs?\b)", r"\bvendor (?:onboarding|registration|setup)\b",
         r"\bset(?:ting)? us up as a (?:vendor|supplier)\b", r"\bsupplier onboarding\b", r"\bsourcing\b",
         r"\bpurchasing\b",
+        r"\bsupplier (?:questionnaire|forms?|registration|portal)\b|\bvendor (?:forms?|questionnaire|portal)\b",
+        r"\b(?:departamento de |[áa]rea de )?compras\b|\borden de compra\b|\balta de proveedor\b",
+        r"\beinkauf\b|\bbeschaffung\b|\bbestellung\b|\blieferanten(?:anlage|registrierung|fragebogen)\b",
+        r"\b(?:service |direction )?(?:des )?achats\b|\bbon de commande\b|\br[ée]f[ée]rencement fournisseur\b",
     ),
     "Awaiting signature": _rx(
         r"\b(?:out|sent|ready) for (?:e-?)?signature\b",
         r"\b(?:awaiting|waiting on|waiting for|pending) (?:their |the )?(?:signature|countersignature|signatures)\b",
         r"\bdocusign\b", r"\badobe sign\b", r"\bready to sign\b", r"\bwith (?:their|the) signatory\b",
+        r"\bpendiente de firma\b|\b(?:enviado|enviada|listo|lista) para (?:la )?firma\b",
+        r"\bzur unterschrift\b|\bunterschrift (?:steht )?aus\w*|\bwartet auf (?:die )?unterschrift\b",
+        r"\ben attente de signature\b|\benvoy[ée]e? pour signature\b|\bpr[êe]t (?:à|a) signer\b",
     ),
     "Signed": _rx(
         r"\bcountersigned\b", r"\bfully executed\b",
@@ -386,6 +402,12 @@ PAPER_KEYWORDS: dict[str, re.Pattern[str]] = {
         r"\b(?:contract|order form|agreement|MSA|paperwork|deal|SOW)\s+(?:is |was |has been |got |been |now )?"
         r"(?:fully )?(?:signed|executed)\b(?! off)",
         r"\bsigned (?:the )?(?:contract|order form|agreement|SOW)\b",
+        r"\bsigned\b[^.;,]{0,20}\b(?:order form|contract|agreement|SOW)\b",
+        r"\b(?:accepted|agreed to) (?:our |the )?(?:click-?through |online |standard )?terms\b",
+        r"\bterms\b[^.;]{0,25}\b(?:accepted|agreed to)\b",
+        r"\bcontrato (?:ya )?(?:est[áa] )?firmado\b|\bfirmaron (?:el contrato|la orden)\b",
+        r"\bvertrag (?:ist |wurde )?(?:unterschrieben|unterzeichnet)\b|\bhaben unterschrieben\b",
+        r"\bcontrat (?:est |a [ée]t[ée] )?sign[ée]\b|\bont sign[ée]\b",
     ),
 }
 PAPER_DONE = _rx(
@@ -397,7 +419,16 @@ PAPER_FUTURE = _rx(
     r"\b(?:next|will|then|once|upcoming|soon|going to|needs? to|have to|has to|before|later|queued|expect)\b",
     r"'ll\b",
 )
-PAPER_NEGATED = _rx(r"\b(?:no|not|haven't|hasn't|have not|has not|without|yet to|never|nobody|no one)\b")
+PAPER_NEGATED = _rx(
+    r"\b(?:no|not|haven't|hasn't|have not|has not|without|yet to|never|nobody|no one)\b",
+    r"\b(?:nada|todav[íi]a no|ning[úu]n|sin|noch nicht|nicht|kein\w*|pas encore|aucun\w*|sans)\b",
+)
+# A hedge anywhere in the sentence: a guess at the process is not the process.
+PAPER_UNCERTAIN = _rx(
+    r"\b(?:thinks?|believes?|assumes?|guess\w*|probably|maybe|perhaps|might|not sure|unsure|unclear|don't know|"
+    r"do not know|no idea|vielleicht|wahrscheinlich|quiz[áa]s?|tal vez|probablemente|peut-[êe]tre|probablement)\b",
+    r"\?\s*$",
+)
 
 # -------------------------------------------------------------------------------------- competition
 COMPETITION_CUE = _rx(
@@ -423,13 +454,34 @@ COMPETITION_CUE = _rx(
     r"\bcurrently (?:use|uses|using|on|run|runs|running)\b",
     r"\bmoving (?:off|away from)\b",
     r"\breplac(?:e|es|ing) (?:their |the )?(?:current |existing |old )?(?:tool|vendor|system|platform|provider)\b",
+    r"\bpitched (?:them|us|their team|the team)\b",
+    r"\b(?:other|another|main|only other|second) (?:option|contender|vendor|bidder)\b",
+    r"\b(?:their|the) (?:current|existing|old|legacy) (?:tool|vendor|system|platform|provider|solution|software)\b",
+    # German, Spanish, French
+    r"\b(?:wettbewerber|mitbewerber|konkurrenz|konkurrent\w*)\b",
+    r"\bvergleichen (?:uns |es )?mit\b|\bevaluieren (?:auch|parallel|zudem)\b|\bschauen sich (?:auch )?\b|\bim rennen\b",
+    r"\b(?:auch|parallel) (?:im gespr[äa]ch mit|mit \w+ im gespr[äa]ch)\b|\bangebot von\b",
+    r"\b(?:tambi[ée]n )?(?:est[áa]n |siguen )?(?:evaluando|comparando|considerando|mirando)\b(?: (?:con|a))?",
+    r"\bcompetidor(?:es)?\b|\bcompetencia\b|\balternativas?\b|\bpropuesta de\b|\bhablando con\b",
+    r"\bconcurren(?:ts?|ce|tes?)\b|\b(?:[ée]valuent|comparent|regardent|consid[èe]rent)(?: aussi| [ée]galement)?\b"
+    r"(?: (?:avec|à))?|\ben lice\b|\bproposition de\b|\boffre de\b",
 )
+CURRENT_TOOL = _rx(r"\b(?:current|existing|old|legacy)\b")
+INTEGRATION_TALK = _rx(r"\bintegrat\w*", r"\bconnect\w*", r"\bsync\w*", r"\bAPIs?\b", r"\bplug\w*", r"\bwork with\b",
+                       r"\bschnittstelle\w*|\bintegra\w*|\bint[ée]gr\w*")
 # Cues after which the vendor is usually named before the cue ("X is the incumbent").
-COMPETITION_NAME_FIRST = _rx(r"\bincumbent\b", r"\bin the (?:mix|running|picture)\b", r"\bpitching them\b")
+COMPETITION_NAME_FIRST = _rx(
+    r"\bincumbent\b", r"\bin the (?:mix|running|picture)\b", r"\bpitch(?:ing|ed) (?:them|us|their team|the team)\b",
+    r"\balternatives?\b", r"\b(?:option|contender|vendor|bidder)\b", r"\bconsidering\b", r"\bcompetitor\b",
+    r"\bim rennen\b", r"\ben lice\b", r"\balternativas?\b", r"\bconcurrent\b",
+)
 COMPETITION_NOT = _rx(
     r"\b(?:not|aren't|isn't|no|without|nobody|no one|don't|doesn't|never)\b[^.;]{0,20}\b(?:evaluating|looking at|"
     r"considering|competition|competitors?|talking to|anyone else|other vendors?|alternatives?)\b",
     r"\bsole[- ]source\w*\b",
+    r"\b(?:kein|keine|keinen|nicht)\b[^.;]{0,20}\b(?:wettbewerber|konkurrenz|alternativen?|andere anbieter)\b",
+    r"\b(?:no|ning[úu]n|ninguna|sin)\b[^.;]{0,20}\b(?:competidor(?:es)?|competencia|alternativas?|otros proveedores)\b",
+    r"\b(?:aucun|aucune|pas de|sans)\b[^.;]{0,20}\b(?:concurrents?|concurrence|alternatives?|autres fournisseurs)\b",
     r"\bonly vendor\b",
 )
 COMPETITION_ALTERNATIVES: list[tuple[re.Pattern[str], str]] = [
