@@ -21,7 +21,7 @@ from engine.models import ActionKind, RunSummary, Usage
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,                -- pass | setup | undo
+    kind TEXT NOT NULL,                -- pass | setup | undo | promote | dismiss
     started_at TEXT NOT NULL,
     finished_at TEXT,
     status TEXT NOT NULL,              -- running | finished | failed
@@ -63,6 +63,40 @@ CREATE TABLE IF NOT EXISTS extraction_cache (
 );
 CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY, holder TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,               -- the Message Batch id
+    run_id INTEGER REFERENCES runs(id), -- the run that submitted it
+    model TEXT, prompt_version TEXT,
+    status TEXT NOT NULL,              -- submitted (poll it, even after a restart) | ended | gone | superseded
+    submitted_at TEXT NOT NULL, closed_at TEXT, note TEXT
+);
+CREATE TABLE IF NOT EXISTS batch_requests (
+    batch_id TEXT NOT NULL REFERENCES batches(id), custom_id TEXT NOT NULL,
+    deal_id TEXT NOT NULL, cache_key TEXT NOT NULL,  -- the key of the notes that were sent
+    PRIMARY KEY (batch_id, custom_id)
+);
+-- A reviewer's decision on a suggestion. `suggestion_key` names the suggestion across passes (a daily
+-- rehearsal logs the same would_write again), so a decision sticks to (deal, field, note, value).
+CREATE TABLE IF NOT EXISTS reviews (
+    action_id INTEGER PRIMARY KEY REFERENCES actions(id),  -- the row this review logged
+    suggestion_id INTEGER NOT NULL REFERENCES actions(id), -- the suggestion row the reviewer acted on
+    suggestion_key TEXT NOT NULL,
+    decision TEXT NOT NULL,            -- promote | dismiss
+    reviewer TEXT NOT NULL,
+    click_id TEXT,                     -- Slack's action_ts: a replayed payload is recognised by it
+    result TEXT,                       -- what the reviewer was told (JSON), replayed verbatim
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_by_key ON reviews(suggestion_key);
+CREATE UNIQUE INDEX IF NOT EXISTS reviews_by_click ON reviews(click_id) WHERE click_id IS NOT NULL;
+-- Where each suggestion was posted in Slack, so it is posted once.
+CREATE TABLE IF NOT EXISTS slack_posts (
+    suggestion_key TEXT PRIMARY KEY,
+    suggestion_id INTEGER NOT NULL REFERENCES actions(id),
+    run_id INTEGER,
+    channel TEXT NOT NULL, ts TEXT NOT NULL, thread_ts TEXT,
+    posted_at TEXT NOT NULL
 );
 """
 
@@ -141,6 +175,59 @@ def _holder_dead(holder: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+SUGGESTIONS = (ActionKind.WRITTEN, ActionKind.WOULD_WRITE)
+
+
+def suggestion_key(row: ActionRow) -> str:
+    """One suggestion across passes: the same value for the same field of the same deal from the same note."""
+    return json.dumps([row.deal_id, row.field, row.note_id, row.new], ensure_ascii=False)
+
+
+def is_suggestion(row: ActionRow) -> bool:
+    """A live write that landed, or a rehearsed one: what a reviewer may promote or dismiss."""
+    if row.action is ActionKind.WRITTEN:
+        return row.status == "applied" and not row.dry_run
+    return row.action is ActionKind.WOULD_WRITE
+
+
+class SlackPostRow(BaseModel):
+    suggestion_key: str
+    suggestion_id: int
+    run_id: int | None
+    channel: str
+    ts: str
+    thread_ts: str | None
+    posted_at: str
+
+
+class ReviewClaim(BaseModel):
+    """What `record_review` did: logged a new row (`action_id`), or found an earlier one and logged nothing."""
+
+    action_id: int | None = None
+    earlier: ActionRow | None = None  # the decision or replayed row that made this one a no-op
+    earlier_result: str | None = None  # for a replayed click: the result JSON shown the first time
+    replay: bool = False
+
+
+class BatchEntry(BaseModel):
+    """One request of a submitted Message Batch: which deal it extracts, and the cache key of its notes."""
+
+    custom_id: str
+    deal_id: str
+    cache_key: str
+
+
+class BatchRow(BaseModel):
+    id: str
+    run_id: int | None
+    model: str | None
+    prompt_version: str | None
+    status: str
+    submitted_at: str
+    closed_at: str | None
+    note: str | None
 
 
 class LockHeld(Exception):
@@ -299,6 +386,97 @@ class ProvenanceStore:
         )
         await self._db.commit()
 
+    # -- reviews (promote / dismiss) and Slack posts ------------------------------------------------------
+
+    async def run_suggestions(self, run_id: int) -> list[ActionRow]:
+        """The run's suggestions: live writes that landed and rehearsed would-writes, in log order."""
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM actions WHERE run_id = ? AND action IN (?, ?) ORDER BY id",
+            (run_id, *[a.value for a in SUGGESTIONS]),
+        )
+        return [r for r in map(self._action, rows) if is_suggestion(r)]
+
+    async def new_suggestions(self, run_id: int) -> list[ActionRow]:
+        """The run's suggestions not yet posted to Slack and not yet decided (promoted or dismissed)."""
+        out, seen = [], set()
+        for row in await self.run_suggestions(run_id):
+            key = suggestion_key(row)
+            if key in seen or await self.post_for(key) is not None or await self.final_decision(key) is not None:
+                continue
+            seen.add(key)
+            out.append(row)
+        return out
+
+    async def post_for(self, key: str) -> SlackPostRow | None:
+        rows = await self._db.execute_fetchall("SELECT * FROM slack_posts WHERE suggestion_key = ?", (key,))
+        return SlackPostRow.model_validate(dict(rows[0])) if rows else None
+
+    async def record_post(self, row: ActionRow, channel: str, ts: str, thread_ts: str | None) -> None:
+        assert row.id is not None
+        await self._db.execute(
+            "INSERT OR IGNORE INTO slack_posts (suggestion_key, suggestion_id, run_id, channel, ts, thread_ts,"
+            " posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (suggestion_key(row), row.id, row.run_id, channel, ts, thread_ts, _now()),
+        )
+        await self._db.commit()
+
+    async def final_decision(self, key: str) -> ActionRow | None:
+        """The promotion (landed or in flight) or dismissal that settles this suggestion, if any."""
+        rows = await self._db.execute_fetchall(
+            "SELECT a.* FROM reviews r JOIN actions a ON a.id = r.action_id WHERE r.suggestion_key = ?"
+            " AND ((a.action = ? AND a.status IN ('pending', 'applied')) OR a.action = ?) ORDER BY a.id LIMIT 1",
+            (key, ActionKind.PROMOTED.value, ActionKind.DISMISSED.value),
+        )
+        return self._action(rows[0]) if rows else None
+
+    async def replayed_click(self, click_id: str | None) -> ReviewClaim | None:
+        """The row an earlier delivery of this click logged, with what its reviewer was told."""
+        if not click_id:
+            return None
+        rows = await self._db.execute_fetchall(
+            "SELECT a.*, r.result AS review_result FROM reviews r JOIN actions a ON a.id = r.action_id"
+            " WHERE r.click_id = ?", (click_id,),
+        )
+        if not rows:
+            return None
+        return ReviewClaim(earlier=self._action(rows[0]), earlier_result=rows[0]["review_result"], replay=True)
+
+    async def record_review(
+        self, row: ActionRow, *, suggestion: ActionRow, decision: str, click_id: str | None, exclusive: bool
+    ) -> ReviewClaim:
+        """Log a reviewer's row atomically with its checks.
+
+        In one write transaction: a click already seen (Slack retried or replayed the payload) logs nothing;
+        with `exclusive`, a suggestion already promoted or dismissed logs nothing. So two clicks racing in
+        two connections (or two processes on one disk) cannot both log a promotion.
+        """
+        assert suggestion.id is not None
+        key = suggestion_key(suggestion)
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            earlier = await self.replayed_click(click_id)
+            if earlier is None and exclusive:
+                decided = await self.final_decision(key)
+                earlier = ReviewClaim(earlier=decided) if decided is not None else None
+            if earlier is not None:
+                await self._db.rollback()
+                return earlier
+            action_id = await self.log(row, commit=False)
+            await self._db.execute(
+                "INSERT INTO reviews (action_id, suggestion_id, suggestion_key, decision, reviewer, click_id,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (action_id, suggestion.id, key, decision, row.actor, click_id, _now()),
+            )
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+        return ReviewClaim(action_id=action_id)
+
+    async def set_review_result(self, action_id: int, result: str) -> None:
+        await self._db.execute("UPDATE reviews SET result = ? WHERE action_id = ?", (result, action_id))
+        await self._db.commit()
+
     # -- scans (fair ordering) ----------------------------------------------------------------------------
 
     async def last_scanned(self) -> dict[str, str]:
@@ -327,6 +505,54 @@ class ProvenanceStore:
         )
         await self._db.commit()
 
+    # -- message batches (a restart resumes the submitted batch instead of paying again) -------------------
+
+    async def record_batch(
+        self, batch_id: str, *, run_id: int, model: str, prompt_version: str, entries: list[BatchEntry]
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO batches (id, run_id, model, prompt_version, status, submitted_at)"
+            " VALUES (?, ?, ?, ?, 'submitted', ?)",
+            (batch_id, run_id, model, prompt_version, _now()),
+        )
+        await self._db.executemany(
+            "INSERT INTO batch_requests (batch_id, custom_id, deal_id, cache_key) VALUES (?, ?, ?, ?)",
+            [(batch_id, e.custom_id, e.deal_id, e.cache_key) for e in entries],
+        )
+        await self._db.commit()
+
+    async def open_batch(self) -> BatchRow | None:
+        """The newest batch submitted and not yet closed: the next batch pass resumes it."""
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM batches WHERE status = 'submitted' ORDER BY submitted_at DESC, rowid DESC LIMIT 1"
+        )
+        return BatchRow.model_validate(dict(rows[0])) if rows else None
+
+    async def get_batch(self, batch_id: str) -> BatchRow | None:
+        rows = await self._db.execute_fetchall("SELECT * FROM batches WHERE id = ?", (batch_id,))
+        return BatchRow.model_validate(dict(rows[0])) if rows else None
+
+    async def batch_entries(self, batch_id: str) -> list[BatchEntry]:
+        rows = await self._db.execute_fetchall(
+            "SELECT custom_id, deal_id, cache_key FROM batch_requests WHERE batch_id = ? ORDER BY rowid", (batch_id,)
+        )
+        return [BatchEntry.model_validate(dict(r)) for r in rows]
+
+    async def close_batch(self, batch_id: str, status: str, note: str | None = None) -> None:
+        await self._db.execute(
+            "UPDATE batches SET status=?, closed_at=?, note=? WHERE id=?", (status, _now(), note, batch_id)
+        )
+        await self._db.commit()
+
+    async def mark_interrupted(self, run_id: int, note: str) -> None:
+        """A run whose process died (its batch is resumed by a later run) stops showing as running."""
+        await self._db.execute(
+            "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
+            " WHERE id=? AND status='running'",
+            (_now(), note, run_id),
+        )
+        await self._db.commit()
+
     # -- one pass at a time -------------------------------------------------------------------------------
 
     async def acquire_lock(self, name: str = "pass") -> str:
@@ -346,6 +572,12 @@ class ProvenanceStore:
             await self._db.rollback()
             raise
         return holder
+
+    async def extend_lock(self, holder: str, name: str = "pass") -> None:
+        """Keeps a long wait (a batch can take up to 24 h) from looking like a dead pass."""
+        expires = (datetime.now(timezone.utc) + LOCK_TTL).isoformat()
+        await self._db.execute("UPDATE locks SET expires_at=? WHERE name=? AND holder=?", (expires, name, holder))
+        await self._db.commit()
 
     async def release_lock(self, holder: str, name: str = "pass") -> None:
         await self._db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
