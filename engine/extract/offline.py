@@ -35,7 +35,7 @@ _LINE_START = re.compile(r"\s*(?:\[|[\w'’ /&-]{1,30}:\s)")
 _PEOPLE_CLAUSE = re.compile(r";|\s[—–-]{1,2}\s|,\s+(?:and|but|so|while|whereas|though|although)\b")
 _CLAUSE = re.compile(r"[;:]|\s[—–-]{1,2}\s|,\s")
 _PAPER_CLAUSE = re.compile(r"[,;:]|\s[—–-]{1,2}\s|(?=\b(?:after|once|then|but|before|so)\b)")
-_CRITERIA_SEGMENT = re.compile(r",|;|\band\b|\bbut\b|\bor\b|\s[—–-]{1,2}\s")
+_CRITERIA_SEGMENT = re.compile(r",|;|\b(?:and|but|or|y|e|pero|o|und|aber|oder|et|mais|ou)\b|\s[—–-]{1,2}\s")
 _PAIN_CLAUSE = re.compile(r";|\s[—–-]{1,2}\s")
 # The list before a cue may hold commas ("A, B and C are in the mix"): only ; : ( end it.
 _VENDORS_BEFORE_CLAUSE = re.compile(r"[;:(]|\s[—–-]{1,2}\s")
@@ -353,12 +353,19 @@ def _pain(sentence: _Sentence, ctx: _Context) -> list[str]:
 
 def _criteria(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list[str]:
     text = sentence.masked
-    if not lx.CRITERIA_CUE.search(text):
-        return []
+    if lx.CRITERIA_CUE.search(text):
+        scope = 0  # the sentence is about criteria: every option it names counts
+    else:
+        want = lx.CRITERIA_WANT.search(text)  # "wants reporting and a price under ...": what follows counts
+        if want is None:
+            return []
+        scope = want.end()
     found: list[str] = []
-    for segment in _CRITERIA_SEGMENT.split(text):
-        if lx.CRITERIA_NEGATED.search(segment):
+    for start, end in _clause_bounds(text, _CRITERIA_SEGMENT):
+        segment = text[start:end]
+        if end <= scope or lx.CRITERIA_NEGATED.search(segment):
             continue
+        segment = text[max(start, scope) : end]
         for option in options:
             keywords = lx.CRITERIA_KEYWORDS.get(option)
             literal = re.search(rf"\b{re.escape(option)}\b", segment, re.IGNORECASE)

@@ -313,43 +313,78 @@ CRITERIA_CUE = _rx(
     r"\bcriteri(?:a|on)\b",
     r"\bjudg\w* (?:vendors |us |them |tools |options |solutions )?on\b",
     r"\bevaluat\w* (?:vendors |us |tools |options |solutions )?(?:on|against|based on)\b",
+    r"\bcompar\w* (?:[\w-]+ ){0,4}on\b",
     r"\bscor(?:ecard|ing)\b",
-    r"\bmust[- ]haves?\b",
+    r"\bmust[- ]haves?\b|\bmusts\b",
     r"\brequirements?\b",
-    r"\bmatters? (?:most|a lot)\b",
+    r"\bmatters? (?:most|a lot|more|to (?:them|him|her))\b",
     r"\bcare(?:s)? (?:most |a lot |deeply |mostly )?about\b",
     r"\bpriorit(?:y|ies)\b",
-    r"\b(?:deciding|key|main) factors?\b",
+    r"\b(?:deciding|key|main|biggest|big|top|primary) (?:factors?|things?|concerns?|requirements?|questions?)\b",
+    r"\bmost important\b|\bimportant (?:to|for) (?:them|him|her)\b",
     r"\bweigh(?:s|ts|ting)?\b",
     r"\bnon-negotiable\b",
     r"\bdeal-?breakers?\b",
     r"\bselection\b",
     r"\blooking for\b",
     r"\bcomes? down to\b",
-    r"\bdecide (?:on|based on)\b",
+    r"\bhinges? on\b|\bhinge on\b",
+    r"\bdecide (?:on|based on|it|this)\b|\bwill decide\b|\bdecides it\b",
     r"\bwon't compromise on\b",
+    # German, Spanish, French
+    r"\bentscheidend\w*|\bausschlaggebend\w*|\bkriteri(?:en|um)\b|\bwichtig\w*|\banforderung\w*|\blegen wert auf\b",
+    r"\bimportante?s?\b|\bcriterios?\b|\brequisitos?\b|\bdecisiv[oa]\b|\bclave\b|\bpesa\b|\bprioridad\w*",
+    r"\bcrit[èe]res?\b|\bessentiel\w*|\bexigences?\b|\bd[ée]cisi(?:f|ve)\b|\bcompte(?:nt)? (?:le plus|beaucoup)\b|"
+    r"\btiennent [àa]\b",
+)
+# Weaker cues: they make a criterion of what follows them in the same sentence ("wants reporting and a price ...").
+CRITERIA_WANT = _rx(
+    r"\b(?:wants?|wanted|needs?|needed|requires?|required|asked for|asks for|asking for|expects?|insists? on|must|"
+    r"has to|have to)\b",
+    r"\b(?:quieren|quiere|necesitan|necesita|pidieron|piden|pide|exigen|requieren|buscan)\b",
+    r"\b(?:wollen|brauchen|braucht|ben[öo]tigen|fordern|erwarten|m[üu]ssen|muss)\b",
+    r"\b(?:veulent|veut|ont besoin|a besoin|exigent|demandent|cherchent|doit|doivent)\b",
 )
 CRITERIA_NEGATED = _rx(
     r"\b(?:not|isn't|aren't|doesn't|don't|no longer|never|less important|least|irrelevant|secondary|"
-    r"nice-to-have|not a factor|no concern)\b"
+    r"nice-to-have|not a factor|no concern)\b",
+    r"\b(?:nicht|kein\w*|weniger wichtig|no es|menos importante|pas|moins important)\b",
 )
 # Keyword patterns per default option. A workspace's own option names are also matched literally.
 CRITERIA_KEYWORDS: dict[str, re.Pattern[str]] = {
     "Security": _rx(r"\bsecurity\b(?! review| questionnaire| team| assessment)", r"\bSSO\b", r"\bSAML\b",
-                    r"\bSOC ?2\b", r"\bencrypt\w*", r"\bpen(?:etration)? test\w*", r"\bdata protection\b"),
+                    r"\bSOC ?2\b", r"\bencrypt\w*", r"\bpen(?:etration)? test\w*", r"\bdata protection\b",
+                    r"(?<!revisión de )(?<!cuestionario de )\bseguridad\b", r"\bsicherheit\b",
+                    r"(?<!revue de )(?<!questionnaire de )\bs[ée]curit[ée]\b"),
     "Price": _rx(r"\bpric(?:e|es|ing)\b", r"\bcosts?\b", r"\bTCO\b", r"\baffordab\w+", r"\bcheap\w*",
-                 r"\bbudget\b"),
-    "Integrations": _rx(r"\bintegrat\w+", r"\bAPIs?\b", r"\bconnectors?\b", r"\bplug[- ]?ins?\b"),
+                 r"\bbudget\b", r"\bprecios?\b|\bcostes?\b|\bcostos?\b", r"\bpreis\w*|\bkosten\b",
+                 r"\bprix\b|\bco[ûu]ts?\b|\btarifs?\b"),
+    "Integrations": _rx(r"\bintegrat\w+", r"\bAPIs?\b", r"\bconnectors?\b", r"\bplug[- ]?ins?\b",
+                        r"\b(?:work|works|working|connect|connects|sync|syncs|talk|talks) (?:\w+ )?with (?:their|our|the|its|"
+                        r"existing)\b",
+                        r"\bse integre\w*|\bintegraci[óo]n\w*|\bintegrar\b", r"\bschnittstelle\w*|\banbindung\w*",
+                        r"\bint[ée]gration\w*|\bs'int[ée]gr\w+|\bconnecteurs?\b"),
     "Ease of use": _rx(r"\bease of use\b", r"\beasy (?:to use|it is)\b", r"\bhow easy\b", r"\busab\w+",
                        r"\buser[- ]friendly\b", r"\bintuitive\b", r"\badoption\b", r"\blearning curve\b",
-                       r"\bsimplicity\b"),
+                       r"\bsimplicity\b", r"\b(?:easy|simple) (?:enough )?(?:for [\w ]{1,30} )?to (?:use|learn|adopt)\b",
+                       r"\beasy for\b", r"\bwithout training\b",
+                       r"\bf[áa]cil(?:es)? de usar\b|\bfacilidad de uso\b|\busabilidad\b|\bsencill\w+ de usar\b",
+                       r"\bbenutzerfreundlich\w*|\beinfach(?:e|en)? (?:zu )?bedien\w*|\bbedienbarkeit\b",
+                       r"\bfacilit[ée] d'utilisation\b|\bfacile(?:s)? (?:à|a) (?:utiliser|prendre en main)\b|"
+                       r"\bprise en main\b|\bergonomi\w+"),
     "Support": _rx(r"\bsupport\b", r"\bcustomer success\b", r"\bSLAs?\b", r"\bservice levels?\b",
-                   r"\bresponsiveness\b"),
-    "Scalability": _rx(r"\bscal(?:e|es|ing|ability|able)\b", r"\bperformance\b", r"\bhigh volumes?\b"),
+                   r"\bresponsiveness\b", r"\bsoporte\b|\batenci[óo]n al cliente\b", r"\bkundendienst\b|\bbetreuung\b",
+                   r"\bassistance\b|\baccompagnement\b"),
+    "Scalability": _rx(r"\bscal(?:e|es|ing|ability|able)\b", r"\bperformance\b", r"\bhigh volumes?\b",
+                       r"\bescalab\w+", r"\bskalier\w+", r"\bscalabilit[ée]\b|\bmont[ée]e en charge\b"),
     "Compliance": _rx(r"\bcomplian(?:ce|t)\b", r"\bGDPR\b", r"\bHIPAA\b", r"\bSOX\b", r"\bregulat\w+",
-                      r"\baudit\w*", r"\bdata residency\b", r"\bISO ?27001\b"),
+                      r"\baudit[- ](?:trails?|logs?|ready|readiness|requirements?)\b", r"\bauditab\w+",
+                      r"\bdata residency\b", r"\bISO ?27001\b", r"\bFERPA\b", r"\bPCI\b",
+                      r"\bcumplimiento\b|\bnormativ\w+|\bregulatori\w+", r"\bdsgvo\b|\bdatenschutz\w*|\bregulatorisch\w*",
+                      r"\bconformit[ée]\b|\brgpd\b|\br[ée]glementaire\w*"),
     "Reporting": _rx(r"\breport(?:s|ing)?\b", r"\bdashboards?\b", r"\banalytics\b", r"\bvisibility\b",
-                     r"\binsights?\b"),
+                     r"\binsights?\b", r"\binformes\b|\breportes\b|\bcuadros? de mando\b|\banal[íi]tica\b",
+                     r"\bberichte?\w*|\bauswertung\w*", r"\brapports?\b|\btableaux? de bord\b"),
 }
 
 # ------------------------------------------------------------------------------------ paper process
