@@ -74,6 +74,7 @@ class _Hit:
     values: list[str]
     start: int  # the note span the values came from: one sentence, or two when a pronoun points back
     end: int
+    score: int = 0  # how plainly the sentence states it; a note's best-scored hit wins (the later on a tie)
 
 
 @dataclass
@@ -313,26 +314,49 @@ def _hit(sentence: _Sentence, values: list[str]) -> _Hit | None:
 # ------------------------------------------------------------------------------------- other concepts
 
 
-def _metric(sentence: _Sentence, ctx: _Context) -> list[str]:
+def _metric(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
+    """The clause stating a measurable goal (score 3), an improvement (2) or a measured baseline (1)."""
     text = sentence.masked
     if lx.METRIC_NOT.search(text):
-        return []
+        return [], 0
     blocked = [m.span() for m in lx.NOT_A_QUANTITY.finditer(text)]
     label = _LABEL.match(text)  # "Goal: 25% fewer escalations" - the cue is the label
     labelled = bool(label and lx.METRIC_CUE.search(label.group()))
-    for start, end in _clause_bounds(text, _CLAUSE):
+    bounds = _clause_bounds(text, _CLAUSE)
+    wanted = lx.METRIC_WANT.search(text)
+    best: tuple[int, int, int] | None = None  # (score, first clause, last clause)
+    for i, (start, end) in enumerate(bounds):
         clause = text[start:end]
         quantities = [
             q for q in lx.QUANTITY.finditer(clause)
             if not any(b0 < start + q.end() and start + q.start() < b1 for b0, b1 in blocked)
         ]
-        if quantities and (labelled or lx.METRIC_CUE.search(clause)):
-            value = _tidy(sentence.text[start:end])
-            lead = _METRIC_LEAD.match(value)
-            if lead and lx.QUANTITY.search(value[lead.end() :]):
-                value = value[lead.end() :]
-            return [value[:200]]
-    return []
+        goal = labelled or bool(wanted and wanted.start() < end and lx.METRIC_GOAL_QUANTITY.search(clause))
+        if goal and (quantities or lx.METRIC_GOAL_QUANTITY.search(clause)):
+            score = 3
+        elif quantities and lx.METRIC_CUE.search(clause):
+            score = 2
+        elif quantities and lx.METRIC_BASELINE.search(clause):
+            score = 1
+        else:
+            continue
+        if best is None or score > best[0]:
+            best = (score, i, i)
+    if best is None:
+        return [], 0
+    score, first, last = best
+    if score == 1:  # "1,500 a month, each about 10 minutes": a baseline runs on over clauses with numbers
+        while last + 1 < len(bounds) and lx.QUANTITY.search(text[bounds[last + 1][0] : bounds[last + 1][1]]):
+            last += 1
+    start, end = bounds[first][0], bounds[last][1]
+    value = _tidy(sentence.text[start:end])
+    for lead_rx in (_METRIC_LEAD, lx.METRIC_WANT_LEAD):
+        lead = lead_rx.match(value)
+        rest = value[lead.end() :] if lead else ""
+        if lead and lx.METRIC_GOAL_QUANTITY.search(rest) and not lx.PRONOUN_OBJECT.match(rest):
+            value = rest
+            break
+    return [value[:200]], score
 
 
 def _pain(sentence: _Sentence, ctx: _Context) -> list[str]:
@@ -460,6 +484,16 @@ class _Rule:
     merge: bool = False  # list-valued concepts gather every sentence of a note into one finding
 
 
+def _scored(fn: Callable[[_Sentence, _Context], tuple[list[str], int]]) -> Callable[..., _Hit | None]:
+    """Adapt a finder that returns (values, score) for one sentence."""
+
+    def find(s: _Sentence, c: _Context, o: tuple[str, ...]) -> _Hit | None:
+        values, score = fn(s, c)
+        return _Hit(values, s.start, s.end, score) if values else None
+
+    return find
+
+
 def _per_sentence(fn: Callable[..., list[str]], *, options: bool = False) -> Callable[..., _Hit | None]:
     """Adapt a finder that reads one sentence and returns values into one that returns a `_Hit`."""
     if options:
@@ -468,7 +502,7 @@ def _per_sentence(fn: Callable[..., list[str]], *, options: bool = False) -> Cal
 
 
 _RULES = [
-    _Rule(Concept.METRICS, _per_sentence(_metric)),
+    _Rule(Concept.METRICS, _scored(_metric)),
     _Rule(Concept.ECONOMIC_BUYER, lambda s, c, o: _person(s, lx.EB_CUE, c, lx.EB_ABBREV)),
     _Rule(Concept.DECISION_CRITERIA, _per_sentence(_criteria, options=True), merge=True),
     _Rule(Concept.IDENTIFIED_PAIN, _per_sentence(_pain)),
@@ -577,8 +611,10 @@ class OfflineExtractor:
         if rule.merge and len(normalise(note.text[hits[0].start : hits[-1].end])) <= MAX_EXCERPT_CHARS:
             merged = [v for h in hits for v in h.values]
             return self._finding(rule.concept, _shape(spec, merged), note, hits[0].start, hits[-1].end)
-        # Later sentences in a note usually correct earlier ones ("... update: the champion is now X").
-        last = hits[-1]
+        # Later sentences in a note usually correct earlier ones ("... update: the champion is now X"), so the
+        # last of the best-scored hits wins.
+        top = max(h.score for h in hits)
+        last = [h for h in hits if h.score == top][-1]
         return self._finding(rule.concept, _shape(spec, last.values), note, last.start, last.end)
 
     @staticmethod

@@ -242,27 +242,72 @@ NOT_A_NAME = frozenset(
 )
 
 # --------------------------------------------------------------------------------------------- metrics
+_NUMBER_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"dos|tres|cuatro|cinco|seis|diez|zwei|drei|vier|f[üu]nf|sechs|zehn|deux|trois|quatre|cinq|six|dix)"
+)
+_UNIT = (
+    r"(?:hours?|hrs?|days?|weeks?|months?|quarters?|years?|minutes?|mins?|seconds?|points?|pts|FTEs?|headcount|"
+    r"heads|people|reps?|deals?|accounts?|tickets?|calls?|leads?|horas?|d[íi]as?|semanas?|meses|mes|minutos?|"
+    r"stunden|tage[n]?|wochen|monate[n]?|minuten|heures?|jours?|semaines?|mois|ans)"
+)
 QUANTITY = re.compile(
-    r"(?:[$€£]\s?\d[\d,]*(?:\.\d+)?\s?(?:k|m|bn|million|billion|thousand)?\b"
-    r"|\b\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|pct\b|x\b|×)"
-    r"|\b\d[\d,]*(?:\.\d+)?\s?(?:k|m)?\s?(?:hours?|hrs?|days?|weeks?|months?|quarters?|years?|minutes?|mins?|"
-    r"seconds?|points?|pts|FTEs?|headcount|heads|people|reps?|deals?|accounts?|tickets?|calls?|leads?)\b"
-    r"|\bfrom \d[\d,.]*\b[^,;]{0,25}?\bto \d[\d,.]*"
-    r"|\b(?:double|doubling|triple|tripling|halve|halving|quadruple)\b)",
+    rf"(?:[$€£]\s?\d[\d,]*(?:\.\d+)?\s?(?:k|m|bn|million|billion|thousand)?\b"
+    rf"|\b\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|pct\b|x\b|×)"
+    rf"|\b\d[\d,]*(?:\.\d+)?\s?(?:k|m)?\s?(?:business |working |full |calendar )?{_UNIT}\b"
+    rf"|\b{_NUMBER_WORD}\s+(?:business |working |full |calendar )?{_UNIT}\b"
+    rf"|\b\d[\d,]*\b(?=\s?(?:/|\s(?:a|an|per|each|every|al|pro|par)\s)(?:day|week|month|year|shift|d[íi]a|semana|mes|"
+    rf"tag|woche|monat|jour|semaine|mois)\b)"
+    rf"|\bfrom \d[\d,.]*\b[^,;]{{0,25}}?\bto \d[\d,.]*"
+    rf"|\b(?:to|a|auf|[àa]) (?:zero|cero|null|z[ée]ro)\b"
+    rf"|\b(?:same|next)[- ]day\b"
+    rf"|\b(?:double|doubling|triple|tripling|halve|halving|quadruple)\b(?!-))",
     I,
 )
 METRIC_CUE = _rx(
     r"\b(?:cut|cuts|cutting|reduc\w+|sav(?:e|es|ed|ing)|increas\w+|improv\w+|lift\w*|boost\w*|grow\w*|shorten\w*|"
-    r"shrink\w*|decreas\w+|lower\w*|rais\w+|doubl\w+|tripl\w+|halv\w+|recover\w*|eliminat\w+|accelerat\w+|"
-    r"speed(?:ing)? up|free(?:ing)? up|hit|reach|achieve|fewer|get\b[^,;]{0,30}\b(?:down|under|below))\b",
+    r"shrink\w*|decreas\w+|lower\w*|rais\w+|doubl\w+(?!-)|tripl\w+|halv\w+|recover\w*|eliminat\w+|accelerat\w+|"
+    r"speed(?:ing)? up|free(?:ing)? up|hit|reach|achieve|fewer|bring\b[^,;]{0,30}\b(?:down|under|below|to)|"
+    r"get\b[^,;]{0,30}\b(?:down|under|below))\b",
     r"\b(?:down|up) from\b",
     r"\bby \d",
     r"\b(?:roi|payback|kpis?|target|goal|objective|success (?:metric|criteria|means|looks like))\b",
+    r"\b(?:bajar|reducir|aumentar|subir|mejorar|recortar|disminuir|objetivo|meta)\b",
+    r"\b(?:ziel|senken|reduzieren|steigern|erh[öo]hen|verbessern|verk[üu]rzen|halbieren|verdoppeln)\b",
+    r"\b(?:objectif|cible|r[ée]duire|baisser|augmenter|am[ée]liorer|diminuer|atteindre)\b",
 )
+# Someone wants a number: "She wants churn under 2%", "Quieren bajar ... un 25 %", "Ziel: ...".
+METRIC_WANT = _rx(
+    r"\b(?:wants?|wanted|would like|hopes?|aims?|aiming|plans?|expects?|needs?|goal|target|objective|aspiration)\b",
+    r"\b(?:quieren|quiere|esperan|buscan|objetivo|meta)\b",
+    r"\b(?:wollen|will|m[öo]chten|ziel|zielen)\b",
+    r"\b(?:veulent|veut|souhaitent|souhaite|visent|vise|objectif)\b",
+)
+METRIC_WANT_LEAD = re.compile(
+    r"^(?:[\w'-]+\s+){0,5}?(?:wants?|would like|hopes?|aims?|plans?|expects?|needs?|quieren|quiere|wollen|will|"
+    r"m[öo]chten|veulent|veut|souhaitent|souhaite)\s+(?:to\s+)?",
+    I,
+)
+# What a goal may be stated with: a quantity, or a comparison to a bare number ("wants it under 10").
+METRIC_GOAL_QUANTITY = re.compile(
+    QUANTITY.pattern + r"|\b(?:under|below|above|over|at least|at most|less than|more than|fewer than|at|to|within)"
+    r"\s+~?\d[\d,.]*",
+    I,
+)
+# A measured state of affairs: a rate, a share, or time and money spent.
+METRIC_BASELINE = _rx(
+    r"(?:/\s?|\s(?:a|an|per|each|every|al|pro|par|im)\s)(?:day|week|month|year|quarter|cycle|shift|transfer|"
+    r"d[íi]a|semana|mes|a[ñn]o|tag|woche|monat|jahr|jour|semaine|mois|an)\b",
+    r"\b(?:daily|weekly|monthly|yearly|annually|every day|a day|al d[íi]a|pro tag|par jour)\b",
+    r"\d\s?(?:%|percent\b)",
+    r"\b(?:takes?|took|taking|spends?|spent|spending|lose|loses|lost|losing|wastes?|wasted|costs?|runs? at|"
+    r"tardan?|dauert|dauern|kostet|prend|prennent|perd\w*)\b",
+)
+PRONOUN_OBJECT = re.compile(r"^(?:it|this|that|them|those|these)\b", I)
 # Money talk about our price is not the buyer's metric.
 METRIC_NOT = _rx(
     r"\b(?:discount\w*|(?<!-)quoted?|(?<!-)quotes|pric(?:e|es|ing)|per seat|list price|licen[cs]e(?: fee)?|invoice\w*|"
-    r"contract value|acv|tcv|payment terms|net \d+|deal size of|budget of|budget is|amount)\b",
+    r"contract value|acv|tcv|payment terms|net \d+|deal size of|budget of|budget is|amount|spend over|over \$)\b",
     r"\b(?:no|not|haven't|hasn't|have not|without)\b[^.;]{0,25}\b(?:numbers?|metrics?|quantif\w+|kpis?)\b",
 )
 NOT_A_QUANTITY = re.compile(
