@@ -336,8 +336,10 @@ def _metric(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
             score = 3
         elif quantities and lx.METRIC_CUE.search(clause):
             score = 2
-        elif quantities and lx.METRIC_BASELINE.search(clause):
-            score = 1
+        elif quantities and lx.METRIC_BASELINE.search(clause) and (
+            lx.METRIC_RATE.search(clause) or any(re.search(r"\d", q.group()) for q in quantities)
+        ):
+            score = 1  # "takes 40 minutes", "three weeks each cycle"; not a vague "takes two weeks"
         else:
             continue
         if best is None or score > best[0]:

@@ -294,11 +294,14 @@ METRIC_GOAL_QUANTITY = re.compile(
     r"\s+~?\d[\d,.]*",
     I,
 )
-# A measured state of affairs: a rate, a share, or time and money spent.
-METRIC_BASELINE = _rx(
+METRIC_RATE = _rx(
     r"(?:/\s?|\s(?:a|an|per|each|every|al|pro|par|im)\s)(?:day|week|month|year|quarter|cycle|shift|transfer|"
     r"d[íi]a|semana|mes|a[ñn]o|tag|woche|monat|jahr|jour|semaine|mois|an)\b",
     r"\b(?:daily|weekly|monthly|yearly|annually|every day|a day|al d[íi]a|pro tag|par jour)\b",
+)
+# A measured state of affairs: a rate, a share, or time and money spent.
+METRIC_BASELINE = _rx(
+    METRIC_RATE.pattern,
     r"\d\s?(?:%|percent\b)",
     r"\b(?:takes?|took|taking|spends?|spent|spending|lose|loses|lost|losing|wastes?|wasted|costs?|runs? at|"
     r"tardan?|dauert|dauern|kostet|prend|prennent|perd\w*)\b",
