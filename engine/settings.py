@@ -18,6 +18,10 @@ from engine.medic import FieldMap, load_field_map
 # daily Claude bill predictable, and fair ordering rotates the cap through the whole pipeline.
 PRODUCTION_SCAN_CAP = 50
 DEFAULT_MODEL = "claude-sonnet-4-6"  # 4-5 retires 2026-11-30 (anthropic SDK deprecated_models)
+# Long notes: one request carries at most this much note text (~6k tokens); a longer note is cut into pieces
+# that overlap, so a quote across a cut is still seen whole. Keep the overlap above the longest excerpt (600).
+DEFAULT_NOTE_CHUNK_CHARS = 24_000
+DEFAULT_NOTE_CHUNK_OVERLAP = 1_000
 
 
 class Settings(BaseSettings):
@@ -40,6 +44,12 @@ class Settings(BaseSettings):
     model: str = Field(default=DEFAULT_MODEL, validation_alias="SCOUT_MODEL")
     max_tokens: int = Field(default=2048, ge=256, validation_alias="SCOUT_MAX_TOKENS")
     anthropic_max_retries: int = Field(default=4, ge=0, validation_alias="SCOUT_ANTHROPIC_MAX_RETRIES")
+    note_chunk_chars: int = Field(default=DEFAULT_NOTE_CHUNK_CHARS, ge=2000, validation_alias="SCOUT_NOTE_CHUNK_CHARS")
+    note_chunk_overlap: int = Field(default=DEFAULT_NOTE_CHUNK_OVERLAP, ge=0,
+                                    validation_alias="SCOUT_NOTE_CHUNK_OVERLAP")
+    # Message Batches: half price, results within 24 h. `scout run --batch`, or every pass with SCOUT_BATCH=1.
+    batch: bool = Field(default=False, validation_alias="SCOUT_BATCH")
+    batch_poll_seconds: float = Field(default=60.0, ge=0, validation_alias="SCOUT_BATCH_POLL_SECONDS")
 
     attio_api_token: SecretStr | None = Field(default=None, validation_alias="ATTIO_API_TOKEN")
     hubspot_token: SecretStr | None = Field(default=None, validation_alias="HUBSPOT_TOKEN")

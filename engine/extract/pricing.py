@@ -1,7 +1,7 @@
 """The one place Claude prices live: USD per million tokens, per pinned model id.
 
 Prices change, so keep this table the only copy. Figures are the list prices on Anthropic's pricing page
-(platform.claude.com/docs/en/about-claude/pricing) for standard, non-batch requests with 5-minute prompt
+(platform.claude.com/docs/en/about-claude/pricing) for standard requests with 5-minute prompt
 caching: a cache write costs 1.25x input, a cache read 0.1x input. Long-context surcharges (above 200K
 input tokens on some models) are not modelled: one deal's notes stay far below that.
 """
@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from engine.models import Usage
 
 _PER_TOKEN = 1 / 1_000_000
+# Message Batches bill every token kind (input, output, cache reads and writes) at half the standard price.
+BATCH_PRICE_FACTOR = 0.5
 
 
 class ModelPrice(BaseModel):
@@ -54,14 +56,18 @@ def price_for(model: str) -> ModelPrice | None:
     return PRICES.get(model)
 
 
-def estimate_cost(model: str, usage: Usage) -> float:
-    """Estimated USD for `usage` on `model`; 0.0 for the offline extractor or a model not in the table."""
+def estimate_cost(model: str, usage: Usage, batch: bool = False) -> float:
+    """Estimated USD for `usage` on `model`; 0.0 for the offline extractor or a model not in the table.
+
+    `batch`: the tokens were spent through the Message Batches API, at BATCH_PRICE_FACTOR of the list price.
+    """
     price = price_for(model)
     if price is None:
         return 0.0
-    return (
+    standard = (
         usage.input_tokens * price.input
         + usage.output_tokens * price.output
         + usage.cache_write_tokens * price.cache_write
         + usage.cache_read_tokens * price.cache_read
     ) * _PER_TOKEN
+    return standard * BATCH_PRICE_FACTOR if batch else standard
