@@ -1,0 +1,98 @@
+"""The run summary in the run-summary channel, and one threaded message per new suggestion.
+
+The summary leads with the mode, so a rehearsal cannot be mistaken for a live run. A suggestion is posted
+once: one already posted (by an earlier run) or already decided (promoted or dismissed) is not posted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from pydantic import BaseModel
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import blocks
+from bot.config import require, value, web_client
+from bot.pacing import Pacer
+from engine.crm.base import CRMError
+from engine.crm.factory import open_reader
+from engine.jobs import open_log
+from engine.models import Concept, RunSummary
+from engine.provenance import ActionRow, RunRow
+from engine.settings import Settings
+
+log = logging.getLogger("scout.bot")
+
+
+class PostResult(BaseModel):
+    channel: str
+    ts: str
+    posted: int  # suggestions posted in the thread
+
+
+def run_summary(run: RunRow) -> RunSummary:
+    """The logged run in the form the summary formatters take."""
+    reason = run.dry_run_reason or ("dry run" if run.dry_run else None)
+    cap, total = run.cap or 0, run.total or 0
+    return RunSummary(
+        run_id=run.id, mode="DRY RUN" if run.dry_run else "LIVE", dry_run_reason=reason,
+        written=run.written or 0, would_write=run.would_write or 0, skipped=run.skipped or 0,
+        dropped=run.dropped or 0, failed=run.failed or 0, scanned=run.scanned or 0, total=total, cap=cap,
+        not_reached=max(0, total - min(total, cap)), model=run.model or "",
+    )
+
+
+async def deal_urls(settings: Settings, rows: list[ActionRow]) -> dict[str, str | None]:
+    """Deal links for the thread: from SCOUT_DEAL_URL when set, else as the CRM reports them (best effort)."""
+    ids = sorted({r.deal_id for r in rows if r.deal_id})
+    if not ids:
+        return {}
+    if settings.deal_url_template:
+        return {i: settings.deal_url_template.format(id=i) for i in ids}
+    urls: dict[str, str | None] = {i: None for i in ids}
+    try:
+        crm = await open_reader(settings)
+    except CRMError as exc:
+        log.warning("deal links left out: %s", exc)
+        return urls
+    try:
+        for deal_id in ids:
+            try:
+                urls[deal_id] = (await crm.get_deal(deal_id)).url
+            except CRMError:
+                pass  # a deal gone since the pass still gets its suggestion posted, unlinked
+    finally:
+        await crm.aclose()
+    return urls
+
+
+async def post_run_summary(
+    settings: Settings, run_id: int, *, client: AsyncWebClient | None = None, pacer: Pacer | None = None
+) -> PostResult:
+    require(settings, "summary_channel")
+    client = client or web_client(settings)
+    pacer = pacer or Pacer()
+    async with open_log(settings) as store:
+        run = await store.get_run(run_id)
+        if run is None or run.kind != "pass":
+            raise ValueError(f"run {run_id} is not a pass in the provenance log; nothing to post")
+        summary = run_summary(run)
+        fresh = await store.new_suggestions(run_id)
+        urls = await deal_urls(settings, fresh)
+        head = await pacer.call(partial(
+            client.chat_postMessage, channel=value(settings, "summary_channel"), text=blocks.summary_text(summary),
+            blocks=blocks.summary_blocks(summary, failed=run.status == "failed", new_suggestions=len(fresh)),
+            unfurl_links=False, unfurl_media=False,
+        ))
+        channel, thread_ts = head["channel"], head["ts"]
+        for row in fresh:
+            rep_field = settings.field_map.concepts[Concept(row.concept)].rep.name
+            reply = await pacer.call(partial(
+                client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=blocks.suggestion_text(row),
+                blocks=blocks.suggestion_blocks(row, rep_field=rep_field, url=urls.get(row.deal_id or "")),
+                unfurl_links=False, unfurl_media=False,
+            ))
+            # Recorded one by one: if posting stops half-way, what was posted is not posted again.
+            await store.record_post(row, channel, reply["ts"], thread_ts)
+    return PostResult(channel=channel, ts=thread_ts, posted=len(fresh))
