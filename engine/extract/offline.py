@@ -37,6 +37,7 @@ _CLAUSE = re.compile(r"[;:]|\s[—–-]{1,2}\s|,\s")
 _PAPER_CLAUSE = re.compile(r"[,;:]|\s[—–-]{1,2}\s|(?=\b(?:after|once|then|but|before|so)\b)")
 _CRITERIA_SEGMENT = re.compile(r",|;|\b(?:and|but|or|y|e|pero|o|und|aber|oder|et|mais|ou)\b|\s[—–-]{1,2}\s")
 _PAIN_CLAUSE = re.compile(r";|\s[—–-]{1,2}\s")
+_SYMPTOM_CLAUSE = re.compile(r"[;:]|\s[—–-]{1,2}\s")
 # The list before a cue may hold commas ("A, B and C are in the mix"): only ; : ( end it.
 _VENDORS_BEFORE_CLAUSE = re.compile(r"[;:(]|\s[—–-]{1,2}\s")
 _VENDOR_LEAD = re.compile(
@@ -361,20 +362,36 @@ def _metric(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
     return [value[:200]], score
 
 
-def _pain(sentence: _Sentence, ctx: _Context) -> list[str]:
+def _pain(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
+    """A named pain ("main pain: ...", score 3) or a described symptom ("re-key every order by hand", 2)."""
     text = sentence.masked
+    if lx.PAIN_NOT.search(text):
+        return [], 0
     cue = lx.PAIN_CUE.search(text)
-    if cue is None or lx.PAIN_NOT.search(text):
-        return []
-    start, end = _clause_at(_clause_bounds(text, _PAIN_CLAUSE), cue.start())
-    colon = text.find(":", cue.end(), end)
-    if colon != -1:
-        start = colon + 1
-    value = _tidy(sentence.text[start:end])
-    lead = lx.PAIN_LEAD.match(value)
-    if colon == -1 and lead and len(value[lead.end() :].split()) >= 3:
-        value = value[lead.end() :]
-    return [_tidy(value)[:200]] if len(value.split()) >= 2 else []
+    if cue is not None:
+        start, end = _clause_at(_clause_bounds(text, _PAIN_CLAUSE), cue.start())
+        colon = text.find(":", cue.end(), end)
+        if colon != -1:
+            start = colon + 1
+        value = _tidy(sentence.text[start:end])
+        lead = lx.PAIN_LEAD.match(value)
+        if colon == -1 and lead and len(value[lead.end() :].split()) >= 3:
+            value = value[lead.end() :]
+        if len(value.split()) >= 2:
+            return [_tidy(value)[:200]], 3
+    bounds = _clause_bounds(text, _SYMPTOM_CLAUSE)
+    for symptom in lx.PAIN_SYMPTOM.finditer(text):
+        start, end = _clause_at(bounds, symptom.start())
+        lead_in = text[start : symptom.start()]
+        if lx.METRIC_WANT.search(lead_in) or lx.METRIC_CUE.search(lead_in):
+            continue  # "they want to cut churn", "recover $400k in missed renewals": a goal, not a complaint
+        value = _tidy(sentence.text[start:end])
+        lead = lx.PAIN_ATTRIBUTION.match(value)
+        if lead and len(value[lead.end() :].split()) >= 3:
+            value = _tidy(value[lead.end() :])
+        if len(value.split()) >= 3:
+            return [value[:200]], 2
+    return [], 0
 
 
 def _criteria(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list[str]:
@@ -507,7 +524,7 @@ _RULES = [
     _Rule(Concept.METRICS, _scored(_metric)),
     _Rule(Concept.ECONOMIC_BUYER, lambda s, c, o: _person(s, lx.EB_CUE, c, lx.EB_ABBREV)),
     _Rule(Concept.DECISION_CRITERIA, _per_sentence(_criteria, options=True), merge=True),
-    _Rule(Concept.IDENTIFIED_PAIN, _per_sentence(_pain)),
+    _Rule(Concept.IDENTIFIED_PAIN, _scored(_pain)),
     _Rule(Concept.CHAMPION, lambda s, c, o: _person(s, lx.CHAMPION_CUE, c)),
     _Rule(Concept.PAPER_PROCESS, _per_sentence(_paper, options=True)),
     _Rule(Concept.COMPETITION, _per_sentence(_competition), merge=True),

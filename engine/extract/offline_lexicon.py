@@ -344,6 +344,52 @@ PAIN_NOT = _rx(
     r"\bnice[- ]to[- ]have\b",
     r"\b(?:pain|problem|challenge)s? (?:isn't|is not|aren't|are not|wasn't|was not)\b",
     r"\bno problem\b",
+    r"\b(?:done|good|great|fine|sense|strong) on paper\b",
+)
+# What a pain looks like when nobody calls it one: manual work, blind spots, delay, loss, error.
+_INFO_VERB = (
+    r"(?:see|find|track|tell|tie|get|segment|report|trust|measure|know|access|share|reconcile|forecast|keep up|"
+    r"keep track|scale|search|attribute|follow|monitor|prove|match|connect|sync|answer|plan|predict|spot)"
+)
+PAIN_SYMPTOM = _rx(
+    r"\bby hand\b|\bmanual(?:ly)?\b|\bre-?key\w*|\bre-?enter\w*|\bre-?typ(?:e|es|ed|ing)\b|\bcopy[- ]?past\w*|"
+    r"\bdouble[- ]entry\b",
+    r"\b(?:in|on|via|through|using) (?:a |shared |their )?(?:spreadsheets?|excel|google sheets|paper|post-its?|"
+    r"sticky notes|whiteboards?)\b|\bpaper[- ]based\b|\bspreadsheets?\b",
+    r"\b(?:by|via|over the) (?:phone|email|e-mail|text|fax|post|whatsapp)\b|\bover the phone\b",
+    rf"\b(?:can't|cannot|can not|unable to|no way to|couldn't|could not)\s+(?:\w+\s+)?{_INFO_VERB}\b",
+    rf"\b(?:nobody|no one)\s+(?:can|could|knows|sees|trusts|owns)\b",
+    r"\btoo (?:late|long|slow|often|many|much time)\b",
+    r"\b(?:errors?|mistakes?|typos?)\b(?! message)",
+    r"\bmiss(?:ed|es|ing)\b(?! (?:the |our |each |a )?(?:call|meeting|other|you|them))",
+    r"\blos(?:e|es|ing) (?:track|maybe|about|roughly|around|\d|one|a lot|hours|days|time|money|deals|customers|"
+    r"revenue|orders|data|leads)\b|\blost (?:track|time|hours|revenue|money|customers|data|leads|orders)\b",
+    r"\b(?:double[- ]book\w*|duplicat\w+|overbook\w*)\b",
+    r"\b(?:delays?|delayed|backlogs?|late payments?)\b",
+    r"\bchurn\b|\bno-?shows?\b|\bunder-?bill\w*|\brefund\w*|\bescalat\w+|\bmess\b|\bmessy\b|\bchao(?:s|tic)\b",
+    r"\bfailed (?:audit|inspection|review|launch|rollout|migration)s?\b",
+    r"\b(?:spends?|spending|spent|wastes?|wasting|wasted|takes?|took|taking)\s+(?:[\w~]+\s+){0,4}?~?"
+    r"(?:\d[\d,.]*|two|three|four|five|six|seven|eight|ten|twelve)(?:[-–]\d+)?\s*(?:business |working )?"
+    r"(?:hours?|hrs?|days?|weeks?|months?|minutes?|mins?)\b",
+    r"\bcost(?:s|ing)? (?:them|us|each \w+|every \w+|the \w+)? ?(?:about |roughly |around |~)?[$€£]?\d",
+    r"\bcost(?:s|ing)? (?:them|us) (?:a|an|the) (?:major |big |key |large )?\w+",
+    # German, Spanish, French
+    r"\bper hand\b|\bmanuell\w*|\bh[äa]ndisch\w*|\bhinterher\b|\bkeine? (?:live|echtzeit|[üu]bersicht|transparenz|"
+    r"sicht|zentrale)\w*|\bauf papier\b|\bfehler\w*|\bverz[öo]ger\w*|\bzu (?:sp[äa]t|lange|langsam)\b|"
+    r"\bverlier\w*|\bverloren\b|\babtipp\w*|\bdoppelt (?:erfasst|gebucht|eingegeben)\b|\bin excel\b|\bbeschwer\w*",
+    r"\ba mano\b|\bmanualmente\b|\bpor (?:whatsapp|tel[ée]fono|correo|email|e-mail|papel)\b|\ben (?:excel|papel)\b|"
+    r"\bhojas de c[áa]lculo\b|\bno (?:pueden|puede|podemos|saben|sabe) (?:ver|saber|encontrar|seguir|controlar)\b|"
+    r"\btardan?\b|\bpierden?\b|\berrores\b|\bsin cubrir\b|\bretrasos?\b|\bse quejan\b|\bquejas?\b",
+    r"\b[àa] la main\b|\bmanuellement\b|\bressaisi\w*|\bpar (?:t[ée]l[ée]phone|e-?mail|courriel|whatsapp|papier)\b|"
+    r"\b(?:sur|dans|sous) (?:excel|papier)\b|\btableurs?\b|\bperd(?:ent|ons|ez)?\b|\berreurs\b|\bretards?\b|"
+    r"\bplaintes?\b|\bse plaignent\b|\bne (?:peuvent|peut|pouvons) pas\b|\bimpossible de\b|\btrop (?:long|tard|lent)\w*",
+)
+# "Tom Riley says ...", "She explained that ...": who said it is not part of the pain.
+PAIN_ATTRIBUTION = re.compile(
+    r"^(?:[\w.'-]+\s+){0,6}?(?:said|says|explained|mentioned|noted|told us|complained|described|admitted|"
+    r"confirmed|dijo|explic[óo]|coment[óo]|sagt|sagte|erkl[äa]rte|dit|explique|a expliqu[ée])(?: that| que| dass| qu')?"
+    r"[\s:,]+",
+    I,
 )
 # A lead-in that names the pain rather than describing it ("Main pain:", "They're struggling with").
 PAIN_LEAD = re.compile(
