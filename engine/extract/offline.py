@@ -224,6 +224,9 @@ def _name_from_tokens(text: str, toks: list[re.Match[str]], ctx: _Context, resol
     entry = ctx.roster.get(toks[0].group()) if resolve else None
     if entry:
         return [_Span(toks[0].start(), toks[0].end(), entry[0])]
+    title = lx.HONORIFIC_BEFORE.search(text, 0, toks[0].start())
+    if title:  # "Herr Müller": the title is part of how the notes name this person
+        return [_Span(title.start(), toks[0].end(), text[title.start() : toks[0].end()])]
     return []
 
 
@@ -332,15 +335,21 @@ def _metric(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
             q for q in lx.QUANTITY.finditer(clause)
             if not any(b0 < start + q.end() and start + q.start() < b1 for b0, b1 in blocked)
         ]
-        goal = labelled or bool(wanted and wanted.start() < end and lx.METRIC_GOAL_QUANTITY.search(clause))
-        if goal and (quantities or lx.METRIC_GOAL_QUANTITY.search(clause)):
+        targets = [
+            q for q in lx.METRIC_GOAL_QUANTITY.finditer(clause)
+            if not any(b0 < start + q.end() and start + q.start() < b1 for b0, b1 in blocked)
+        ]
+        goal = labelled or bool(wanted and wanted.start() < end and targets)
+        if goal and (quantities or targets):
             score = 3
         elif quantities and lx.METRIC_CUE.search(clause):
             score = 2
         elif quantities and lx.METRIC_BASELINE.search(clause) and (
             lx.METRIC_RATE.search(clause) or any(re.search(r"\d", q.group()) for q in quantities)
-        ):
-            score = 1  # "takes 40 minutes", "three weeks each cycle"; not a vague "takes two weeks"
+        ) and (lx.METRIC_TIME_COST.search(clause) or lx.PAIN_SYMPTOM.search(text) or lx.PAIN_CUE.search(text)):
+            # A measured cost of a problem: "1,500 exceptions a month, handled manually", "takes 40 minutes";
+            # a plain volume ("300 calls a day") is not a metric, nor a vague "takes two weeks".
+            score = 1
         else:
             continue
         if best is None or score > best[0]:
@@ -433,7 +442,7 @@ def _paper(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list
         for m in patterns[option].finditer(text):
             c0, c1 = _clause_at(clauses, m.start())
             clause = text[c0:c1]
-            if lx.PAPER_NEGATED.search(text[c0 : m.start()]):
+            if lx.PAPER_NEGATED.search(text[c0 : m.start()]) or lx.PAPER_NEGATED_AFTER.match(text, m.end()):
                 continue
             terminal = index == len(options) - 1  # "signed" is done by definition, and that is the state
             if lx.PAPER_DONE.search(clause) and not terminal:

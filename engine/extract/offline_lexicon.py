@@ -168,6 +168,10 @@ NAME_DENIED_AFTER = re.compile(
     I,
 )
 
+# A courtesy title makes a lone surname a name: "Herr Müller", "Mrs. Patel", "Señora Ortiz".
+HONORIFIC_BEFORE = re.compile(
+    r"\b(?:Herr|Frau|Mr|Mrs|Ms|Mx|Dr|Prof|Sr|Sra|Señor|Señora|Don|Doña|Mme|Monsieur|Madame)\.?\s+$"
+)
 # Name tokens: "Dana", "O'Brien", "MacLeod", "Al-Sayed". Lower-case particles may sit between tokens.
 UPPER, LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # Latin letters with accents: "Lucía", "Krüger", "Héctor"
 NAME_TOKEN = re.compile(rf"(?<![\w'’.])[{UPPER}][{LOWER}]*(?:['’\-]?[{UPPER}][{LOWER}]+)*(?![\w])")
@@ -280,11 +284,11 @@ METRIC_CUE = _rx(
 METRIC_WANT = _rx(
     r"\b(?:wants?|wanted|would like|hopes?|aims?|aiming|plans?|expects?|needs?|goal|target|objective|aspiration)\b",
     r"\b(?:quieren|quiere|esperan|buscan|objetivo|meta)\b",
-    r"\b(?:wollen|will|m[öo]chten|ziel|zielen)\b",
+    r"\b(?:wollen|m[öo]chten|ziel|zielen)\b",
     r"\b(?:veulent|veut|souhaitent|souhaite|visent|vise|objectif)\b",
 )
 METRIC_WANT_LEAD = re.compile(
-    r"^(?:[\w'-]+\s+){0,5}?(?:wants?|would like|hopes?|aims?|plans?|expects?|needs?|quieren|quiere|wollen|will|"
+    r"^(?:[\w'-]+\s+){0,5}?(?:wants?|would like|hopes?|aims?|plans?|expects?|needs?|quieren|quiere|wollen|"
     r"m[öo]chten|veulent|veut|souhaitent|souhaite)\s+(?:to\s+)?",
     I,
 )
@@ -305,6 +309,10 @@ METRIC_BASELINE = _rx(
     r"\d\s?(?:%|percent\b)",
     r"\b(?:takes?|took|taking|spends?|spent|spending|lose|loses|lost|losing|wastes?|wasted|costs?|runs? at|"
     r"tardan?|dauert|dauern|kostet|prend|prennent|perd\w*)\b",
+)
+METRIC_TIME_COST = _rx(
+    r"\b(?:takes?|took|taking|spends?|spent|spending|wastes?|wasted|costs?|tardan?|dauert|dauern|kostet|prend|"
+    r"prennent)\b"
 )
 PRONOUN_OBJECT = re.compile(r"^(?:it|this|that|them|those|these)\b", I)
 # Money talk about our price is not the buyer's metric.
@@ -330,7 +338,7 @@ PAIN_CUE = _rx(
     r"\bcomplain\w*",
     r"\blos(?:ing|e|es|t) (?:time|money|hours|days|deals|revenue|customers|visibility|track|sleep)\b",
     r"\bhurts?\b",
-    r"\bfall(?:s|ing)? through the cracks\b",
+    r"\b(?:fall|falls|falling|fell|slip|slips|slipping|slipped) through the cracks\b",
     r"\bno visibility\b",
     r"\bnobody trusts\b",
     r"\bbiggest complaint\b",
@@ -425,6 +433,8 @@ CRITERIA_CUE = _rx(
     r"\bhinges? on\b|\bhinge on\b",
     r"\bdecide (?:on|based on|it|this)\b|\bwill decide\b|\bdecides it\b",
     r"\bwon't compromise on\b",
+    r"\b(?:pick|picks|choose|chooses|select|selects|go with|goes with)\b[^.;]{0,20}\b(?:whichever|vendor|tool|"
+    r"solution|based on)\b",
     # German, Spanish, French
     r"\bentscheidend\w*|\bausschlaggebend\w*|\bkriteri(?:en|um)\b|\bwichtig\w*|\banforderung\w*|\blegen wert auf\b",
     r"\bimportante?s?\b|\bcriterios?\b|\brequisitos?\b|\bdecisiv[oa]\b|\bclave\b|\bpesa\b|\bprioridad\w*",
@@ -552,6 +562,12 @@ PAPER_NEGATED = _rx(
     r"\b(?:no|not|haven't|hasn't|have not|has not|without|yet to|never|nobody|no one)\b",
     r"\b(?:nada|todav[íi]a no|ning[úu]n|sin|noch nicht|nicht|kein\w*|pas encore|aucun\w*|sans)\b",
 )
+# Just after a step: "Procurement hasn't started yet", "legal is not involved".
+PAPER_NEGATED_AFTER = re.compile(
+    r"\s*(?:(?:has|have|is|was|are|were|had)\s+)?(?:not|n't|hasn't|haven't|isn't|aren't|wasn't|never|yet to)\b"
+    r"|\s*(?:hat|ist)\s+noch\s+nicht\b|\s*(?:no|todav[íi]a no)\s+ha\b|\s*n'a pas\b",
+    I,
+)
 # A hedge anywhere in the sentence: a guess at the process is not the process.
 PAPER_UNCERTAIN = _rx(
     r"\b(?:thinks?|believes?|assumes?|guess\w*|probably|maybe|perhaps|might|not sure|unsure|unclear|don't know|"
@@ -561,6 +577,8 @@ PAPER_UNCERTAIN = _rx(
 
 # -------------------------------------------------------------------------------------- competition
 COMPETITION_CUE = _rx(
+    r"\b(?:evaluating|comparing|benchmarking|testing|trialling|trialing|piloting) (?:us |them |it )?"
+    r"(?:against|alongside|side by side with)\b",
     r"\b(?:also |currently |now |still )?(?:looking at|evaluating|considering|trial(?:l)?ing|piloting|demoing)\b",
     r"\balso (?:talking to|speaking with|in talks with|meeting)\b",
     r"\bcompar(?:e|es|ed|ing) (?:us |them |it )?(?:to|with|against)\b",
@@ -626,7 +644,10 @@ COMPETITION_ALTERNATIVES: list[tuple[re.Pattern[str], str]] = [
 VENDOR = re.compile(
     r"(?:[A-Z][\w&+'-]*(?:\.[a-z]{2,4})?|[a-z][\w-]*\.(?:io|ai|com|co|app))(?:\s+(?:[A-Z][\w&+-]*|\d+)){0,2}"
 )
-VENDOR_SEPARATOR = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*|\s*/\s*|\s+plus\s+)")
+VENDOR_SEPARATOR = re.compile(
+    r"\s*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or|und|oder|y|o|e|et|ou)\s+|\s*&\s*|\s*/\s*|\s+plus\s+)"
+    r"(?:(?:with|con|mit|avec|against|contra|gegen|contre)\s+)?"
+)
 # Products are not people, but they may well be the competition.
 _PRODUCTS = frozenset("Salesforce Hub Spot HubSpot Slack Zoom Teams Google Microsoft Excel Docu DocuSign".split())
 NOT_A_VENDOR = (NOT_A_NAME - _PRODUCTS) | frozenset(
