@@ -42,7 +42,9 @@ _SYMPTOM_CLAUSE = re.compile(r"[;:]|\s[—–-]{1,2}\s")
 _VENDORS_BEFORE_CLAUSE = re.compile(r"[;:(]|\s[—–-]{1,2}\s")
 _VENDOR_LEAD = re.compile(
     r"[\s:,(\-]*(?:(?:the likes of|such as|including|like|both|either|mainly|mostly|primarily|vendors?|"
-    r"tools?|players|options|names)\b[\s:,]*)*",
+    r"tools?|players|options|names|(?:the |el |le |der )?(?:main|principal|biggest|key|only|other|"
+    r"gr[öo][ßs]te|wichtigste) (?:one )?(?:is|are|est|es|ist|sind|son|sont)|is|are|est|es|ist|sind|son|sont)\b"
+    r"[\s:,]*)*",
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[^:]{1,40}:")
@@ -230,6 +232,19 @@ def _name_from_tokens(text: str, toks: list[re.Match[str]], ctx: _Context, resol
     return []
 
 
+def _lone_subject(text: str, ctx: _Context) -> _Span | None:
+    """A first name alone as the sentence's subject ("Aisha is backing us"), when nothing else names anyone."""
+    m = lx.LONE_SUBJECT.match(text)
+    if m is None:
+        return None
+    word = m.group(1)
+    if word in lx.NOT_A_NAME or word in lx.NOT_A_VENDOR or lx.ROLE.fullmatch(word) or ctx.roster.get(word, "") is None:
+        return None
+    if any(word.casefold() == t.casefold() or word.casefold() in t.casefold().split() for t in ctx.company_terms):
+        return None
+    return _Span(m.start(1), m.end(1), word)
+
+
 def _role_of(name: _Span, names: list[_Span], roles: list[_Span], ctx: _Context) -> str | None:
     """The role written next to this name, unless it sits closer to another name; else the roster's."""
     best: tuple[int, str] | None = None
@@ -278,6 +293,9 @@ def _person(
         return _hit(sentence, [f"{best[1].text}, {role}" if role else best[1].text])
     if names:
         return None  # everyone named here was ruled out; their roles go with them
+    lone = _lone_subject(text, ctx)
+    if lone is not None and not _denied(text, lone, roles):
+        return _hit(sentence, [lone.text])
     near = [
         (_gap(c, r), r.text)
         for c in cues

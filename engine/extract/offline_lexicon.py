@@ -75,6 +75,7 @@ EB_CUE = _rx(
     r"\bneeds? (?:the )?(?:approval|sign-?off|signature) (?:from|of)\b",
     r"\b(?:money|budget|spend|funding) (?:sits|lives|is|comes) (?:with|from)\b",
     r"\b(?:final |ultimate )?decision[- ]maker\b",
+    r"\b(?:comes?|paid|funded) (?:out of|from) (?:[\w']+ ){0,3}budget\b",
     r"\bmakes? the (?:final |buying |purchase |purchasing )?(?:call|decision)\b",
     # German: "unterschreibt", "verantwortet das Budget", "entscheidet", "Budgetverantwortung"
     r"\bunterschreib\w*|\bunterzeichne\w*|\bzeichnet\b",
@@ -83,7 +84,7 @@ EB_CUE = _rx(
     # Spanish: "firma", "aprueba el presupuesto", "la decisión final", "controla el presupuesto"
     r"\bfirma (?:el |los |la |las )?(?:contratos?|pedido|compra)|\bquien firma\b|\bes quien (?:firma|decide)\b",
     r"\b(?:aprueba|controla|maneja|lleva|tiene|decide sobre) (?:el |los )?presupuestos?\b",
-    r"\bdecisi[oó]n final\b|\bla [uú]ltima palabra\b|\bdecide (?:la compra|el presupuesto)\b",
+    r"\bla decisi[oó]n (?:la )?(?:toma|tiene)\b|\btoma la decisi[oó]n\b|\bdecisi[oó]n final\b|\bla [uú]ltima palabra\b|\bdecide (?:la compra|el presupuesto)\b",
     r"\bresponsable del presupuesto\b|\bdue[nñ]o del presupuesto\b",
     # French: "signe", "valide le budget", "décision finale", "détient le budget", "décideur"
     r"\bsigne (?:le |les |la )?(?:contrats?|bon de commande)|\bc'est (?:lui|elle) qui (?:signe|d[ée]cide)\b",
@@ -105,6 +106,11 @@ CHAMPION_CUE = _rx(
     r"\bpushing (?:hard )?(?:for (?:us|this)|(?:it|us|this) internally)\b",
     r"\bin our corner\b",
     r"\bon our side\b",
+    r"\bour (?:guy|person|man|woman|contact|eyes and ears) (?:inside|on the inside)\b|\binside (?:man|woman|guy)\b",
+    r"\blobb(?:y|ies|ying|ied)\b|\bback(?:s|ing|ed)? us\b|\bpush(?:es|ing|ed)? (?:this|it|us) through\b",
+    r"\b(?:very |fully |really |completely )?bought[- ]in\b",
+    r"\bpresent(?:s|ing|ed)? (?:our|the|this) (?:proposal|business case|case|deck) to (?:the |their |his |her )?"
+    r"(?:board|steering|exec|leadership|committee|management|ceo|cfo)",
     r"\brooting for us\b",
     r"\bvolunteered to\b",
     r"\b(?:build|built|building|make|making|made|write|wrote|writing|draft|drafted|drafting|own|owns|owning) "
@@ -115,11 +121,11 @@ CHAMPION_CUE = _rx(
     r"\bf[üu]rsprecher(?:in)?\b|\bbef[üu]rworter(?:in)?\b|\bunterst[üu]tzt uns\b|\bsetzt sich\b[^.;]{0,30}\bf[üu]r uns ein\b",
     r"\btreibt (?:das |unser )?(?:projekt|thema|vorhaben)\b",
     # Spanish: "nos apoya", "lleva el tema internamente", "defensora"
-    r"\bnos apoya\w*|\bdefensor(?:a)?\b|\bimpuls(?:a|ando) (?:el proyecto|la propuesta|internamente)\b",
+    r"\bnuestr[oa] alia[dt][oa]\b|\bnos apoya\w*|\bdefensor(?:a)?\b|\bimpuls(?:a|ando) (?:el proyecto|la propuesta|internamente)\b",
     r"\blleva el (?:tema|proyecto) internamente\b|\bpromueve (?:el proyecto|la propuesta|internamente)\b",
     r"\bpresent[óo] la propuesta\b",
     # French: "nous soutient", "porte le projet", "défend notre dossier"
-    r"\bnous soutient\b|\bsoutient (?:le projet|notre|la d[ée]marche)\b|\bporte (?:le projet|notre dossier|le sujet)\b",
+    r"\bpousse (?:le projet|notre (?:dossier|solution|offre))\b|\bnous soutient\b|\bsoutient (?:le projet|notre|la d[ée]marche)\b|\bporte (?:le projet|notre dossier|le sujet)\b",
     r"\bd[ée]fend (?:le projet|notre|la solution)\b|\balliée?\b|\bnotre (?:champion(?:ne)?|sponsor|relais)\b",
 )
 
@@ -172,8 +178,13 @@ NAME_DENIED_AFTER = re.compile(
 HONORIFIC_BEFORE = re.compile(
     r"\b(?:Herr|Frau|Mr|Mrs|Ms|Mx|Dr|Prof|Sr|Sra|Señor|Señora|Don|Doña|Mme|Monsieur|Madame)\.?\s+$"
 )
-# Name tokens: "Dana", "O'Brien", "MacLeod", "Al-Sayed". Lower-case particles may sit between tokens.
 UPPER, LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # Latin letters with accents: "Lucía", "Krüger", "Héctor"
+# "Aisha is backing us": a lone capitalised word opening the sentence as its subject.
+LONE_SUBJECT = re.compile(
+    rf"^[\"'(]?([{UPPER}][{LOWER}]+(?:-[{UPPER}][{LOWER}]+)?)(?='s\b|\s+(?:is|was|has|had|will|remains|seems|became|"
+    r"keeps|now|ist|hat|es|est|a)\b)"
+)
+# Name tokens: "Dana", "O'Brien", "MacLeod", "Al-Sayed". Lower-case particles may sit between tokens.
 NAME_TOKEN = re.compile(rf"(?<![\w'’.])[{UPPER}][{LOWER}]*(?:['’\-]?[{UPPER}][{LOWER}]+)*(?![\w])")
 NAME_PARTICLES = frozenset("van von de der den del della da di du la le bin ten".split())
 
@@ -343,6 +354,8 @@ PAIN_CUE = _rx(
     r"\bnobody trusts\b",
     r"\bbiggest complaint\b",
     r"\bblockers?\b",
+    r"\b(?:biggest|main|key|real|core|major) issues?\b",
+    r"\bnightmare\b",
     r"\bsuffer\w*",
     r"\berror-prone\b",
     r"\bkeeps? (?:breaking|failing)\b",
@@ -372,6 +385,8 @@ PAIN_SYMPTOM = _rx(
     r"\bmiss(?:ed|es|ing)\b(?! (?:the |our |each |a )?(?:call|meeting|other|you|them))",
     r"\blos(?:e|es|ing) (?:track|maybe|about|roughly|around|\d|one|a lot|hours|days|time|money|deals|customers|"
     r"revenue|orders|data|leads)\b|\blost (?:track|time|hours|revenue|money|customers|data|leads|orders)\b",
+    r"\blost (?:\w+ ){1,2}(?:customers|clients|deals|accounts|orders|contracts)\b",
+    r"\blate (?:deliveries|payments|shipments|invoices|filings)\b",
     r"\b(?:double[- ]book\w*|duplicat\w+|overbook\w*)\b",
     r"\b(?:delays?|delayed|backlogs?|late payments?)\b",
     r"\bchurn\b|\bno-?shows?\b|\bunder-?bill\w*|\brefund\w*|\bescalat\w+|\bmess\b|\bmessy\b|\bchao(?:s|tic)\b",
@@ -401,7 +416,7 @@ PAIN_ATTRIBUTION = re.compile(
 )
 # A lead-in that names the pain rather than describing it ("Main pain:", "They're struggling with").
 PAIN_LEAD = re.compile(
-    r"^(?:[\w'’-]+\s+){0,6}?(?:pain(?: point)?s?|problems?|challenges?|headaches?|complaints?|bottlenecks?|"
+    r"^(?:[\w'’-]+\s+){0,6}?(?:pain(?: point)?s?|problems?|issues?|challenges?|headaches?|complaints?|bottlenecks?|"
     r"struggl\w+(?: with| to)?|frustrat\w+(?: that| with| by| about)?|complain\w+(?: about| that)?|"
     r"hurts? most(?: today| right now)?|losing time (?:to|on)|suffer\w*(?: from)?)\b"
     r"[\s:,-]*(?:(?:right now|today|for them|here|so far)\s+)?(?:(?:is|was|are|were)\s+)?"
@@ -433,6 +448,7 @@ CRITERIA_CUE = _rx(
     r"\bhinges? on\b|\bhinge on\b",
     r"\bdecide (?:on|based on|it|this)\b|\bwill decide\b|\bdecides it\b",
     r"\bwon't compromise on\b",
+    r"\b(?:it's|it is|is|are) all about\b",
     r"\b(?:pick|picks|choose|chooses|select|selects|go with|goes with)\b[^.;]{0,20}\b(?:whichever|vendor|tool|"
     r"solution|based on)\b",
     # German, Spanish, French
@@ -577,6 +593,7 @@ PAPER_UNCERTAIN = _rx(
 
 # -------------------------------------------------------------------------------------- competition
 COMPETITION_CUE = _rx(
+    r"\bshortlisted (?:us )?(?:alongside|with|next to)\b|\b(?:other )?finalists?(?: (?:are|is|include))?\b",
     r"\b(?:evaluating|comparing|benchmarking|testing|trialling|trialing|piloting) (?:us |them |it )?"
     r"(?:against|alongside|side by side with)\b",
     r"\b(?:also |currently |now |still )?(?:looking at|evaluating|considering|trial(?:l)?ing|piloting|demoing)\b",
@@ -602,6 +619,7 @@ COMPETITION_CUE = _rx(
     r"\bmoving (?:off|away from)\b",
     r"\breplac(?:e|es|ing) (?:their |the )?(?:current |existing |old )?(?:tool|vendor|system|platform|provider)\b",
     r"\bpitched (?:them|us|their team|the team)\b",
+    r"\bleaning (?:towards?|to)\b|\b(?:tool|vendor|one|product) to beat\b",
     r"\b(?:other|another|main|only other|second) (?:option|contender|vendor|bidder)\b",
     r"\b(?:their|the) (?:current|existing|old|legacy) (?:tool|vendor|system|platform|provider|solution|software)\b",
     # German, Spanish, French
@@ -619,7 +637,7 @@ INTEGRATION_TALK = _rx(r"\bintegrat\w*", r"\bconnect\w*", r"\bsync\w*", r"\bAPIs
 # Cues after which the vendor is usually named before the cue ("X is the incumbent").
 COMPETITION_NAME_FIRST = _rx(
     r"\bincumbent\b", r"\bin the (?:mix|running|picture)\b", r"\bpitch(?:ing|ed) (?:them|us|their team|the team)\b",
-    r"\balternatives?\b", r"\b(?:option|contender|vendor|bidder)\b", r"\bconsidering\b", r"\bcompetitor\b",
+    r"\balternatives?\b", r"\b(?:option|contender|vendor|bidder)\b", r"\bto beat\b", r"\bconsidering\b", r"\bcompetitor\b",
     r"\bim rennen\b", r"\ben lice\b", r"\balternativas?\b", r"\bconcurrent\b",
 )
 COMPETITION_NOT = _rx(
@@ -633,7 +651,8 @@ COMPETITION_NOT = _rx(
 )
 COMPETITION_ALTERNATIVES: list[tuple[re.Pattern[str], str]] = [
     (
-        _rx(r"\b(?:an? )?in-house (?:build|solution|tool)\b",
+        _rx(r"\b(?:an? )?in-house (?:build|solution|tool)\b", r"\b(?:an? )?(?:internal|home-?grown) (?:tool|build|solution|system)\b",
+            r"\bbuilt (?:it )?(?:in-house|internally|themselves)\b",
             r"\bbuild(?:ing)? (?:it |this |one )?(?:in-house|themselves)\b"),
         "in-house build",
     ),
