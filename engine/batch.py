@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from engine.extract.base import ExtractionError
 from engine.medic import FieldMap
@@ -89,7 +89,7 @@ class DealOutcome(BaseModel):
     extraction: Extraction | None = None
     error: str | None = None
     expired: bool = False
-    usage: Usage = Usage()  # every token the deal's succeeded requests spent
+    usage: Usage = Field(default_factory=Usage)  # every token the deal's succeeded requests spent
 
 
 def custom_ids(keys: list[tuple[str, int]]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+from engine.batch import BatchOptions
 from engine.crm.base import CRMReader, CRMWriter
 from engine.crm.factory import open_reader, open_writer
 from engine.extract.base import Extractor
@@ -54,10 +55,15 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 
 
 async def run_job(
-    settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None
+    settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
+    batch: bool | None = None,
 ) -> tuple[RunSummary, list[str]]:
-    """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then)."""
+    """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
+
+    `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH.
+    """
     gate = open_gate(apply, settings)
+    use_batch = settings.batch if batch is None else batch
     extractor = extractor or build_extractor(settings)
     async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
         missing = await missing_scout_fields(crm, settings.field_map)
@@ -66,6 +72,7 @@ async def run_job(
         summary = await run_pass(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
             gate=gate, cap=cap or settings.scan_cap, concurrency=settings.concurrency, cost=cost_function(),
+            batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
         )
     return summary, missing
 

@@ -55,8 +55,10 @@ def user_text(params: dict[str, Any]) -> str:
 
 
 class ModelServer(AnthropicStandIn):
-    def __init__(self, *, polls: int = 1, fates: dict[str, str] | None = None, expire_all: bool = False):
+    def __init__(self, *, polls: int = 1, fates: dict[str, str] | None = None, expire_all: bool = False,
+                 first_batch: int = 1):
         super().__init__()
+        self.first_batch = first_batch  # batch ids are unique per organisation: a second server must not reuse them
         self.polls = polls  # GETs answered `in_progress` before a batch ends
         self.fates = dict(fates or {})  # custom_id -> "errored" | "expired" | "canceled"
         self.expire_all = expire_all  # the batch ran past 24 h: every request expired
@@ -115,7 +117,8 @@ class ModelServer(AnthropicStandIn):
         return self.reply_to(params)
 
     def _create(self, requests: list[dict[str, Any]]) -> httpx2.Response:
-        batch = _Batch(id=f"msgbatch_{len(self.batches) + 1:04d}", requests=requests, polls_left=self.polls)
+        number = self.first_batch + len(self.batches)
+        batch = _Batch(id=f"msgbatch_{number:04d}", requests=requests, polls_left=self.polls)
         for item in requests:
             fate = "expired" if self.expire_all else self.fates.get(item["custom_id"], "succeeded")
             if fate == "succeeded":

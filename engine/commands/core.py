@@ -50,7 +50,7 @@ async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap)
+        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch)
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
     except MissingFields as exc:
@@ -122,6 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
     p.add_argument("--cap", type=int, help="deals to scan this pass (default SCOUT_SCAN_CAP)")
     p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
+    p.add_argument("--batch", action=argparse.BooleanOptionalAction, default=None,
+                   help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("undo", help="revert a run's writes by run id (rehearsal unless --apply and LIVE_WRITES=1)")
