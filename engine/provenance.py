@@ -303,23 +303,35 @@ class ProvenanceStore:
 
     # -- actions ------------------------------------------------------------------------------------------
 
+    _INSERT_ACTION = (
+        "INSERT INTO actions (run_id, deal_id, deal_name, concept, field, action, reason, previous, new,"
+        " rep_value, note_id, excerpt, model, dry_run, status, error, actor, reverts, created_at, updated_at)"
+        " VALUES "
+    )
+    _ACTION_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    _ROWS_PER_INSERT = 40  # 800 parameters: under SQLite's smallest variable limit (999)
+
+    @staticmethod
+    def _action_params(row: ActionRow, now: str) -> tuple[Any, ...]:
+        return (row.run_id, row.deal_id, row.deal_name, row.concept, row.field, row.action.value, row.reason,
+                _dump(row.previous), _dump(row.new), _dump(row.rep_value), row.note_id, row.excerpt, row.model,
+                int(row.dry_run), row.status, row.error, row.actor, row.reverts, now, now)
+
     async def log(self, row: ActionRow, *, commit: bool = True) -> int:
-        now = _now()
-        cur = await self._db.execute(
-            "INSERT INTO actions (run_id, deal_id, deal_name, concept, field, action, reason, previous, new,"
-            " rep_value, note_id, excerpt, model, dry_run, status, error, actor, reverts, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.run_id, row.deal_id, row.deal_name, row.concept, row.field, row.action.value, row.reason,
-             _dump(row.previous), _dump(row.new), _dump(row.rep_value), row.note_id, row.excerpt, row.model,
-             int(row.dry_run), row.status, row.error, row.actor, row.reverts, now, now),
-        )
+        cur = await self._db.execute(self._INSERT_ACTION + self._ACTION_MARKS, self._action_params(row, _now()))
         if commit:
             await self._db.commit()
         return int(cur.lastrowid)
 
     async def log_many(self, rows: list[ActionRow]) -> None:
-        for row in rows:
-            await self.log(row, commit=False)
+        # One multi-row INSERT (per 40 rows) and one commit: two trips to the database thread for a deal's rows.
+        # execute_fetchall, not executemany: its cursor lives and dies on the database thread, whereas a cursor
+        # handed back here would reset a shared cached statement from this thread when it is collected.
+        now = _now()
+        for start in range(0, len(rows), self._ROWS_PER_INSERT):
+            chunk = rows[start:start + self._ROWS_PER_INSERT]
+            params = [p for row in chunk for p in self._action_params(row, now)]
+            await self._db.execute_fetchall(self._INSERT_ACTION + ", ".join([self._ACTION_MARKS] * len(chunk)), params)
         await self._db.commit()
 
     async def set_outcome(self, action_id: int, status: str, error: str | None = None,
