@@ -48,6 +48,8 @@ _VENDOR_LEAD = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^[^:]{1,40}:")
+# "Pain - renewals slip" at the start of a line: the dash is a label's colon (same length, so spans hold).
+_LABEL_DASH = re.compile(r"^([A-Za-z][\w/&' ]{0,24}?)(\s[—–-]{1,2}\s)")
 _PRONOUN_START = re.compile(r"^(?:he|she|they)(?:'s|'re| is| are| was| has| have| will)?\b", re.IGNORECASE)
 _METRIC_LEAD = re.compile(
     r"^(?:[\w'’-]+\s+){0,5}?(?:goal|target|kpi|aim|objective|metric|success)\b[^:]{0,30}?"
@@ -232,6 +234,23 @@ def _name_from_tokens(text: str, toks: list[re.Match[str]], ctx: _Context, resol
     return []
 
 
+def _corrected(sentence: _Sentence, cues: list[_Span], ctx: _Context) -> _Hit | None:
+    """"She is not the one signing; that will be the CEO, Dan Ford": after a denied or doubted cue, a plain
+    correction ("that will be", "turns out it's", "actually") names the person, unless it is hedged too."""
+    if not cues:
+        return None
+    text = sentence.masked
+    fix = lx.PERSON_CORRECTION.search(text, min(c.end for c in cues))
+    if fix is None or lx.PERSON_UNCERTAIN.search(text[fix.start() :]):
+        return None
+    names, roles = _names(text, ctx), _roles(text)
+    after = [n for n in names if n.start >= fix.start() and not _denied(text, n, roles)]
+    if not after:
+        return None
+    role = _role_of(after[0], names, roles, ctx)
+    return _hit(sentence, [f"{after[0].text}, {role}" if role else after[0].text])
+
+
 def _lone_subject(text: str, ctx: _Context) -> _Span | None:
     """A first name alone as the sentence's subject ("Aisha is backing us"), when nothing else names anyone."""
     m = lx.LONE_SUBJECT.match(text)
@@ -276,9 +295,10 @@ def _person(
     cues = [_Span(m.start(), m.end(), m.group()) for m in cue.finditer(text)]
     if extra is not None:
         cues += [_Span(m.start(), m.end(), m.group()) for m in extra.finditer(text)]
-    cues = [c for c in cues if not lx.CUE_NEGATED_BEFORE.search(text[max(0, c.start - 40) : c.start])]
-    if not cues or lx.PERSON_UNCERTAIN.search(text):
-        return None
+    live = [c for c in cues if not lx.CUE_NEGATED_BEFORE.search(text[max(0, c.start - 40) : c.start])]
+    if not live or lx.PERSON_UNCERTAIN.search(text):
+        return _corrected(sentence, cues, ctx)
+    cues = live
     names, roles = _names(text, ctx), _roles(text)
     clauses = _clause_bounds(text, _PEOPLE_CLAUSE)
     allowed = [n for n in names if not _denied(text, n, roles)]
@@ -410,7 +430,7 @@ def _pain(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
     for symptom in lx.PAIN_SYMPTOM.finditer(text):
         start, end = _clause_at(bounds, symptom.start())
         lead_in = text[start : symptom.start()]
-        if lx.METRIC_WANT.search(lead_in) or lx.METRIC_CUE.search(lead_in):
+        if lx.METRIC_WANT.search(text[: symptom.start()]) or lx.METRIC_CUE.search(lead_in):
             continue  # "they want to cut churn", "recover $400k in missed renewals": a goal, not a complaint
         value = _tidy(sentence.text[start:end])
         lead = lx.PAIN_ATTRIBUTION.match(value)
@@ -568,7 +588,7 @@ def _readable(note: Note, ctx: _Context) -> list[_Sentence]:
     out: list[_Sentence] = []
     for start, end in split_sentences(note.text):
         # Rules read the normalised text (one space, straight quotes); citations use the note's own span.
-        text = normalise(note.text[start:end])
+        text = _LABEL_DASH.sub(lambda m: m.group(1) + ":" + " " * (len(m.group(2)) - 1), normalise(note.text[start:end]))
         if lx.INJECTION.search(text):
             break
         out.append(_Sentence(start, end, text, _mask(text, ctx.company_terms), out[-1] if out else None))

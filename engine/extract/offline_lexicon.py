@@ -59,12 +59,15 @@ EB_CUE = _rx(
     r"\bsigns? (?:off on )?(?:the |our |this |any |all |every |their )?(?:\w+ )?(?:contracts?|deals?|paper(?:work)?|"
     r"order forms?|checks?|cheques?|POs?|purchases?|agreements?)\b",
     r"\bsigning authority\b",
+    r"^\W*(?:budget|budget owner|signer|signatory|approver|decision[- ]maker)\s*:",
     r"\bsignatory\b",
     r"\b(?:the one|the person|person|the only one|whoever) (?:who |that )?signs\b",
+    r"\b(?:the one|the person|the only one|whoever) (?:signing|approving|deciding|holding the budget|"
+    r"who (?:approves|decides))\b",
     r"\b(?:he|she|they|who|and|now|also) signs\b(?! up)",
     r"\bsigns\s*(?:[.;!]|$)",
     r"\bbudget (?:owner|holder|authority|sits with|is with|lives with|comes from|belongs to)\b",
-    r"\b(?:owns?|holds?|controls?|manages?|has|have|runs?) (?!no\b|not\b)(?:the |their |all |our |this )?(?:\w+ )?"
+    r"\b(?:owns?|owned|holds?|held|controls?|controlled|manages?|has|have|had|runs?) (?!no\b|not\b)(?:the |their |all |our |this )?(?:\w+ )?"
     r"(?:budget|purse strings|money|spend)\b",
     r"\bpurse strings\b",
     r"\bfinal (?:say|approval|decision|sign-?off|signature|word|call)\b",
@@ -106,6 +109,8 @@ CHAMPION_CUE = _rx(
     r"\bpushing (?:hard )?(?:for (?:us|this)|(?:it|us|this) internally)\b",
     r"\bin our corner\b",
     r"\bon our side\b",
+    r"\bchamp\b",
+    r"\b(?:will |to |happy to |agreed to )?sponsor(?:s|ing)? (?:it|this|us|the project|the deal|the rollout)\b",
     r"\bour (?:guy|person|man|woman|contact|eyes and ears) (?:inside|on the inside)\b|\binside (?:man|woman|guy)\b",
     r"\blobb(?:y|ies|ying|ied)\b|\bback(?:s|ing|ed)? us\b|\bpush(?:es|ing|ed)? (?:this|it|us) through\b",
     r"\b(?:very |fully |really |completely )?bought[- ]in\b",
@@ -152,6 +157,11 @@ PERSON_UNCERTAIN = _rx(
     r"probablemente|desconocido|sin (?:champion|defensor))\b",
     r"\b(?:on ne sait pas|ne sait pas|ne savons pas|pas clair|peut-[êe]tre|probablement|inconnu|incertain|"
     r"pas encore de (?:champion|sponsor|d[ée]cideur))\b",
+)
+# After a denied or doubted cue, the words that introduce the right person instead.
+PERSON_CORRECTION = _rx(
+    r"\b(?:turns out|turned out|actually|in fact|instead|rather|the real (?:one|buyer|decision[- ]maker|signer|"
+    r"champion)|it's|it is|that's|that is|that will be|that would be|that'll be|sondern|sino|c'est plut[ôo]t)\b"
 )
 # Just before a cue: the cue is denied ("he isn't a decision maker", "not the one who signs").
 CUE_NEGATED_BEFORE = re.compile(
@@ -241,7 +251,7 @@ NOT_A_NAME = frozenset(
     Turned Looks Looking Seems Sounds Went Got Gave Made Moved Spent Shared Sent Left Joined Introduced Booked
     Explained Mentioned Said Says Wants Needs Plans Expect Expects Expected Everyone Reps Rep Sales
     Strong Weak Big Small New Old Former Current Overall Some Many Most All Both Each Every Any Either Neither
-    Ask Tell Let Get Make Take Give Send Share Book Loop Find Keep Try Set Mark Ignore System Assistant
+    Ask Tell Let Get Make Take Give Send Share Book Loop Find Keep Try Set Ignore System Assistant
     Success Customer Onboarding Renewal Renewals Expansion Pilot Rollout Upgrade Platform Suite Add On Seat Seats
     Emea Apac Americas Europe Asia America North South East West Lisbon London Paris Berlin York
     Der Die Das Den Dem Des Ein Eine Einen Einem Einer Wir Sie Er Es Ihr Ihre Unser Unsere Wer Was Wie Wo Noch
@@ -305,7 +315,7 @@ METRIC_WANT_LEAD = re.compile(
 )
 # What a goal may be stated with: a quantity, or a comparison to a bare number ("wants it under 10").
 METRIC_GOAL_QUANTITY = re.compile(
-    QUANTITY.pattern + r"|\b(?:under|below|above|over|at least|at most|less than|more than|fewer than|at|to|within)"
+    QUANTITY.pattern + r"|\b(?:zero|cero|null|z[ée]ro)\b|\b(?:under|below|above|over|at least|at most|less than|more than|fewer than|at|to|within)"
     r"\s+~?\d[\d,.]*",
     I,
 )
