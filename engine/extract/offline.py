@@ -430,7 +430,10 @@ def _pain(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
     for symptom in lx.PAIN_SYMPTOM.finditer(text):
         start, end = _clause_at(bounds, symptom.start())
         lead_in = text[start : symptom.start()]
-        if lx.METRIC_WANT.search(text[: symptom.start()]) or lx.METRIC_CUE.search(lead_in):
+        label = _LABEL.match(text)  # "Goal: zero missed renewals"
+        if lx.METRIC_WANT.search(lead_in) or lx.METRIC_CUE.search(lead_in) or (
+            label and label.end() <= symptom.start() and lx.METRIC_WANT.search(label.group())
+        ):
             continue  # "they want to cut churn", "recover $400k in missed renewals": a goal, not a complaint
         value = _tidy(sentence.text[start:end])
         lead = lx.PAIN_ATTRIBUTION.match(value)

@@ -33,7 +33,7 @@ INJECTION = _rx(
     r"(?:^|[\s\[(<*#])(?:system|assistant|developer|admin|root)\s*:",
     r"^\W*(?:hey |hi |dear |attention,? )?(?:ai|assistant|model|claude|chatgpt|gpt|bot|agent|extractor|scout)\b"
     r"\s*[,:!]",
-    r"</?\s*(?:note|notes|system|instructions?|data|user|assistant|document|prompt)\s*>",
+    r"</?\s*(?:note|notes|system|instructions?|data|user|assistant|document|prompt)\b[^<>]{0,80}>",
     r"\b(?:new|updated|revised|real|hidden|additional) instructions?\b",
     r"\b(?:note|message|instructions?|memo)s? (?:to|for) (?:the |any )?"
     r"(?:ai|assistant|model|llm|bot|agent|extractor)\b",
@@ -49,6 +49,24 @@ INJECTION = _rx(
     r"closed won|closed lost|rep field|values?|economic buyer|champion|decision criteria|paper process|"
     r"competition|identified pain|metrics)\b",
     r"\bwrite\b[^.]{0,40}\binto\b",
+    r"(?:\bplease|\bkindly|,)\s+(?:also\s+)?(?:set|update|change|write|overwrite|mark|fill(?: in)?|put|replace|clear|"
+    r"delete|erase|assign|move|edit|record|enter)\b[^.]{0,80}\b(?:fields?|amounts?|stages?|deals?|records?|crm|"
+    r"closed won|closed lost|rep field|economic buyer|champion|decision criteria|paper process|competition|"
+    r"identified pain|metrics)\b",
+    # German, Spanish, French: instructions addressed to a machine, or orders to edit CRM data
+    r"\b(?:instrucci[óo]n|anweisung|hinweis|nota|note|consigne|message|mensaje|nachricht)\w*\s+(?:para|an|f[üu]r|[àa]|pour|"
+    r"to|for)\s+(?:el |la |das |den |die |l'|le |the |any |all |cualquier |jedes |tout )?(?:automated |automatisiert\w* |"
+    r"automatizad\w* |automatis\w* )?(?:sistema|ki|ia|ai|assistant|asistente|assistent\w*|modelo|modell|mod[èe]le|"
+    r"bot|agent|agente|system\w*|syst[èe]me|llm)\b",
+    r"\bignor(?:a|e|en|ez|er|iere|ieren|iert|ad)\b[^.]{0,40}\b(?:instrucciones|notas|anweisungen|instructions|consignes|"
+    r"reglas|regeln|r[èe]gles|anteriores|vorherigen|pr[ée]c[ée]dentes|obigen)\b",
+    r"\b(?:actualiza|cambia|escribe|marca|pon|pone|establece|borra|asigna|rellena)\b[^.]{0,60}\b(?:campo|campos|"
+    r"trato|tratos|oportunidad|registro|importe|crm|valor)\b",
+    r"\b(?:setze|trage|[äa]ndere|aktualisiere|schreibe|markiere|l[öo]sche|eintragen)\b[^.]{0,60}\b(?:feld|felder|deal|"
+    r"datensatz|crm|betrag|champion|wert)\b",
+    r"\btrage\b[^.]{0,60}\bals\b[^.]{0,30}\bein\b",
+    r"\b(?:mets|mettez|indiquez|indique|modifiez|modifie|[ée]crivez|[ée]cris|marquez|renseignez|remplacez|"
+    r"supprimez)\b[^.]{0,60}\b(?:champ|champs|affaire|opportunit[ée]|fiche|crm|montant|valeur|d[ée]cideur|champion)\b",
     r"\b(?:scout_\w+|economic_buyer|decision_criteria|identified_pain|paper_process)\b",
 )
 
