@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterable
 
 import aiosqlite
 
@@ -109,26 +109,31 @@ class LocalCRM:
                 return
             last = rows[-1]["id"]
 
-    async def _people_names(self) -> dict[str, str]:
-        rows = await self._db.execute_fetchall("SELECT id, name FROM people")
-        return {r["id"]: r["name"] for r in rows}
+    # Each value with its person's name when it is a JSON string naming a person id: one indexed lookup per
+    # value instead of reading the whole people table for every deal.
+    _PERSON = "LEFT JOIN people p ON json_type(v.value) = 'text' AND p.id = json_extract(v.value, '$')"
+    _VALUES = f"SELECT v.deal_id, v.field, v.value, p.name AS person FROM deal_values v {_PERSON}"
 
     async def _build_deals(self, rows: list[Any]) -> list[Deal]:
         if not rows:
             return []
-        specs = await self.field_specs()
-        names = await self._people_names()
         ids = [r["id"] for r in rows]
         marks = ",".join("?" * len(ids))
         value_rows = await self._db.execute_fetchall(
-            f"SELECT deal_id, field, value FROM deal_values WHERE deal_id IN ({marks})", ids
+            f"{self._VALUES} WHERE v.deal_id IN ({marks}) ORDER BY v.deal_id, v.field", ids
         )
-        values: dict[str, dict[str, Any]] = {i: {} for i in ids}
+        return await self._assemble(rows, value_rows)
+
+    async def _assemble(self, rows: list[Any], value_rows: Iterable[Any]) -> list[Deal]:
+        specs = await self.field_specs()
+        values: dict[str, dict[str, Any]] = {r["id"]: {} for r in rows}
         for v in value_rows:
+            if v["field"] is None:  # a deal without values, from get_deal's outer join
+                continue
             decoded = json.loads(v["value"])
             spec = specs.get(v["field"])
-            if spec is not None and spec.type is FieldType.PERSON and decoded is not None:
-                decoded = names.get(decoded, decoded)
+            if spec is not None and spec.type is FieldType.PERSON and decoded is not None and v["person"] is not None:
+                decoded = v["person"]
             values[v["deal_id"]][v["field"]] = decoded
         return [
             Deal(
@@ -141,10 +146,15 @@ class LocalCRM:
         ]
 
     async def get_deal(self, deal_id: str) -> Deal:
-        rows = await self._db.execute_fetchall("SELECT * FROM deals WHERE id = ?", (deal_id,))
+        # The deal and its values in one query (one trip to the database thread): a pass reads every deal.
+        rows = await self._db.execute_fetchall(
+            "SELECT d.id, d.name, d.created_at, d.updated_at, d.id AS deal_id, v.field, v.value, p.name AS person"
+            f" FROM deals d LEFT JOIN deal_values v ON v.deal_id = d.id {self._PERSON} WHERE d.id = ? ORDER BY v.field",
+            (deal_id,),
+        )
         if not rows:
             raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
-        return (await self._build_deals(list(rows)))[0]
+        return (await self._assemble(rows[:1], rows))[0]
 
     async def find_deals(self, name: str, limit: int = 5) -> list[Deal]:
         rows = await self._db.execute_fetchall("SELECT id, name FROM deals")
@@ -159,16 +169,17 @@ class LocalCRM:
         return [by_id[i] for i in ranked]
 
     async def list_notes(self, deal_id: str) -> list[Note]:
-        exists = await self._db.execute_fetchall("SELECT 1 FROM deals WHERE id = ?", (deal_id,))
-        if not exists:
-            raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
+        # Existence and notes in one query: no row means no deal; one row with a NULL note id means no notes.
         rows = await self._db.execute_fetchall(
-            "SELECT * FROM notes WHERE deal_id = ? ORDER BY created_at, id", (deal_id,)
+            "SELECT n.* FROM deals d LEFT JOIN notes n ON n.deal_id = d.id WHERE d.id = ?"
+            " ORDER BY n.created_at, n.id", (deal_id,)
         )
+        if not rows:
+            raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
         return [
             Note(id=r["id"], deal_id=r["deal_id"], author=r["author"], created_at=_parse_ts(r["created_at"]),
                  title=r["title"], text=r["text"])
-            for r in rows
+            for r in rows if r["id"] is not None
         ]
 
     # -- writer -------------------------------------------------------------------------------------------
