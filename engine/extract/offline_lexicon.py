@@ -124,7 +124,8 @@ CHAMPION_CUE = _rx(
     r"\bsell(?:s|ing)? (?:this|it|us|our \w+) internally\b",
     r"\bselling (?:this|it|us) (?:in|inside) (?:the|their) (?:org|company|business)\b",
     r"\bgo(?:ing|es)? to bat for us\b",
-    r"\bpushing (?:hard )?(?:for (?:us|this)|(?:it|us|this) internally)\b",
+    r"\bpushing (?:hard )?(?:for (?:us|this)|(?:it|us|this) internally)\b|\bpushing\b[^.;]{0,30}\binternally\b",
+    r"\b(?:is|are|very much|fully|completely|now) on board\b",
     r"\bin our corner\b",
     r"\bon our side\b",
     r"\bchamp\b",
@@ -510,12 +511,14 @@ CRITERIA_KEYWORDS: dict[str, re.Pattern[str]] = {
     "Integrations": _rx(r"\bintegrat\w+", r"\bAPIs?\b", r"\bconnectors?\b", r"\bplug[- ]?ins?\b",
                         r"\b(?:work|works|working|connect|connects|sync|syncs|talk|talks) (?:\w+ )?with (?:their|our|the|its|"
                         r"existing)\b",
+                        r"\b(?:work|works|working|connect|connects|sync|syncs|talk|talks|plug|plugs) (?:\w+ )?(?:with|into) "
+                        r"(?-i:[A-Z])",
                         r"\bse integre\w*|\bintegraci[óo]n\w*|\bintegrar\b", r"\bschnittstelle\w*|\banbindung\w*",
                         r"\bint[ée]gration\w*|\bs'int[ée]gr\w+|\bconnecteurs?\b"),
     "Ease of use": _rx(r"\bease of use\b", r"\beasy (?:to use|it is)\b", r"\bhow easy\b", r"\busab\w+",
                        r"\buser[- ]friendly\b", r"\bintuitive\b", r"\badoption\b", r"\blearning curve\b",
                        r"\bsimplicity\b", r"\b(?:easy|simple) (?:enough )?(?:for [\w ]{1,30} )?to (?:use|learn|adopt)\b",
-                       r"\beasy for\b", r"\bwithout training\b",
+                       r"\beasy for\b", r"\bwithout training\b", r"\badopt(?:s|ed|ing)?\b",
                        r"\bf[áa]cil(?:es)? de usar\b|\bfacilidad de uso\b|\busabilidad\b|\bsencill\w+ de usar\b",
                        r"\bbenutzerfreundlich\w*|\beinfach(?:e|en)? (?:zu )?bedien\w*|\bbedienbarkeit\b",
                        r"\bfacilit[ée] d'utilisation\b|\bfacile(?:s)? (?:à|a) (?:utiliser|prendre en main)\b|"
@@ -550,6 +553,7 @@ PAPER_KEYWORDS: dict[str, re.Pattern[str]] = {
         r"\bsecurity (?:review|questionnaire|assessment|team|audit)\b", r"\binfosec\b", r"\bvendor risk\b",
         r"\bSIG (?:lite|questionnaire)\b", r"\bCAIQ\b", r"\bpen ?test (?:results|report)\b",
         r"\bour questionnaire\b",
+        r"\bsecurity\b[^.;]{0,20}\breview(?:ing|ed|s)?\b", r"\bSOC ?2 (?:report|review)\b",
         r"\b(?:revisi[óo]n|cuestionario|evaluaci[óo]n) de seguridad\b",
         r"\bsicherheits(?:pr[üu]fung|fragebogen|review|audit)\b|\bit-sicherheit\b",
         r"\b(?:revue|questionnaire|audit|[ée]valuation) de s[ée]curit[ée]\b|\brssi\b",
@@ -585,6 +589,7 @@ PAPER_KEYWORDS: dict[str, re.Pattern[str]] = {
         r"\b(?:contract|order form|agreement|MSA|paperwork|deal|SOW)\s+(?:is |was |has been |got |been |now )?"
         r"(?:fully )?(?:signed|executed)\b(?! off)",
         r"\bsigned (?:the )?(?:contract|order form|agreement|SOW)\b",
+        r"^\W*(?:signed|contract signed|deal signed|closed[- ]won)\s*[!.]",
         r"\bsigned\b[^.;,]{0,20}\b(?:order form|contract|agreement|SOW)\b",
         r"\b(?:accepted|agreed to) (?:our |the )?(?:click-?through |online |standard )?terms\b",
         r"\bterms\b[^.;]{0,25}\b(?:accepted|agreed to)\b",
@@ -600,6 +605,7 @@ PAPER_DONE = _rx(
 )
 PAPER_FUTURE = _rx(
     r"\b(?:next|will|then|once|upcoming|soon|going to|needs? to|have to|has to|before|later|queued|expect)\b",
+    r"\b(?:offered to|introduce us to|intro to|loop in|looping in|connect us with)\b",
     r"'ll\b",
 )
 PAPER_NEGATED = _rx(
@@ -648,6 +654,10 @@ COMPETITION_CUE = _rx(
     r"\breplac(?:e|es|ing) (?:their |the )?(?:current |existing |old )?(?:tool|vendor|system|platform|provider)\b",
     r"\bpitched (?:them|us|their team|the team)\b",
     r"\bleaning (?:towards?|to)\b|\b(?:tool|vendor|one|product) to beat\b",
+    r"\bhead[- ]to[- ]head (?:with|against)\b|\boptions? (?:on the table|being considered|under consideration)\b",
+    r"\b(?:also|another|separate|competing) (?:have |has |had )?(?:a |an )?(?:demo|pilot|poc|trial|bake-off)s? "
+    r"(?:booked |scheduled |lined up |planned )?with\b|\b(?:demo|pilot|poc|trial)s? (?:booked|scheduled|lined up) with\b",
+    r"\b(?:who|what|which) they (?:use|run|are on|have) (?:today|now|currently|at the moment)\b",
     r"\b(?:other|another|main|only other|second) (?:option|contender|vendor|bidder)\b",
     r"\b(?:their|the) (?:current|existing|old|legacy) (?:tool|vendor|system|platform|provider|solution|software)\b",
     # German, Spanish, French
@@ -665,7 +675,7 @@ INTEGRATION_TALK = _rx(r"\bintegrat\w*", r"\bconnect\w*", r"\bsync\w*", r"\bAPIs
 # Cues after which the vendor is usually named before the cue ("X is the incumbent").
 COMPETITION_NAME_FIRST = _rx(
     r"\bincumbent\b", r"\bin the (?:mix|running|picture)\b", r"\bpitch(?:ing|ed) (?:them|us|their team|the team)\b",
-    r"\balternatives?\b", r"\b(?:option|contender|vendor|bidder)\b", r"\bto beat\b", r"\bconsidering\b", r"\bcompetitor\b",
+    r"\balternatives?\b", r"\b(?:option|contender|vendor|bidder)\b", r"\bto beat\b", r"\bthey (?:use|run|are on|have)\b", r"\bconsidering\b", r"\bcompetitor\b",
     r"\bim rennen\b", r"\ben lice\b", r"\balternativas?\b", r"\bconcurrent\b",
 )
 COMPETITION_NOT = _rx(
