@@ -16,6 +16,6 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-from engine.commands import core, evalcmd, logview  # noqa: E402
+from engine.commands import core, crmtools, evalcmd, logview  # noqa: E402
 
-COMMAND_MODULES = [core, logview, evalcmd]
+COMMAND_MODULES = [core, logview, evalcmd, crmtools]
