@@ -29,6 +29,11 @@ TOKEN = "attio-test-token"
 MAX_QUERY_LIMIT = 500
 MAX_NOTES_LIMIT = 50
 _NS = uuid.UUID("5c0a7e55-0000-4000-8000-00000000a771")
+# What an access token can be granted in Attio (the ones Scout's routes touch); a ':read-write' scope
+# includes its ':read'. The default token has all of them.
+ALL_SCOPES = frozenset(
+    {"record_permission:read-write", "object_configuration:read-write", "note:read-write", "user_management:read"}
+)
 
 _ATTRIBUTE_TYPES = {
     "text", "number", "checkbox", "currency", "date", "timestamp", "rating", "status", "select",
@@ -67,9 +72,12 @@ class AttioStandIn:
         reads_per_s: int = 100,
         writes_per_s: int = 25,
         clock: Callable[[], float] = time.time,
+        scopes: frozenset[str] = ALL_SCOPES,
     ) -> None:
         self.token = token
         self.clock = clock
+        self.scopes = set(scopes)  # GET /v2/self lists them; each route needs its scope (403 otherwise)
+        self.workspace_name = "Scout Test"
         self.workspace_id = str(uuid.uuid5(_NS, "workspace"))
         self.token_id = str(uuid.uuid5(_NS, "api-token"))
         self.limits = {"read": reads_per_s, "write": writes_per_s}
@@ -418,6 +426,8 @@ class AttioStandIn:
             if fault.times > 0 and (fault.methods is None or method in fault.methods) and fault.path.search(path):
                 fault.times -= 1
                 return self._refuse(fault.status, fault.retry_after)
+        if method == "GET" and path == "/v2/self":
+            return self._identify(request)
         if request.headers.get("authorization") != f"Bearer {self.token}":
             self.count_401 += 1
             return self._error(401, "auth_error", "unauthorized", "Invalid or revoked access token.")
@@ -432,9 +442,54 @@ class AttioStandIn:
         window.append(now)
         self.requests.append((method, path))
         try:
+            self._need_scope(method, path)
             return self._route(request, method, path)
         except _Reply as reply:
             return self._error(reply.status, reply.kind, reply.code, reply.message)
+
+    def _identify(self, request: httpx.Request) -> httpx.Response:
+        """GET /v2/self: who the token is. Like OAuth introspection it answers 200 `{"active": false}` for a
+        token it does not know, rather than 401."""
+        self.requests.append(("GET", "/v2/self"))
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return httpx.Response(200, json={"active": False})
+        return httpx.Response(200, json={
+            "active": True,
+            "scope": " ".join(sorted(self.scopes)),
+            "client_id": str(uuid.uuid5(_NS, "client")),
+            "token_type": "Bearer",
+            "exp": None,
+            "iat": int(self.clock()),
+            "sub": self.workspace_id,
+            "aud": str(uuid.uuid5(_NS, "client")),
+            "iss": "attio.com",
+            "authorized_by_workspace_member_id": None,
+            "workspace_id": self.workspace_id,
+            "workspace_name": self.workspace_name,
+            "workspace_slug": self.workspace_name.lower().replace(" ", "-"),
+            "workspace_logo_url": None,
+        })
+
+    def _has_scope(self, scope: str) -> bool:
+        return scope in self.scopes or (
+            scope.endswith(":read") and scope[: -len(":read")] + ":read-write" in self.scopes
+        )
+
+    def _need_scope(self, method: str, path: str) -> None:
+        parts = path.strip("/").split("/")[1:]
+        head = parts[:1]
+        if head == ["notes"]:
+            scope = "note:read" if method == "GET" else "note:read-write"
+        elif head == ["workspace_members"]:
+            scope = "user_management:read"
+        elif head == ["objects"] and "records" in parts:
+            scope = "record_permission:read" if method == "GET" or parts[-1] == "query" else "record_permission:read-write"
+        elif head == ["objects"]:
+            scope = "object_configuration:read" if method == "GET" else "object_configuration:read-write"
+        else:
+            return
+        if not self._has_scope(scope):
+            raise _Reply(403, "missing_scopes", f"This token is missing the required scope: {scope}.", "auth_error")
 
     def _refuse(self, status: int, retry_after: float | None) -> httpx.Response:
         if status == 429:

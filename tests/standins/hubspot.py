@@ -47,6 +47,7 @@ ALL_SCOPES = frozenset(
     }
 )
 SEARCH_CEILING = 10_000
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 DEFAULT_DEAL_PROPERTIES = (
     "amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate", "hs_object_id", "pipeline",
 )
@@ -128,6 +129,7 @@ class HubSpotStandIn:
         clock: Callable[[], float] = time.monotonic,
         scopes: frozenset[str] = ALL_SCOPES,
         search_index_lag: float = 0.0,
+        token_info: bool = True,
     ) -> None:
         self.token = token
         self.requests_per_10s = requests_per_10s
@@ -135,6 +137,7 @@ class HubSpotStandIn:
         self.clock = clock
         self.scopes = set(scopes)
         self.search_index_lag = search_index_lag
+        self.token_info = token_info  # False: the token-info endpoint answers 404 (as if unavailable)
 
         self.properties: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
@@ -356,6 +359,8 @@ class HubSpotStandIn:
         where = f"{request.method} {path}"
         self.requests.append(where)
         self.queries.append(request.url.params)
+        if where == f"POST {TOKEN_INFO_PATH}":
+            return self._access_token_info(request)
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _error(401, "Authentication credentials not found. This API supports OAuth 2.0 authentication "
                                "and you can find more details at https://developers.hubspot.com/docs/methods/auth/"
@@ -382,6 +387,20 @@ class HubSpotStandIn:
             return self._route(request, path, body)
         except _Refused as refused:
             return refused.response
+
+    def _access_token_info(self, request: httpx.Request) -> httpx.Response:
+        """POST /oauth/v2/private-apps/get/access-token-info: the private app token named in the body
+        (`tokenKey`), with its account and scopes. It needs no scope, and a token it does not know is a 401."""
+        if not self.token_info:
+            return _error(404, f"Unknown endpoint POST {TOKEN_INFO_PATH}", "OBJECT_NOT_FOUND")
+        try:
+            key = (json.loads(request.content or b"{}") or {}).get("tokenKey")
+        except (ValueError, AttributeError):
+            return _error(400, "Invalid input JSON", "VALIDATION_ERROR")
+        if key != self.token:
+            return _error(401, "The access token is invalid or has been revoked.", "INVALID_AUTHENTICATION")
+        return _json(200, {"userId": 7_000_001, "hubId": PORTAL_ID, "appId": 3_000_001,
+                           "scopes": sorted(self.scopes)})
 
     def _rate_limit(self, path: str, method: str) -> httpx.Response | None:
         now = self.clock()
