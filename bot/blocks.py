@@ -138,13 +138,15 @@ def summary_header(s: RunSummary) -> str:
     return f":white_check_mark: LIVE — {s.written} suggestion(s) written to scout_* fields"
 
 
-def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int) -> list[Block]:
+def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int, note: str | None = None) -> list[Block]:
     counts = (f"*{s.written} written, {s.would_write} would-write, {s.skipped} skipped, {s.dropped} dropped"
               + (f", {s.failed} failed" if s.failed else "") + f"* · scanned {s.scanned}/{s.total} (cap {s.cap})")
     blocks = [header(summary_header(s)), section(counts)]
     if s.mode != "LIVE":
         blocks.append(context(f"Why a dry run: {esc(s.dry_run_reason)}. Nothing changed in the CRM; the suggestions "
                               "below are what a live pass would write."))
+    if note:
+        blocks.append(context(esc(note)))
     facts = [f"run {s.run_id}", f"model {esc(s.model, 60)}" if s.model else ""]
     if s.not_reached:
         facts.append(f"{s.not_reached} deal(s) not reached (cap {s.cap}); they come first next run")

@@ -32,14 +32,17 @@ class Pacer:
                 if wait > 0:
                     await self._sleep(wait)
             try:
-                return await send()
+                result = await send()
             except SlackApiError as exc:
                 if exc.response.status_code != 429 or attempt >= self.max_retries:
+                    self._last = self._clock()
                     raise
                 attempt += 1
                 await self._sleep(_retry_after(exc))
-            finally:
-                self._last = self._clock()
+                self._last = None  # Retry-After has passed: Slack takes the next call at once
+                continue
+            self._last = self._clock()
+            return result
 
 
 def _retry_after(exc: SlackApiError) -> float:

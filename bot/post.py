@@ -68,8 +68,10 @@ async def deal_urls(settings: Settings, rows: list[ActionRow]) -> dict[str, str 
 
 
 async def post_run_summary(
-    settings: Settings, run_id: int, *, client: AsyncWebClient | None = None, pacer: Pacer | None = None
+    settings: Settings, run_id: int, *, client: AsyncWebClient | None = None, pacer: Pacer | None = None,
+    note: str | None = None,
 ) -> PostResult:
+    """Post run `run_id`'s summary, then its new suggestions in the summary's thread. `note` adds a line."""
     require(settings, "summary_channel")
     client = client or web_client(settings)
     pacer = pacer or Pacer()
@@ -78,11 +80,15 @@ async def post_run_summary(
         if run is None or run.kind != "pass":
             raise ValueError(f"run {run_id} is not a pass in the provenance log; nothing to post")
         summary = run_summary(run)
-        fresh = await store.new_suggestions(run_id)
+        order = {c.value: i for i, c in enumerate(settings.field_map.concepts)}
+        # Grouped by deal, MEDIC order within a deal: passes log deals concurrently, readers want them together.
+        fresh = sorted(await store.new_suggestions(run_id),
+                       key=lambda r: ((r.deal_name or "").casefold(), r.deal_id or "", order.get(r.concept or "", 99)))
         urls = await deal_urls(settings, fresh)
         head = await pacer.call(partial(
             client.chat_postMessage, channel=value(settings, "summary_channel"), text=blocks.summary_text(summary),
-            blocks=blocks.summary_blocks(summary, failed=run.status == "failed", new_suggestions=len(fresh)),
+            blocks=blocks.summary_blocks(summary, failed=run.status == "failed", new_suggestions=len(fresh),
+                                         note=note),
             unfurl_links=False, unfurl_media=False,
         ))
         channel, thread_ts = head["channel"], head["ts"]

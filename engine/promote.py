@@ -214,8 +214,11 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
                 row.action = ActionKind.FAILED if refusal.failed else ActionKind.SKIPPED
                 row.status = "failed" if refusal.failed else "none"
                 row.reason, row.new = f"promote refused: {refusal.reason}", suggestion.new
+                # Exclusive too: a refusal caused by a racing click's own promotion is that click's "already".
                 claim = await store.record_review(row, suggestion=suggestion, decision="promote",
-                                                  click_id=click_id, exclusive=False)
+                                                  click_id=click_id, exclusive=True)
+                if claim.action_id is None:
+                    return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
                 outcome = ReviewOutcome.FAILED if refusal.failed else ReviewOutcome.REFUSED
                 result = _result(outcome, suggestion, fields, reviewer_id, f"not promoted: {refusal.reason}",
                                  final=refusal.final, run_id=run_id, action_id=claim.action_id)
@@ -227,7 +230,9 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
                 row.action = ActionKind.WOULD_PROMOTE
                 row.reason = f"nothing written: {gate.reason}"
                 claim = await store.record_review(row, suggestion=suggestion, decision="promote",
-                                                  click_id=click_id, exclusive=False)
+                                                  click_id=click_id, exclusive=True)
+                if claim.action_id is None:
+                    return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
                 result = _result(ReviewOutcome.WOULD_PROMOTE, suggestion, fields, reviewer_id,
                                  f"not written: {gate.reason}; a promotion writes {fields.rep.name} only when "
                                  "LIVE_WRITES=1", written=value, run_id=run_id, action_id=claim.action_id)

@@ -65,12 +65,18 @@ class Settings(BaseSettings):
     reviewers: str = Field(default="", validation_alias="SCOUT_REVIEWERS")
     reviewer_group: str | None = Field(default=None, validation_alias="SCOUT_REVIEWER_GROUP")
     schedule: str = Field(default="0 7 * * 1-5", validation_alias="SCOUT_SCHEDULE")
+    # The scheduled pass's `--apply` (lock 1 of 2 for unattended runs). Only "1" opens it; LIVE_WRITES is lock 2.
+    schedule_apply_raw: str = Field(default="", validation_alias="SCOUT_SCHEDULE_APPLY")
     timezone: str = Field(default="UTC", validation_alias="SCOUT_TIMEZONE")
     port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "SCOUT_PORT"))
 
     @property
     def live_writes(self) -> bool:
         return self.live_writes_raw.strip() == "1"
+
+    @property
+    def schedule_apply(self) -> bool:
+        return self.schedule_apply_raw.strip() == "1"
 
     @property
     def workspace(self) -> Path:

@@ -48,14 +48,16 @@ class SlackStandIn:
         self.calls: list[Call] = []
         self.messages: dict[str, dict[str, Any]] = {}  # ts -> message as users see it now
         self.groups = groups or {}
-        self.faults: dict[str, list[Fault]] = {}
+        self.faults: dict[str, list[Fault | None]] = {}  # per method, in order; None lets that call through
         self._seq = 0
         self._runner: web.AppRunner | None = None
+        self._changed: asyncio.Condition | None = None
         self.port = 0
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     async def start(self) -> "SlackStandIn":
+        self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
@@ -82,6 +84,19 @@ class SlackStandIn:
 
     # -- what tests read --------------------------------------------------------------------------------------
 
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10) -> list[Call]:
+        """Until `count` calls of `method` have arrived (for work bolt runs after ack on its own task)."""
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.of(method)) >= count), timeout)
+        return self.of(method)
+
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -89,9 +104,11 @@ class SlackStandIn:
         return [c.args for c in self.of("chat.postMessage")]
 
     def fail(self, method: str, status: int = 429, *, error: str = "ratelimited",
-             headers: dict[str, str] | None = None, times: int = 1) -> None:
-        self.faults.setdefault(method, []).extend(
-            Fault(status, {"ok": False, "error": error}, headers or {}) for _ in range(times))
+             headers: dict[str, str] | None = None, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls of `method` fail, after letting `after` calls through."""
+        queue = self.faults.setdefault(method, [])
+        queue.extend([None] * after)
+        queue.extend(Fault(status, {"ok": False, "error": error}, headers or {}) for _ in range(times))
 
     # -- the Web API ------------------------------------------------------------------------------------------
 
@@ -116,11 +133,11 @@ class SlackStandIn:
         args = await self._args(request)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") or args.get("token")
-        self.calls.append(Call(method, args, token, request.path))
+        await self._record(Call(method, args, token, request.path))
         if token != BOT_TOKEN:
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        if self.faults.get(method):
-            fault = self.faults[method].pop(0)
+        fault = self.faults[method].pop(0) if self.faults.get(method) else None
+        if fault is not None:
             return web.json_response(fault.body, status=fault.status, headers=fault.headers)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
@@ -157,7 +174,7 @@ class SlackStandIn:
         return {"ok": True, "users": self.groups[group]}
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        self.calls.append(Call("response_url", await request.json(), None, request.path))
+        await self._record(Call("response_url", await request.json(), None, request.path))
         return web.Response(text="ok")
 
 

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.reviewers import is_reviewer, rejection_text
+from engine.fieldtypes import display
 from engine.promote import ReviewOutcome, dismiss, promote
 from engine.settings import Settings
 
@@ -52,7 +53,9 @@ async def handle_review(settings: Settings, body: dict[str, Any], client: AsyncW
         return
     message = body.get("message") or {}
     ts = message.get("ts") or (body.get("container") or {}).get("message_ts")
-    await client.chat_update(channel=body["channel"]["id"], ts=ts, text=line,
+    # The fallback text keeps naming the suggestion (notifications, search) and adds what happened to it.
+    text = f"Suggestion for {result.deal_name}: {result.scout_field} = {display(result.value)} — {line}"
+    await client.chat_update(channel=body["channel"]["id"], ts=ts, text=text,
                              blocks=blocks.reviewed_blocks(message.get("blocks") or [], line,
                                                            keep_buttons=not result.final))
 

@@ -1,0 +1,195 @@
+"""The run summary and its threaded suggestions, as the run-summary channel shows them."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from bot.config import MissingSetting
+from bot.pacing import Pacer
+from bot.post import post_run_summary
+from engine.jobs import run_job
+from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
+from tests.scripted_model import ScriptedModel
+from tests.slack_standin import CHANNEL, SIGNING_SECRET, SlackStandIn
+
+SUGGESTED = [  # (deal, scout field, value) the good script yields on the small pipeline, as posted
+    ("Acme Corp — Platform", "scout_economic_buyer", "Dana Ruiz, CFO"),
+    ("Acme Corp — Platform", "scout_decision_criteria", "Integrations, Security"),
+    ("Acme Corp — Platform", "scout_identified_pain", "Month-end close takes 12 days (manual reconciliation)"),
+    ("Acme Corp — Platform", "scout_competition", "Blackline"),
+    ("Hooli — Renewal", "scout_paper_process", "Legal review"),
+    ("Initech — Pilot", "scout_champion", "Tom Becker, controller"),
+]
+
+
+class FakeTime:
+    """A clock that only moves when the pacer sleeps: waits are recorded, never spent."""
+
+    def __init__(self) -> None:
+        self.now, self.waits = 0.0, []
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(round(seconds, 3))
+        self.now += seconds
+
+    def pacer(self) -> Pacer:
+        return Pacer(1.1, sleep=self.sleep, clock=lambda: self.now)
+
+
+@pytest.fixture
+async def slack():
+    standin = await SlackStandIn().start()
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+async def settings(make_settings, slack):
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                      SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL,
+                      SCOUT_DEAL_URL="https://crm.example/deals/{id}")
+    await seed(s.workspace, small_pipeline())
+    return s
+
+
+def header(post: dict) -> str:
+    return post["blocks"][0]["text"]["text"]
+
+
+def flat(post: dict) -> str:
+    out = []
+    for b in post["blocks"]:
+        if "text" in b:
+            out.append(b["text"]["text"])
+        out.extend(e["text"] for e in b.get("elements", []) if isinstance(e.get("text"), str))
+    return "\n".join(out)
+
+
+async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threaded_message_per_suggestion(
+        settings, slack):
+    summary, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    clock = FakeTime()
+
+    result = await post_run_summary(settings, summary.run_id, pacer=clock.pacer())
+
+    head, *replies = slack.posts()
+    assert head["channel"] == CHANNEL and "thread_ts" not in head
+    assert header(head) == ":rotating_light: DRY RUN — nothing was written"
+    assert head["text"].startswith("DRY RUN — nothing was written. DRY RUN (--apply was not given and "
+                                   "LIVE_WRITES is not set): 0 written, 6 would-write")
+    shown = flat(head)
+    assert "*0 written, 6 would-write, 2 skipped, 0 dropped* · scanned 5/5 (cap 50)" in shown
+    assert "Why a dry run: --apply was not given and LIVE_WRITES is not set. Nothing changed in the CRM" in shown
+    assert f"run {summary.run_id}" in shown and "6 new suggestion(s) in the thread" in shown
+
+    assert result.posted == 6 and len(replies) == 6
+    assert all(r["thread_ts"] == result.ts and r["channel"] == CHANNEL for r in replies)
+    seen = [(r["text"]) for r in replies]
+    assert seen == [f"Suggestion for {d}: {f} = {v}" for d, f, v in SUGGESTED]
+    first = replies[0]["blocks"]
+    assert first[0]["text"]["text"] == ("<https://crm.example/deals/d1|Acme Corp — Platform> · Economic buyer\n"
+                                        "*Dana Ruiz, CFO*  _rehearsal: not written to `scout_economic_buyer`_")
+    assert first[1]["text"]["text"] == "> “Dana Ruiz, the CFO, holds the budget and signs off”"
+    buttons = first[-1]
+    assert buttons["type"] == "actions" and buttons["block_id"] == "scout_review"
+    assert [(b["action_id"], b["text"]["text"]) for b in buttons["elements"]] == [
+        ("scout_promote", "Promote"), ("scout_dismiss", "Dismiss")]
+    ids = {b["value"] for b in buttons["elements"]}
+    assert len(ids) == 1 and ids.pop().isdigit()  # both carry the suggestion's action row id
+    # One message a second per channel: a wait before every reply, none before the first post.
+    assert clock.waits == [1.1] * 6
+
+
+async def test_a_live_run_is_posted_as_live(settings, make_settings, slack):
+    settings = make_settings(LIVE_WRITES="1")
+    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    await post_run_summary(settings, summary.run_id, pacer=FakeTime().pacer())
+
+    head, *replies = slack.posts()
+    assert header(head) == ":white_check_mark: LIVE — 6 suggestion(s) written to scout_* fields"
+    assert head["text"].startswith("LIVE. LIVE: 6 written, 0 would-write")
+    assert "DRY RUN" not in flat(head) and "Why a dry run" not in flat(head)
+    assert len(replies) == 6
+    assert "_written to `scout_economic_buyer`_" in replies[0]["blocks"][0]["text"]["text"]
+
+
+async def test_suggestions_already_posted_are_not_posted_again(settings, slack):
+    model = ScriptedModel(GOOD_SCRIPT)
+    first, _ = await run_job(settings, apply=False, extractor=model.extractor())
+    await post_run_summary(settings, first.run_id, pacer=FakeTime().pacer())
+    second, _ = await run_job(settings, apply=False, extractor=model.extractor())  # logs the same would-writes
+
+    result = await post_run_summary(settings, second.run_id, pacer=FakeTime().pacer())
+
+    assert result.posted == 0
+    head = slack.posts()[-1]
+    assert header(head) == ":rotating_light: DRY RUN — nothing was written"
+    assert "No new suggestions this run." in flat(head)
+    assert len(slack.posts()) == 1 + 6 + 1
+
+
+async def test_a_rate_limited_post_waits_as_told_and_is_not_lost(settings, slack):
+    summary, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    slack.fail("chat.postMessage", 429, headers={"Retry-After": "7"}, after=1)  # the first reply is refused
+    clock = FakeTime()
+
+    result = await post_run_summary(settings, summary.run_id, pacer=clock.pacer())
+
+    assert result.posted == 6
+    assert len(slack.of("chat.postMessage")) == 8  # 1 summary + 6 replies + the refused attempt
+    assert len(slack.messages) == 7
+    assert [m["text"] for m in slack.messages.values()][1] == f"Suggestion for {SUGGESTED[0][0]}: " \
+        f"{SUGGESTED[0][1]} = {SUGGESTED[0][2]}"
+    assert clock.waits == [1.1, 7.0] + [1.1] * 5  # paced, then Retry-After honoured, then paced again
+
+
+async def test_posting_needs_the_summary_channel(make_settings, slack):
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url)
+    await seed(s.workspace, small_pipeline())
+    summary, _ = await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    with pytest.raises(MissingSetting, match="^SCOUT_SUMMARY_CHANNEL is not set: the ID of the run-summary channel"):
+        await post_run_summary(s, summary.run_id)
+    assert slack.calls == []
+
+
+def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, monkeypatch, capsys):
+    """`scout run --post` end to end: its own event loop, so the stand-in runs on a thread of its own."""
+    from engine import cli
+
+    loop = asyncio.new_event_loop()
+    slack = SlackStandIn()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(slack.start())
+        ready.set()
+        loop.run_forever()
+
+    thread_ = threading.Thread(target=serve, daemon=True)
+    thread_.start()
+    ready.wait(10)
+    try:
+        s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                          SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_EXTRACTOR="offline")
+        data = small_pipeline()
+        data.notes = [n for n in data.notes if n.id == "n5"]  # one suggestion: one paced reply
+        asyncio.run(seed(s.workspace, data))
+
+        assert cli.main(["run", "--post"]) == 0
+
+        out = capsys.readouterr().out
+        assert out.startswith("DRY RUN (--apply was not given and LIVE_WRITES is not set)")
+        head, *replies = slack.posts()
+        assert head["blocks"][0]["text"]["text"] == ":rotating_light: DRY RUN — nothing was written"
+        assert len(replies) == 1
+        assert replies[0]["text"].startswith("Suggestion for Hooli — Renewal: scout_paper_process = ")
+    finally:
+        asyncio.run_coroutine_threadsafe(slack.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread_.join(10)

@@ -1,0 +1,338 @@
+"""Promote and Dismiss clicks on posted suggestions, through bolt's real request handling."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.app import build_app
+from bot.post import post_run_summary
+from engine.crm.local import LocalCRM
+from engine.jobs import run_job, undo_job
+from engine.models import ActionKind, Person
+from engine.promote import ReviewOutcome, dismiss, promote
+from engine.provenance import ProvenanceStore
+from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
+from tests.scripted_model import ScriptedModel
+from tests.slack_standin import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch
+from tests.test_bot_post import FakeTime
+
+REVIEWER = "U0REVIEWER"
+PAIN = "Month-end close takes 12 days (manual reconciliation)"
+
+
+@pytest.fixture
+async def slack():
+    standin = await SlackStandIn(groups={"S0REVIEWERS": ["U0GROUPIE"]}).start()
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+def env(make_settings, slack):
+    def make(**extra: str):
+        return make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                             SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL,
+                             SCOUT_REVIEWERS=f"U0OTHER, {REVIEWER}", **extra)
+
+    return make
+
+
+async def posted_pass(settings, *, apply: bool, data=None):
+    """Seed, run a pass, post it: the channel as a reviewer finds it in the morning."""
+    await seed(settings.workspace, data or small_pipeline())
+    model = ScriptedModel(GOOD_SCRIPT)
+    summary, _ = await run_job(settings, apply=apply, extractor=model.extractor())
+    await post_run_summary(settings, summary.run_id, pacer=FakeTime().pacer())
+    return summary, model
+
+
+def message_for(slack: SlackStandIn, field: str) -> dict:
+    return next(m for m in slack.messages.values() if f": {field} = " in m["text"])
+
+
+async def click(app, slack, field: str, action: str, *, user: str = REVIEWER, action_ts: str = "1790000100.000001"):
+    body = button_click(message_for(slack, field), action, user=user, action_ts=action_ts,
+                        response_url=slack.response_url("click"))
+    return await dispatch(app, body), body
+
+
+def status(message: dict) -> str | None:
+    block = next((b for b in message["blocks"] if b.get("block_id") == "scout_status"), None)
+    return block["elements"][0]["text"] if block else None
+
+
+def has_buttons(message: dict) -> bool:
+    return any(b.get("block_id") == "scout_review" for b in message["blocks"])
+
+
+async def log_rows(settings, *kinds: ActionKind):
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        rows = []
+        for run in reversed(await store.list_runs(100)):
+            rows += [r for r in await store.actions_for_run(run.id) if not kinds or r.action in kinds]
+        return rows
+    finally:
+        await store.aclose()
+
+
+async def runs(settings):
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        return list(reversed(await store.list_runs(100)))
+    finally:
+        await store.aclose()
+
+
+def app_for(settings):
+    return build_app(settings, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+
+async def test_a_non_reviewer_is_politely_refused_and_nothing_happens(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    crm_before, log_before = file_digest(settings.workspace), len(await log_rows(settings))
+    calls_before = len(slack.calls)
+
+    response, _ = await click(app_for(settings), slack, "scout_identified_pain", "scout_promote", user="U0INTRUDER")
+
+    assert response.status == 200
+    (note,) = slack.of("chat.postEphemeral")
+    assert note.args["user"] == "U0INTRUDER" and note.args["channel"] == CHANNEL
+    assert note.args["thread_ts"] == message_for(slack, "scout_identified_pain")["thread_ts"]
+    assert note.args["text"].startswith("Sorry <@U0INTRUDER>, only Scout reviewers can promote or dismiss")
+    assert slack.of("chat.update") == []
+    assert [c.method for c in slack.calls[calls_before:]] == ["auth.test", "chat.postEphemeral"]
+    assert file_digest(settings.workspace) == crm_before
+    assert len(await log_rows(settings)) == log_before
+    assert has_buttons(message_for(slack, "scout_identified_pain"))
+
+
+async def test_members_of_the_reviewer_group_may_review_and_others_may_not(make_settings, slack):
+    settings = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                             SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL,
+                             SCOUT_REVIEWER_GROUP="S0REVIEWERS")
+    await posted_pass(settings, apply=False)
+    app = app_for(settings)
+
+    await click(app, slack, "scout_competition", "scout_dismiss", user="U0STRANGER", action_ts="1.1")
+    await click(app, slack, "scout_competition", "scout_dismiss", user="U0GROUPIE", action_ts="1.2")
+
+    assert [c.args["usergroup"] for c in slack.of("usergroups.users.list")] == ["S0REVIEWERS", "S0REVIEWERS"]
+    (refusal,) = slack.of("chat.postEphemeral")
+    assert refusal.args["user"] == "U0STRANGER"
+    (dismissed,) = await log_rows(settings, ActionKind.DISMISSED)
+    assert dismissed.actor == "U0GROUPIE" and dismissed.field == "scout_competition"
+    assert status(message_for(slack, "scout_competition")).startswith(":no_entry_sign: Dismissed by <@U0GROUPIE>")
+
+
+async def test_promote_with_live_writes_unset_writes_nothing_and_says_why(env, slack):
+    settings = env()
+    await posted_pass(settings, apply=False)
+    crm_before = file_digest(settings.workspace)
+
+    await click(app_for(settings), slack, "scout_identified_pain", "scout_promote")
+
+    assert file_digest(settings.workspace) == crm_before
+    message = message_for(slack, "scout_identified_pain")
+    assert status(message) == (":warning: Not written: LIVE_WRITES is not set; a promotion writes identified_pain "
+                               f"only when LIVE_WRITES=1 (<@{REVIEWER}> clicked Promote)")
+    assert has_buttons(message)  # still promotable once the operator opens the lock
+    (update,) = slack.of("chat.update")
+    assert update.args["channel"] == CHANNEL and update.args["ts"] == message["ts"]
+    (row,) = await log_rows(settings, ActionKind.WOULD_PROMOTE)
+    assert (row.actor, row.field, row.new, row.dry_run, row.deal_id) == (REVIEWER, "identified_pain", PAIN, True, "d1")
+    assert row.reason == "nothing written: LIVE_WRITES is not set"
+    promote_run = (await runs(settings))[-1]
+    assert (promote_run.kind, promote_run.dry_run, promote_run.dry_run_reason) == ("promote", True,
+                                                                                   "LIVE_WRITES is not set")
+
+
+async def test_promote_live_writes_the_rep_field_logs_who_and_updates_the_message(env, slack):
+    settings = env(LIVE_WRITES="1")
+    summary, _ = await posted_pass(settings, apply=True)
+    before = await snapshot(settings.workspace)
+
+    await click(app_for(settings), slack, "scout_identified_pain", "scout_promote")
+
+    after = await snapshot(settings.workspace)
+    assert after["d1"]["identified_pain"] == PAIN
+    changed = {(d, f) for d in after for f in set(after[d]) | set(before[d]) if after[d].get(f) != before[d].get(f)}
+    assert changed == {("d1", "identified_pain")}  # the rep field, and nothing else
+    (row,) = await log_rows(settings, ActionKind.PROMOTED)
+    assert (row.actor, row.status, row.dry_run, row.field, row.previous, row.new) == (
+        REVIEWER, "applied", False, "identified_pain", None, PAIN)
+    assert row.excerpt == "month-end close takes 12 days because of manual reconciliation" and row.note_id == "n1"
+    promote_run = (await runs(settings))[-1]
+    assert (promote_run.kind, promote_run.target_run, promote_run.written) == ("promote", summary.run_id, 1)
+    message = message_for(slack, "scout_identified_pain")
+    assert status(message) == (f":white_check_mark: Promoted by <@{REVIEWER}> — written to `identified_pain`: "
+                               f"*{PAIN}* · undo with `scout undo {promote_run.id}`")
+    assert not has_buttons(message)
+    assert f"*{PAIN}*" in message["blocks"][0]["text"]["text"]  # the suggestion itself is still shown
+
+    # The promotion is its own run: undoing it restores the empty rep field and leaves the pass's writes.
+    gate, result = await undo_job(settings, promote_run.id, apply=True)
+    assert gate.live and result.reverted == 1
+    undone = await snapshot(settings.workspace)
+    assert "identified_pain" not in undone["d1"] and undone["d1"]["scout_identified_pain"] == PAIN
+
+
+async def test_two_reviewers_clicking_at_once_write_once(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    app = app_for(settings)
+    message = dict(message_for(slack, "scout_competition"))
+    clicks = [button_click(message, "scout_promote", user=user, action_ts=f"1790000200.00000{i}",
+                           response_url=slack.response_url()) for i, user in enumerate((REVIEWER, "U0OTHER"))]
+
+    await asyncio.gather(*(dispatch(app, c) for c in clicks))
+
+    promoted = await log_rows(settings, ActionKind.PROMOTED)
+    assert len(promoted) == 1 and promoted[0].status == "applied"
+    assert (await snapshot(settings.workspace))["d1"]["competition"] == "Blackline"
+    winner = promoted[0].actor
+    loser = ({REVIEWER, "U0OTHER"} - {winner}).pop()
+    (note,) = slack.of("chat.postEphemeral")  # the second click is told; the message is the winner's to update
+    assert note.args["user"] == loser
+    assert note.args["text"] == f":information_source: Already promoted by <@{winner}>; nothing more was done"
+    (update,) = slack.of("chat.update")
+    assert status(message_for(slack, "scout_competition")).startswith(
+        f":white_check_mark: Promoted by <@{winner}> — written to `competition`")
+
+
+async def test_a_replayed_click_is_answered_as_before_and_writes_nothing_more(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    app = app_for(settings)
+    _, body = await click(app, slack, "scout_competition", "scout_promote", action_ts="1790000300.000001")
+    rows_before = await log_rows(settings)
+
+    await dispatch(app, body)  # Slack delivers the very same payload again
+    await dispatch(app, body)
+
+    assert await log_rows(settings) == rows_before  # no row, no run: a replay is not a new decision
+    assert len(await log_rows(settings, ActionKind.PROMOTED)) == 1
+    first, *again = slack.of("chat.update")
+    assert len(again) == 2 and all(u.args["blocks"] == first.args["blocks"] for u in again)
+    assert slack.of("chat.postEphemeral") == []
+    assert status(message_for(slack, "scout_competition")).startswith(f":white_check_mark: Promoted by <@{REVIEWER}>")
+
+
+async def test_a_rep_who_filled_the_field_since_wins_and_the_refusal_is_logged(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=False)  # a rehearsal: reviewers see it, the rep gets there first
+    crm = await LocalCRM.open(settings.workspace, writable=True)
+    await crm.set_field("d1", "identified_pain", "Close takes too long")
+    await crm.aclose()
+
+    await click(app_for(settings), slack, "scout_identified_pain", "scout_promote")
+
+    assert (await snapshot(settings.workspace))["d1"]["identified_pain"] == "Close takes too long"
+    message = message_for(slack, "scout_identified_pain")
+    assert status(message) == (":x: Not promoted: the rep has filled identified_pain since ('Close takes too long'); "
+                               f"the rep's value stands (<@{REVIEWER}>)")
+    assert not has_buttons(message)
+    assert await log_rows(settings, ActionKind.PROMOTED) == []
+    refused = [r for r in await log_rows(settings, ActionKind.SKIPPED) if r.actor == REVIEWER]
+    assert len(refused) == 1 and refused[0].reason.startswith("promote refused: the rep has filled identified_pain")
+
+
+async def test_a_person_link_takes_the_name_and_a_name_the_crm_does_not_know_is_refused_and_logged(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)  # nobody called Dana Ruiz in this CRM's people
+
+    await click(app_for(settings), slack, "scout_economic_buyer", "scout_promote")
+
+    assert "economic_buyer" not in (await snapshot(settings.workspace))["d1"]
+    (failed,) = [r for r in await log_rows(settings, ActionKind.FAILED) if r.actor == REVIEWER]
+    assert (failed.field, failed.new, failed.status) == ("economic_buyer", "Dana Ruiz", "failed")
+    assert "no single person named 'Dana Ruiz'" in failed.error
+    message = message_for(slack, "scout_economic_buyer")
+    assert status(message).startswith(":x: Not written: the CRM refused economic_buyer = 'Dana Ruiz': ")
+    assert has_buttons(message)  # fix the CRM (add the person), then click again
+
+
+async def test_a_person_link_is_promoted_to_the_named_person(env, slack):
+    settings = env(LIVE_WRITES="1")
+    data = small_pipeline()
+    data.people.append(Person(id="p9", name="Dana Ruiz", title="CFO"))
+    await posted_pass(settings, apply=True, data=data)
+
+    await click(app_for(settings), slack, "scout_economic_buyer", "scout_promote")
+
+    assert (await snapshot(settings.workspace))["d1"]["economic_buyer"] == "Dana Ruiz"
+    assert status(message_for(slack, "scout_economic_buyer")).startswith(
+        f":white_check_mark: Promoted by <@{REVIEWER}> — written to `economic_buyer`: *Dana Ruiz*")
+
+
+async def test_a_rehearsed_promotion_does_not_block_the_real_one(env, slack):
+    dry = env()
+    await posted_pass(dry, apply=False)
+    await click(app_for(dry), slack, "scout_competition", "scout_promote", action_ts="1.1")
+    live = env(LIVE_WRITES="1")
+
+    await click(app_for(live), slack, "scout_competition", "scout_promote", action_ts="1.2")
+
+    assert (await snapshot(live.workspace))["d1"]["competition"] == "Blackline"
+    kinds = [r.action for r in await log_rows(live, ActionKind.WOULD_PROMOTE, ActionKind.PROMOTED)]
+    assert kinds == [ActionKind.WOULD_PROMOTE, ActionKind.PROMOTED]
+
+
+async def test_dismiss_is_logged_shown_and_remembered_across_runs(env, slack):
+    settings = env()
+    await posted_pass(settings, apply=False)
+
+    await click(app_for(settings), slack, "scout_competition", "scout_dismiss")
+
+    (row,) = await log_rows(settings, ActionKind.DISMISSED)
+    assert (row.actor, row.field, row.new, row.deal_id) == (REVIEWER, "scout_competition", "Blackline", "d1")
+    message = message_for(slack, "scout_competition")
+    assert status(message) == f":no_entry_sign: Dismissed by <@{REVIEWER}> — it will not be posted again"
+    assert not has_buttons(message)
+    # A replayed or second Promote on a dismissed suggestion changes nothing.
+    result = await promote(message_suggestion(message), REVIEWER, env(LIVE_WRITES="1"))
+    assert result.outcome is ReviewOutcome.ALREADY and result.decided_by == REVIEWER
+    assert "competition" not in (await snapshot(settings.workspace))["d1"]
+
+
+def message_suggestion(message: dict) -> int:
+    """The suggestion id a message's context line names."""
+    text = next(b for b in message["blocks"] if b["type"] == "context" and "suggestion #" in
+                b["elements"][0]["text"])["elements"][0]["text"]
+    return int(text.split("suggestion #")[1].split(" ")[0])
+
+
+async def test_a_dismissed_suggestion_is_not_posted_by_a_later_run(env, slack):
+    settings = env()
+    await seed(settings.workspace, small_pipeline())
+    model = ScriptedModel(GOOD_SCRIPT)
+    first, _ = await run_job(settings, apply=False, extractor=model.extractor())
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    competition = next(r for r in await store.run_suggestions(first.run_id) if r.field == "scout_competition")
+    await store.aclose()
+    assert (await dismiss(competition.id, REVIEWER, settings)).outcome is ReviewOutcome.DISMISSED  # never posted
+    second, _ = await run_job(settings, apply=False, extractor=model.extractor())
+
+    result = await post_run_summary(settings, second.run_id, pacer=FakeTime().pacer())
+
+    assert result.posted == 5
+    assert not any("scout_competition" in p["text"] for p in slack.posts())
+
+
+async def test_a_suggestion_replaced_by_a_newer_one_is_no_longer_promotable(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    newer = dict(GOOD_SCRIPT, n2=[{"concept": "competition", "value": "Blackline and FloQast", "note_id": "n2",
+                                   "excerpt": "Also evaluating Blackline."}])
+    # Another model (so the extraction cache does not answer) reads the same note differently.
+    await run_job(settings, apply=True, extractor=ScriptedModel(newer).extractor(model="claude-opus-4-6"))
+
+    await click(app_for(settings), slack, "scout_competition", "scout_promote")
+
+    assert "competition" not in (await snapshot(settings.workspace))["d1"]
+    assert status(message_for(slack, "scout_competition")) == (
+        ":x: Not promoted: scout_competition now holds 'Blackline and FloQast': this suggestion is no longer "
+        f"current (<@{REVIEWER}>)")
