@@ -586,12 +586,16 @@ def _company_terms(deal: Deal) -> list[str]:
     return sorted({t.strip() for t in terms if isinstance(t, str) and len(t.strip()) >= 3}, key=len, reverse=True)
 
 
+def _as_label(m: re.Match[str]) -> str:
+    return m.group(1) + ":" + " " * (len(m.group(2)) - 1)
+
+
 def _readable(note: Note, ctx: _Context) -> list[_Sentence]:
     """The note's sentences up to the first one that reads as an instruction to a machine."""
     out: list[_Sentence] = []
     for start, end in split_sentences(note.text):
         # Rules read the normalised text (one space, straight quotes); citations use the note's own span.
-        text = _LABEL_DASH.sub(lambda m: m.group(1) + ":" + " " * (len(m.group(2)) - 1), normalise(note.text[start:end]))
+        text = _LABEL_DASH.sub(_as_label, normalise(note.text[start:end]))
         if lx.INJECTION.search(text):
             break
         out.append(_Sentence(start, end, text, _mask(text, ctx.company_terms), out[-1] if out else None))

@@ -54,11 +54,14 @@ INJECTION = _rx(
     r"closed won|closed lost|rep field|economic buyer|champion|decision criteria|paper process|competition|"
     r"identified pain|metrics)\b",
     # German, Spanish, French: instructions addressed to a machine, or orders to edit CRM data
-    r"\b(?:instrucci[óo]n|anweisung|hinweis|nota|note|consigne|message|mensaje|nachricht)\w*\s+(?:para|an|f[üu]r|[àa]|pour|"
-    r"to|for)\s+(?:el |la |das |den |die |l'|le |the |any |all |cualquier |jedes |tout )?(?:automated |automatisiert\w* |"
+    r"\b(?:instrucci[óo]n|anweisung|hinweis|nota|note|consigne|message|mensaje|nachricht)\w*\s+(?:para|an|f[üu]r|[àa]"
+    r"|pour|"
+    r"to|for)\s+(?:el |la |das |den |die |l'|le |the |any |all |cualquier |jedes |tout )?(?:automated "
+    r"|automatisiert\w* |"
     r"automatizad\w* |automatis\w* )?(?:sistema|ki|ia|ai|assistant|asistente|assistent\w*|modelo|modell|mod[èe]le|"
     r"bot|agent|agente|system\w*|syst[èe]me|llm)\b",
-    r"\bignor(?:a|e|en|ez|er|iere|ieren|iert|ad)\b[^.]{0,40}\b(?:instrucciones|notas|anweisungen|instructions|consignes|"
+    r"\bignor(?:a|e|en|ez|er|iere|ieren|iert|ad)\b[^.]{0,40}\b(?:instrucciones|notas|anweisungen|instructions"
+    r"|consignes|"
     r"reglas|regeln|r[èe]gles|anteriores|vorherigen|pr[ée]c[ée]dentes|obigen)\b",
     r"\b(?:actualiza|cambia|escribe|marca|pon|pone|establece|borra|asigna|rellena)\b[^.]{0,60}\b(?:campo|campos|"
     r"trato|tratos|oportunidad|registro|importe|crm|valor)\b",
@@ -85,7 +88,8 @@ EB_CUE = _rx(
     r"\b(?:he|she|they|who|and|now|also) signs\b(?! up)",
     r"\bsigns\s*(?:[.;!]|$)",
     r"\bbudget (?:owner|holder|authority|sits with|is with|lives with|comes from|belongs to)\b",
-    r"\b(?:owns?|owned|holds?|held|controls?|controlled|manages?|has|have|had|runs?) (?!no\b|not\b)(?:the |their |all |our |this )?(?:\w+ )?"
+    r"\b(?:owns?|owned|holds?|held|controls?|controlled|manages?|has|have|had|runs?) (?!no\b|not\b)(?:the |their "
+    r"|all |our |this )?(?:\w+ )?"
     r"(?:budget|purse strings|money|spend)\b",
     r"\bpurse strings\b",
     r"\bfinal (?:say|approval|decision|sign-?off|signature|word|call)\b",
@@ -105,7 +109,8 @@ EB_CUE = _rx(
     # Spanish: "firma", "aprueba el presupuesto", "la decisión final", "controla el presupuesto"
     r"\bfirma (?:el |los |la |las )?(?:contratos?|pedido|compra)|\bquien firma\b|\bes quien (?:firma|decide)\b",
     r"\b(?:aprueba|controla|maneja|lleva|tiene|decide sobre) (?:el |los )?presupuestos?\b",
-    r"\bla decisi[oó]n (?:la )?(?:toma|tiene)\b|\btoma la decisi[oó]n\b|\bdecisi[oó]n final\b|\bla [uú]ltima palabra\b|\bdecide (?:la compra|el presupuesto)\b",
+    r"\bla decisi[oó]n (?:la )?(?:toma|tiene)\b|\btoma la decisi[oó]n\b|\bdecisi[oó]n final\b"
+    r"|\bla [uú]ltima palabra\b|\bdecide (?:la compra|el presupuesto)\b",
     r"\bresponsable del presupuesto\b|\bdue[nñ]o del presupuesto\b",
     # French: "signe", "valide le budget", "décision finale", "détient le budget", "décideur"
     r"\bsigne (?:le |les |la )?(?:contrats?|bon de commande)|\bc'est (?:lui|elle) qui (?:signe|d[ée]cide)\b",
@@ -142,14 +147,17 @@ CHAMPION_CUE = _rx(
     r"\b(?:driving|drives|leading|leads|running|runs) (?:the |this |our )?(?:evaluation|project|buying process|"
     r"selection|initiative)\b",
     # German: "unser Fürsprecher", "unterstützt uns", "treibt das Projekt"
-    r"\bf[üu]rsprecher(?:in)?\b|\bbef[üu]rworter(?:in)?\b|\bunterst[üu]tzt uns\b|\bsetzt sich\b[^.;]{0,30}\bf[üu]r uns ein\b",
+    r"\bf[üu]rsprecher(?:in)?\b|\bbef[üu]rworter(?:in)?\b|\bunterst[üu]tzt uns\b"
+    r"|\bsetzt sich\b[^.;]{0,30}\bf[üu]r uns ein\b",
     r"\btreibt (?:das |unser )?(?:projekt|thema|vorhaben)\b",
     # Spanish: "nos apoya", "lleva el tema internamente", "defensora"
-    r"\bnuestr[oa] alia[dt][oa]\b|\bnos apoya\w*|\bdefensor(?:a)?\b|\bimpuls(?:a|ando) (?:el proyecto|la propuesta|internamente)\b",
+    r"\bnuestr[oa] alia[dt][oa]\b|\bnos apoya\w*|\bdefensor(?:a)?\b|\bimpuls(?:a|ando) (?:el proyecto|la propuesta"
+    r"|internamente)\b",
     r"\blleva el (?:tema|proyecto) internamente\b|\bpromueve (?:el proyecto|la propuesta|internamente)\b",
     r"\bpresent[óo] la propuesta\b",
     # French: "nous soutient", "porte le projet", "défend notre dossier"
-    r"\bpousse (?:le projet|notre (?:dossier|solution|offre))\b|\bnous soutient\b|\bsoutient (?:le projet|notre|la d[ée]marche)\b|\bporte (?:le projet|notre dossier|le sujet)\b",
+    r"\bpousse (?:le projet|notre (?:dossier|solution|offre))\b|\bnous soutient\b|\bsoutient (?:le projet|notre"
+    r"|la d[ée]marche)\b|\bporte (?:le projet|notre dossier|le sujet)\b",
     r"\bd[ée]fend (?:le projet|notre|la solution)\b|\balliée?\b|\bnotre (?:champion(?:ne)?|sponsor|relais)\b",
 )
 
@@ -334,7 +342,8 @@ METRIC_WANT_LEAD = re.compile(
 )
 # What a goal may be stated with: a quantity, or a comparison to a bare number ("wants it under 10").
 METRIC_GOAL_QUANTITY = re.compile(
-    QUANTITY.pattern + r"|\b(?:zero|cero|null|z[ée]ro)\b|\b(?:under|below|above|over|at least|at most|less than|more than|fewer than|at|to|within)"
+    QUANTITY.pattern + r"|\b(?:zero|cero|null|z[ée]ro)\b"
+    r"|\b(?:under|below|above|over|at least|at most|less than|more than|fewer than|at|to|within)"
     r"\s+~?\d[\d,.]*",
     I,
 )
@@ -408,7 +417,7 @@ PAIN_SYMPTOM = _rx(
     r"sticky notes|whiteboards?)\b|\bpaper[- ]based\b|\bspreadsheets?\b",
     r"\b(?:by|via|over the) (?:phone|email|e-mail|text|fax|post|whatsapp)\b|\bover the phone\b",
     rf"\b(?:can't|cannot|can not|unable to|no way to|couldn't|could not)\s+(?:\w+\s+)?{_INFO_VERB}\b",
-    rf"\b(?:nobody|no one)\s+(?:can|could|knows|sees|trusts|owns)\b",
+    r"\b(?:nobody|no one)\s+(?:can|could|knows|sees|trusts|owns)\b",
     r"\btoo (?:late|long|slow|often|many|much time)\b",
     r"\b(?:errors?|mistakes?|typos?)\b(?! message)",
     r"\bmiss(?:ed|es|ing)\b(?! (?:the |our |each |a )?(?:call|meeting|other|you|them))",
@@ -434,7 +443,8 @@ PAIN_SYMPTOM = _rx(
     r"\btardan?\b|\bpierden?\b|\berrores\b|\bsin cubrir\b|\bretrasos?\b|\bse quejan\b|\bquejas?\b",
     r"\b[àa] la main\b|\bmanuellement\b|\bressaisi\w*|\bpar (?:t[ée]l[ée]phone|e-?mail|courriel|whatsapp|papier)\b|"
     r"\b(?:sur|dans|sous) (?:excel|papier)\b|\btableurs?\b|\bperd(?:ent|ons|ez)?\b|\berreurs\b|\bretards?\b|"
-    r"\bplaintes?\b|\bse plaignent\b|\bne (?:peuvent|peut|pouvons) pas\b|\bimpossible de\b|\btrop (?:long|tard|lent)\w*",
+    r"\bplaintes?\b|\bse plaignent\b|\bne (?:peuvent|peut|pouvons) pas\b|\bimpossible de\b|\btrop (?:long|tard"
+    r"|lent)\w*",
 )
 # "Tom Riley says ...", "She explained that ...": who said it is not part of the pain.
 PAIN_ATTRIBUTION = re.compile(
@@ -509,15 +519,18 @@ CRITERIA_KEYWORDS: dict[str, re.Pattern[str]] = {
                  r"\bbudget\b", r"\bprecios?\b|\bcostes?\b|\bcostos?\b", r"\bpreis\w*|\bkosten\b",
                  r"\bprix\b|\bco[ûu]ts?\b|\btarifs?\b"),
     "Integrations": _rx(r"\bintegrat\w+", r"\bAPIs?\b", r"\bconnectors?\b", r"\bplug[- ]?ins?\b",
-                        r"\b(?:work|works|working|connect|connects|sync|syncs|talk|talks) (?:\w+ )?with (?:their|our|the|its|"
+                        r"\b(?:work|works|working|connect|connects|sync|syncs|talk|talks) (?:\w+ )?with (?:their|our"
+                        r"|the|its|"
                         r"existing)\b",
-                        r"\b(?:work|works|working|connect|connects|sync|syncs|talk|talks|plug|plugs) (?:\w+ )?(?:with|into) "
+                        r"\b(?:work|works|working|connect|connects|sync|syncs|talk|talks|plug|plugs) (?:\w+ )?(?:with"
+                        r"|into) "
                         r"(?-i:[A-Z])",
                         r"\bse integre\w*|\bintegraci[óo]n\w*|\bintegrar\b", r"\bschnittstelle\w*|\banbindung\w*",
                         r"\bint[ée]gration\w*|\bs'int[ée]gr\w+|\bconnecteurs?\b"),
     "Ease of use": _rx(r"\bease of use\b", r"\beasy (?:to use|it is)\b", r"\bhow easy\b", r"\busab\w+",
                        r"\buser[- ]friendly\b", r"\bintuitive\b", r"\badoption\b", r"\blearning curve\b",
-                       r"\bsimplicity\b", r"\b(?:easy|simple) (?:enough )?(?:for [\w ]{1,30} )?to (?:use|learn|adopt)\b",
+                       r"\bsimplicity\b",
+                       r"\b(?:easy|simple) (?:enough )?(?:for [\w ]{1,30} )?to (?:use|learn|adopt)\b",
                        r"\beasy for\b", r"\bwithout training\b", r"\badopt(?:s|ed|ing)?\b",
                        r"\bf[áa]cil(?:es)? de usar\b|\bfacilidad de uso\b|\busabilidad\b|\bsencill\w+ de usar\b",
                        r"\bbenutzerfreundlich\w*|\beinfach(?:e|en)? (?:zu )?bedien\w*|\bbedienbarkeit\b",
@@ -531,7 +544,8 @@ CRITERIA_KEYWORDS: dict[str, re.Pattern[str]] = {
     "Compliance": _rx(r"\bcomplian(?:ce|t)\b", r"\bGDPR\b", r"\bHIPAA\b", r"\bSOX\b", r"\bregulat\w+",
                       r"\baudit[- ](?:trails?|logs?|ready|readiness|requirements?)\b", r"\bauditab\w+",
                       r"\bdata residency\b", r"\bISO ?27001\b", r"\bFERPA\b", r"\bPCI\b",
-                      r"\bcumplimiento\b|\bnormativ\w+|\bregulatori\w+", r"\bdsgvo\b|\bdatenschutz\w*|\bregulatorisch\w*",
+                      r"\bcumplimiento\b|\bnormativ\w+|\bregulatori\w+",
+                      r"\bdsgvo\b|\bdatenschutz\w*|\bregulatorisch\w*",
                       r"\bconformit[ée]\b|\brgpd\b|\br[ée]glementaire\w*"),
     "Reporting": _rx(r"\breport(?:s|ing)?\b", r"\bdashboards?\b", r"\banalytics\b", r"\bvisibility\b",
                      r"\binsights?\b", r"\binformes\b|\breportes\b|\bcuadros? de mando\b|\banal[íi]tica\b",
@@ -656,13 +670,15 @@ COMPETITION_CUE = _rx(
     r"\bleaning (?:towards?|to)\b|\b(?:tool|vendor|one|product) to beat\b",
     r"\bhead[- ]to[- ]head (?:with|against)\b|\boptions? (?:on the table|being considered|under consideration)\b",
     r"\b(?:also|another|separate|competing) (?:have |has |had )?(?:a |an )?(?:demo|pilot|poc|trial|bake-off)s? "
-    r"(?:booked |scheduled |lined up |planned )?with\b|\b(?:demo|pilot|poc|trial)s? (?:booked|scheduled|lined up) with\b",
+    r"(?:booked |scheduled |lined up |planned )?with\b|\b(?:demo|pilot|poc|trial)s? (?:booked|scheduled"
+    r"|lined up) with\b",
     r"\b(?:who|what|which) they (?:use|run|are on|have) (?:today|now|currently|at the moment)\b",
     r"\b(?:other|another|main|only other|second) (?:option|contender|vendor|bidder)\b",
     r"\b(?:their|the) (?:current|existing|old|legacy) (?:tool|vendor|system|platform|provider|solution|software)\b",
     # German, Spanish, French
     r"\b(?:wettbewerber|mitbewerber|konkurrenz|konkurrent\w*)\b",
-    r"\bvergleichen (?:uns |es )?mit\b|\bevaluieren (?:auch|parallel|zudem)\b|\bschauen sich (?:auch )?\b|\bim rennen\b",
+    r"\bvergleichen (?:uns |es )?mit\b|\bevaluieren (?:auch|parallel|zudem)\b|\bschauen sich (?:auch )?\b"
+    r"|\bim rennen\b",
     r"\b(?:auch|parallel) (?:im gespr[äa]ch mit|mit \w+ im gespr[äa]ch)\b|\bangebot von\b",
     r"\b(?:tambi[ée]n )?(?:est[áa]n |siguen )?(?:evaluando|comparando|considerando|mirando)\b(?: (?:con|a))?",
     r"\bcompetidor(?:es)?\b|\bcompetencia\b|\balternativas?\b|\bpropuesta de\b|\bhablando con\b",
@@ -675,7 +691,8 @@ INTEGRATION_TALK = _rx(r"\bintegrat\w*", r"\bconnect\w*", r"\bsync\w*", r"\bAPIs
 # Cues after which the vendor is usually named before the cue ("X is the incumbent").
 COMPETITION_NAME_FIRST = _rx(
     r"\bincumbent\b", r"\bin the (?:mix|running|picture)\b", r"\bpitch(?:ing|ed) (?:them|us|their team|the team)\b",
-    r"\balternatives?\b", r"\b(?:option|contender|vendor|bidder)\b", r"\bto beat\b", r"\bthey (?:use|run|are on|have)\b", r"\bconsidering\b", r"\bcompetitor\b",
+    r"\balternatives?\b", r"\b(?:option|contender|vendor|bidder)\b", r"\bto beat\b",
+    r"\bthey (?:use|run|are on|have)\b", r"\bconsidering\b", r"\bcompetitor\b",
     r"\bim rennen\b", r"\ben lice\b", r"\balternativas?\b", r"\bconcurrent\b",
 )
 COMPETITION_NOT = _rx(
@@ -689,7 +706,8 @@ COMPETITION_NOT = _rx(
 )
 COMPETITION_ALTERNATIVES: list[tuple[re.Pattern[str], str]] = [
     (
-        _rx(r"\b(?:an? )?in-house (?:build|solution|tool)\b", r"\b(?:an? )?(?:internal|home-?grown) (?:tool|build|solution|system)\b",
+        _rx(r"\b(?:an? )?in-house (?:build|solution|tool)\b",
+            r"\b(?:an? )?(?:internal|home-?grown) (?:tool|build|solution|system)\b",
             r"\bbuilt (?:it )?(?:in-house|internally|themselves)\b",
             r"\bbuild(?:ing)? (?:it |this |one )?(?:in-house|themselves)\b"),
         "in-house build",
