@@ -5,6 +5,11 @@ It reads notes the way a careful reviewer skims them: sentence by sentence, look
 value out of the sentence that carried the cue. Every finding cites that sentence verbatim. Uncertain or
 negated mentions ("not sure who signs") give nothing. A sentence that talks to a machine instead of
 describing a call ends the note for this extractor: notes are data, never instructions.
+
+Rules read a normalised copy of each sentence (hard-wrapped lines joined, one space, straight quotes) and
+know English plus German, Spanish and French cue words. When a note states a concept several times, the
+plainest statement wins (a stated goal over a baseline number, a named pain over a described symptom), the
+later one on a tie. `scout eval` measures all of this on the labelled set in eval/.
 """
 
 from __future__ import annotations

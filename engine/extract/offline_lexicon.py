@@ -2,6 +2,7 @@
 
 All patterns are compiled case-insensitive unless the name says otherwise. They describe how sales teams
 write call summaries in general; nothing here names a company, person or phrase from the demo data.
+Tuning against the evaluation set uses its dev split only (eval/dev.jsonl), never eval/test.jsonl.
 """
 
 from __future__ import annotations
