@@ -28,9 +28,9 @@ ATTIO_SCOPE_FIX = "add the scope to the access token in Attio (Workspace setting
 # (scope, what Scout needs it for, required?) A ':read' scope is also satisfied by its ':read-write' form.
 ATTIO_SCOPES: tuple[tuple[str, str, bool], ...] = (
     ("record_permission:read", "read deals", True),
-    ("record_permission:read-write", "write scout_* values in live runs (dry runs work without it)", True),
+    ("record_permission:read-write", "write scout_* values in live runs; dry runs work without it", True),
     ("object_configuration:read", "read the deal attributes", True),
-    ("object_configuration:read-write", "create the scout_* attributes (`scout setup --apply`)", True),
+    ("object_configuration:read-write", "create the scout_* attributes with `scout setup --apply`", True),
     ("note:read", "read call notes", True),
     ("user_management:read", "show owner names instead of ids", False),
 )
@@ -39,18 +39,22 @@ HUBSPOT_TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
 HUBSPOT_SCOPE_FIX = "add the scope to the private app in HubSpot (Settings > Integrations > Private apps > Scopes)"
 HUBSPOT_SCOPES: tuple[tuple[str, str, bool], ...] = (
     ("crm.objects.deals.read", "read deals", True),
-    ("crm.objects.deals.write", "write scout_* values in live runs (dry runs work without it)", True),
+    ("crm.objects.deals.write", "write scout_* values in live runs; dry runs work without it", True),
     ("crm.schemas.deals.read", "read the deal properties", True),
-    ("crm.schemas.deals.write", "create the scout_* properties (`scout setup --apply`)", True),
-    ("crm.objects.contacts.read", "read notes (HubSpot files notes under this scope)", True),
+    ("crm.schemas.deals.write", "create the scout_* properties with `scout setup --apply`", True),
+    ("crm.objects.contacts.read", "read notes, which HubSpot files under this scope", True),
     ("crm.objects.owners.read", "show owner names instead of ids", False),
 )
+
+
+SCHEMA_WRITE_SCOPES = ("object_configuration:read-write", "crm.schemas.deals.write")
 
 
 class Issue(BaseModel):
     what: str
     fix: str
     blocking: bool = True  # False: worth knowing, Scout still works
+    scope: str | None = None  # the missing scope, for a scope issue
 
     def __str__(self) -> str:
         return f"{self.what}: {self.fix}"
@@ -158,7 +162,7 @@ def _scope_issues(crm: str, scopes: list[str]) -> list[Issue]:
     for scope, why, required in missing:
         if scope.endswith(":read") and scope[: -len(":read")] + ":read-write" in names:
             continue
-        out.append(Issue(what=f"token lacks {scope} (needed to {why})", fix=fix, blocking=required))
+        out.append(Issue(what=f"token lacks {scope} (needed to {why})", fix=fix, blocking=required, scope=scope))
     return out
 
 
@@ -313,6 +317,12 @@ async def _probe_fields(crm: CRMReader, settings: Settings, report: CheckReport,
         return
     report.fields, issues = check_fields(settings.field_map, existing, settings.crm)
     report.issues.extend(issues)
+    if all(f.state == "ok" for f in report.fields if f.role == "scout"):
+        # Setup is done: the schema-write scope matters again only if a field or option must be added.
+        for issue in report.issues:
+            if issue.scope in SCHEMA_WRITE_SCOPES:
+                issue.blocking = False
+                issue.what += "; the scout_* fields exist already, so only a future `scout setup` needs it"
 
 
 async def _probe_deals(crm: CRMReader, report: CheckReport, probe: _Probe, sample: int) -> None:

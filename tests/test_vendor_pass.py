@@ -1,0 +1,384 @@
+"""A full pass against each vendor stand-in, the way a user runs it: the real CLI in-process, SCOUT_CRM and
+SCOUT_CRM_BASE_URL pointing at the stand-in served on 127.0.0.1, the offline extractor.
+
+Judged on the stand-in's state: a rehearsal changes nothing and sends no write; a live pass changes only
+scout_* fields, only on the deals and fields the log names as written, to the values the log records.
+The fault cases (429 storm, a 500 that outlasts the retries, a deal deleted mid-run) run the same pass
+in-process on a fake clock, so retries and Retry-After cost no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+
+from engine.cli import main
+from engine.crm.attio import AttioCRM
+from engine.crm.demo import generate_demo
+from engine.crm.hubspot import HubSpotCRM
+from engine.extract.offline import OfflineExtractor
+from engine.gate import Gate
+from engine.medic import default_field_map
+from engine.models import ActionKind, WorkspaceData
+from engine.provenance import ActionRow, ProvenanceStore
+from engine.runner import run_pass
+from engine.settings import Settings
+from tests.pipeline import small_pipeline
+from tests.standin_server import StandInServer
+from tests.standins import attio as attio_standin
+from tests.standins import hubspot as hubspot_standin
+from tests.standins.contract import FakeClock
+
+VENDORS = ("attio", "hubspot")
+SCOUT_FIELDS = {s.name: s for s in default_field_map().scout_fields()}
+# High enough that a test never waits on HubSpot's 10-second window; the pacing itself is benchmarked in
+# bench/bench_crm.py and covered by the adapter tests.
+HUBSPOT_TEST_BUDGET = "5000"
+
+
+# ---- the stand-ins, their state, and the CLI ------------------------------------------------------------
+
+
+@dataclass
+class Vendor:
+    name: str
+    standin: Any
+    token_env: str
+    token: str
+
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        """Every deal's field values as the vendor stores them, minus bookkeeping that changes on any write."""
+        if self.name == "attio":
+            out = {}
+            for record_id, record in self.standin.records["deals"].items():
+                out[record_id] = {
+                    slug: json.dumps([{k: v for k, v in item.items()
+                                       if k not in ("active_from", "active_until", "created_by_actor")}
+                                      for item in items], sort_keys=True)
+                    for slug, items in record["values"].items()
+                }
+            return out
+        return {deal_id: {k: json.dumps(v) for k, v in deal["properties"].items() if k != "hs_lastmodifieddate"}
+                for deal_id, deal in self.standin.deals.items()}
+
+    def schema(self) -> str:
+        if self.name == "attio":
+            return json.dumps([sorted(self.standin.attributes["deals"]), sorted(map(str, self.standin.options))])
+        return json.dumps(sorted(self.standin.properties))
+
+    def field_types(self) -> dict[str, str]:
+        if self.name == "attio":
+            return {slug: a["type"] + ("+multi" if a["is_multiselect"] else "")
+                    for slug, a in self.standin.attributes["deals"].items()}
+        return {name: f"{p['type']}/{p['fieldType']}" for name, p in self.standin.properties.items()}
+
+    def stored(self, deal_id: str, field: str) -> Any:
+        """One scout_* value, decoded from the vendor's storage independently of the adapter."""
+        if self.name == "attio":
+            items = self.standin.records["deals"][deal_id]["values"].get(field) or []
+            if SCOUT_FIELDS[field].type.value == "multi_select":
+                return sorted(i["option"]["title"] for i in items)
+            if SCOUT_FIELDS[field].type.value == "select":
+                return items[0]["option"]["title"] if items else None
+            return items[0]["value"] if items else None
+        raw = self.standin.deals[deal_id]["properties"].get(field)
+        labels = {o["value"]: o["label"] for o in self.standin.properties[field].get("options") or []}
+        if SCOUT_FIELDS[field].type.value == "multi_select":
+            return sorted(labels.get(v, v) for v in raw.split(";")) if raw else []
+        return labels.get(raw, raw)
+
+    def writes_seen(self) -> list[str]:
+        """Requests that could change the CRM (anything but reads, queries, searches and batch reads)."""
+        if self.name == "attio":
+            return [f"{m} {p}" for m, p in self.standin.requests
+                    if m != "GET" and not p.endswith("/records/query")]
+        return [r for r in self.standin.requests
+                if not r.startswith("GET ") and not r.endswith(("/search", "/batch/read", "access-token-info"))]
+
+
+def make_vendor(name: str, **kwargs: Any) -> Vendor:
+    if name == "attio":
+        return Vendor(name, attio_standin.AttioStandIn(**kwargs), "ATTIO_API_TOKEN", attio_standin.TOKEN)
+    return Vendor(name, hubspot_standin.HubSpotStandIn(requests_per_10s=int(HUBSPOT_TEST_BUDGET), **kwargs),
+                  "HUBSPOT_TOKEN", hubspot_standin.TOKEN)
+
+
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Vendor]]:
+    """serve(vendor, data) -> the seeded stand-in, reachable over HTTP with the env a user would set."""
+    servers: list[StandInServer] = []
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+
+    def start(name: str, data: WorkspaceData | None = None, **kwargs: Any) -> Vendor:
+        vendor = make_vendor(name, **kwargs)
+        if data is not None:
+            vendor.standin.load(data)
+        server = StandInServer(vendor.standin.handler).__enter__()
+        servers.append(server)
+        monkeypatch.setenv("SCOUT_CRM", name)
+        monkeypatch.setenv("SCOUT_CRM_BASE_URL", server.url)
+        monkeypatch.setenv(vendor.token_env, vendor.token)
+        monkeypatch.setenv("HUBSPOT_RATE_PER_10S", HUBSPOT_TEST_BUDGET)
+        return vendor
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def last_run_rows() -> list[ActionRow]:
+    async def read() -> list[ActionRow]:
+        store = await ProvenanceStore.open(Settings().log_db, readonly=True)
+        try:
+            return await store.actions_for_run((await store.list_runs(1))[0].id)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(read())
+
+
+# ---- the full pass over HTTP (sync tests: main() runs its own event loop) -------------------------------
+
+
+@pytest.mark.parametrize("name", VENDORS)
+def test_rehearsal_then_live_pass_changes_only_logged_scout_fields(name, serve, scout, monkeypatch) -> None:
+    vendor = serve(name, generate_demo(n_deals=10))
+    before, schema = vendor.snapshot(), vendor.schema()
+
+    code, out, err = scout("run")
+    assert code == 0 and out.startswith("DRY RUN"), err
+    assert vendor.snapshot() == before and vendor.schema() == schema
+    assert vendor.writes_seen() == []
+    dry = last_run_rows()
+    would = sorted((r.deal_id, r.field, json.dumps(r.new)) for r in dry if r.action is ActionKind.WOULD_WRITE)
+    assert would, "the demo pipeline has suggestions to make"
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, err = scout("setup", "--apply")
+    assert code == 0 and out.startswith("LIVE"), err
+    types = vendor.field_types()
+    expected = {"attio": {"text": "text", "select": "select", "multi_select": "select+multi"},
+                "hubspot": {"text": "string/textarea", "select": "enumeration/select",
+                            "multi_select": "enumeration/checkbox"}}[name]
+    assert {f: types.get(f) for f in SCOUT_FIELDS} == {f: expected[s.type.value] for f, s in SCOUT_FIELDS.items()}
+    assert vendor.snapshot() == before  # creating fields touches no deal's values
+
+    code, out, err = scout("run", "--apply")
+    assert code == 0 and out.startswith("LIVE: "), err
+    rows = last_run_rows()
+    written = {(r.deal_id, r.field): r for r in rows if r.action is ActionKind.WRITTEN}
+    assert written and all(r.status == "applied" and not r.dry_run for r in written.values())
+    # The rehearsal showed exactly what the live pass did.
+    assert sorted((d, f, json.dumps(r.new)) for (d, f), r in written.items()) == would
+
+    after = vendor.snapshot()
+    changed = {(deal, field) for deal in after for field in set(after[deal]) | set(before[deal])
+               if after[deal].get(field) != before[deal].get(field)}
+    assert changed == set(written)
+    assert all(field.startswith("scout_") for _, field in changed)
+    for (deal, field), row in written.items():
+        new = sorted(row.new) if isinstance(row.new, list) else row.new
+        assert vendor.stored(deal, field) == new
+
+
+# ---- scout check ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", VENDORS)
+def test_check_lists_missing_scout_fields_then_ready_after_setup(name, serve, scout, monkeypatch) -> None:
+    serve(name, small_pipeline(with_scout=False))
+    code, out, err = scout("check")
+    assert code == 4, err
+    assert "scout_champion missing: run `scout setup --apply` with LIVE_WRITES=1" in out
+    assert "deals     5 visible" in out
+    assert "notes     5 on the first 5 deals" in out and "a sample" in out
+    for rep in ("metrics", "economic_buyer", "champion", "competition"):
+        assert f" {rep} " in out  # every rep field is listed with its type
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    assert (scout("setup", "--apply"))[0] == 0
+    code, out, err = scout("check")
+    assert code == 0, out + err
+    assert "Ready" in out and "MISSING" not in out
+
+
+@pytest.mark.parametrize(("name", "dropped"), [("attio", "note:read-write"), ("hubspot", "crm.objects.contacts.read")])
+def test_check_names_a_missing_scope_and_where_to_add_it(name, dropped, serve, scout) -> None:
+    vendor = serve(name, small_pipeline())
+    vendor.standin.scopes.discard(dropped)
+    code, out, err = scout("check")
+    assert code == 4, err
+    scope = "note:read" if name == "attio" else dropped
+    where = "Attio (Workspace settings > Developers" if name == "attio" else "HubSpot (Settings > Integrations"
+    line = next(line for line in out.splitlines() if f"token lacks {scope}" in line)
+    assert "notes" in line and f"add the scope to the {'access token' if name == 'attio' else 'private app'} in {where}" in line
+    assert "could not read notes" in out  # the probe met the same wall, and says so
+    assert "deals     5 visible" in out  # the rest of the report still filled in
+
+
+@pytest.mark.parametrize("name", VENDORS)
+@pytest.mark.parametrize("token", ["not-the-token", None])
+def test_check_with_a_bad_or_missing_token_is_one_line_naming_the_variable(name, token, serve, scout,
+                                                                                 monkeypatch) -> None:
+    vendor = serve(name, small_pipeline())
+    if token is None:
+        monkeypatch.delenv(vendor.token_env)
+    else:
+        monkeypatch.setenv(vendor.token_env, token)
+    code, out, err = scout("check")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("scout: ") and vendor.token_env in err
+    assert ("is not set" if token is None else "rejected") in err
+
+
+def test_check_without_token_introspection_still_tests_access_directly(serve, scout) -> None:
+    serve("hubspot", small_pipeline(), token_info=False)
+    code, out, err = scout("check")
+    assert code == 0, out + err
+    assert "could not list the token's scopes" in out and "Ready" in out
+
+
+def test_check_on_the_embedded_workspace(scout, monkeypatch) -> None:
+    code, out, _ = scout("check")
+    assert code == 4 and "no embedded workspace yet: run `scout demo`" in out
+    assert (scout("demo", "--deals", "12"))[0] == 0
+    code, out, _ = scout("check")
+    assert code == 4 and "deals     12 visible" in out and "scout_metrics missing" in out
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    assert (scout("setup", "--apply"))[0] == 0
+    code, out, _ = scout("check", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["deals"] == 12 and not [i for i in report["issues"] if i["blocking"]]
+
+
+# ---- faults, in-process on a fake clock -----------------------------------------------------------------
+
+
+def adapter(vendor: Vendor, clock: FakeClock, transport: httpx.MockTransport | None = None) -> Any:
+    base = attio_standin.BASE_URL if vendor.name == "attio" else hubspot_standin.BASE_URL
+    client = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {vendor.token}"},
+                               transport=transport or httpx.MockTransport(vendor.standin.handler))
+    if vendor.name == "attio":
+        return AttioCRM(client, default_field_map(), sleep=clock.sleep, clock=clock.time)
+    return HubSpotCRM(client, default_field_map(), requests_per_10s=100, sleep=clock.sleep, clock=clock.time)
+
+
+async def live_pass(crm: Any, tmp_path: Path, concurrency: int = 4) -> tuple[Any, list[ActionRow]]:
+    store = await ProvenanceStore.open(tmp_path / "log.sqlite")
+    try:
+        summary = await run_pass(crm=crm, writer=crm, store=store, extractor=OfflineExtractor(),
+                                 field_map=default_field_map(), gate=Gate(live=True, reason=None), cap=50,
+                                 concurrency=concurrency)
+        return summary, await store.actions_for_run(summary.run_id)
+    finally:
+        await store.aclose()
+        await crm.aclose()
+
+
+def faulted(vendor: Vendor, op: str) -> dict[str, Any]:
+    """fail_next arguments that hit `op` ("notes" or "write") on this vendor."""
+    if vendor.name == "attio":
+        return {"notes": {"method": "GET", "path": r"^/v2/notes$"},
+                "write": {"method": ("PATCH", "PUT"), "path": r"^/v2/objects/deals/records/[^/]+$"}}[op]
+    return {"notes": "GET /crm/v4/objects/deals/*/associations/notes", "write": "PATCH /crm/v3/objects/deals/*"}[op]
+
+
+def inject(vendor: Vendor, op: str, status: int, times: int, retry_after: float | None) -> None:
+    where = faulted(vendor, op)
+    if vendor.name == "attio":
+        vendor.standin.fail_next(times, status, retry_after=retry_after, **where)
+    else:
+        vendor.standin.fail_next(where, status, times, retry_after)
+
+
+def refused(vendor: Vendor) -> int:
+    s = vendor.standin
+    return s.count_429 + s.count_5xx if vendor.name == "attio" else s.refusals
+
+
+@pytest.mark.parametrize("name", VENDORS)
+async def test_a_429_storm_is_waited_out_and_every_write_lands(name, tmp_path) -> None:
+    clock = FakeClock()
+    vendor = make_vendor(name, clock=clock.time)
+    vendor.standin.load(small_pipeline())
+    inject(vendor, "notes", 429, 4, retry_after=3.0)
+    inject(vendor, "write", 429, 3, retry_after=2.0)
+
+    summary, rows = await live_pass(adapter(vendor, clock), tmp_path)
+
+    assert refused(vendor) == 7
+    assert summary.failed == 0 and summary.scanned == summary.total == 5
+    written = [r for r in rows if r.action is ActionKind.WRITTEN]
+    assert written and all(r.status == "applied" for r in written)
+    assert all(vendor.stored(r.deal_id, r.field) == (sorted(r.new) if isinstance(r.new, list) else r.new)
+               for r in written)
+    # Retry-After was honoured: the waits include the server's asks (Attio's HTTP date rounds up a second).
+    assert sum(1 for s in clock.sleeps if 2.0 <= s <= 4.0) >= 7
+
+
+@pytest.mark.parametrize("name", VENDORS)
+async def test_a_500_on_one_deals_notes_after_retries_is_a_failed_row_and_the_pass_goes_on(name, tmp_path) -> None:
+    clock = FakeClock()
+    vendor = make_vendor(name, clock=clock.time)
+    ids = vendor.standin.load(small_pipeline())
+    if name == "hubspot":  # HubSpot's path names the deal: aim at d1 exactly
+        vendor.standin.fail_next(f"GET /crm/v4/objects/deals/{ids['d1']}/associations/notes", 500, 6, None)
+    else:  # Attio's notes path does not: one worker, so the first notes request is the first deal's
+        inject(vendor, "notes", 500, 6, retry_after=None)
+
+    summary, rows = await live_pass(adapter(vendor, clock), tmp_path, concurrency=1 if name == "attio" else 4)
+
+    failed = [r for r in rows if r.action is ActionKind.FAILED]
+    assert len(failed) == 1 and summary.failed == 1
+    victim = failed[0].deal_id
+    assert failed[0].reason == "reading deal failed" and "500" in failed[0].error and "5 retries" in failed[0].error
+    if name == "hubspot":
+        assert victim == ids["d1"]
+    assert summary.scanned == summary.total - 1 == 4
+    others = {r.deal_id for r in rows if r.action is ActionKind.WRITTEN}
+    assert others and victim not in others  # the next deals were written as usual
+
+
+@pytest.mark.parametrize("name", VENDORS)
+async def test_a_deal_deleted_mid_run_is_a_logged_skip(name, tmp_path) -> None:
+    clock = FakeClock()
+    vendor = make_vendor(name, clock=clock.time)
+    ids = vendor.standin.load(small_pipeline())
+    gone = ids["d1"]
+    listing = "/records/query" if name == "attio" else "GET /crm/v3/objects/deals"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = vendor.standin.handler(request)
+        where = f"{request.method} {request.url.path}"
+        if where.endswith(listing) and gone in (vendor.standin.records["deals"] if name == "attio"
+                                                 else vendor.standin.deals):
+            # The pipeline was listed with the deal in it; someone deletes it before Scout reaches it.
+            (vendor.standin.delete_record("deals", gone) if name == "attio" else vendor.standin.delete_deal(gone))
+        return response
+
+    summary, rows = await live_pass(adapter(vendor, clock, httpx.MockTransport(handler)), tmp_path)
+
+    skipped = [r for r in rows if r.deal_id == gone]
+    assert len(skipped) == 1 and skipped[0].action is ActionKind.SKIPPED
+    assert "deal not found (deleted or merged mid-run)" in skipped[0].reason
+    assert summary.failed == 0 and summary.total == 5 and summary.scanned == 4
+    assert any(r.action is ActionKind.WRITTEN for r in rows)
