@@ -9,7 +9,8 @@ from engine.settings import Settings
 
 # Settings attribute -> (environment variable, where to find the value).
 _NEEDS = {
-    "slack_bot_token": ("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page"),
+    "slack_bot_token": ("SLACK_BOT_TOKEN",
+                        "the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page"),
     "slack_signing_secret": ("SLACK_SIGNING_SECRET", "the Signing Secret from the app's Basic Information page"),
     "slack_app_token": ("SLACK_APP_TOKEN", "an app-level token (xapp-...) with connections:write, for Socket Mode"),
     "summary_channel": ("SCOUT_SUMMARY_CHANNEL", "the ID of the run-summary channel (e.g. C0123ABCD); invite the bot"),

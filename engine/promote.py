@@ -33,7 +33,12 @@ from engine.jobs import gated_crm, open_log
 from engine.medic import ConceptFields
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.provenance import (
-    SUGGESTIONS, ActionRow, ProvenanceStore, ReviewClaim, is_suggestion, suggestion_key,
+    SUGGESTIONS,
+    ActionRow,
+    ProvenanceStore,
+    ReviewClaim,
+    is_suggestion,
+    suggestion_key,
 )
 from engine.settings import Settings
 
@@ -117,7 +122,8 @@ async def recheck(
         if latest is not None and not same_value(latest.new, suggestion.new):
             raise _Refusal(f"a newer suggestion ('{display(latest.new)}', run {latest.run_id}) replaced this one")
         if not is_empty(fields.scout.type, scout_now) and not same_value(scout_now, suggestion.new):
-            raise _Refusal(f"{fields.scout.name} now holds '{display(scout_now)}': this suggestion is no longer current")
+            raise _Refusal(
+                f"{fields.scout.name} now holds '{display(scout_now)}': this suggestion is no longer current")
     return deal, promotion_value(fields.rep, suggestion.new)
 
 

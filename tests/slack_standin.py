@@ -56,7 +56,7 @@ class SlackStandIn:
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
-    async def start(self) -> "SlackStandIn":
+    async def start(self) -> SlackStandIn:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)

@@ -198,7 +198,7 @@ async def test_two_reviewers_clicking_at_once_write_once(env, slack):
     (note,) = slack.of("chat.postEphemeral")  # the second click is told; the message is the winner's to update
     assert note.args["user"] == loser
     assert note.args["text"] == f":information_source: Already promoted by <@{winner}>; nothing more was done"
-    (update,) = slack.of("chat.update")
+    assert len(slack.of("chat.update")) == 1  # only the winner updates the message
     assert status(message_for(slack, "scout_competition")).startswith(
         f":white_check_mark: Promoted by <@{winner}> — written to `competition`")
 
@@ -336,3 +336,92 @@ async def test_a_suggestion_replaced_by_a_newer_one_is_no_longer_promotable(env,
     assert status(message_for(slack, "scout_competition")) == (
         ":x: Not promoted: scout_competition now holds 'Blackline and FloQast': this suggestion is no longer "
         f"current (<@{REVIEWER}>)")
+
+
+async def suggestion_ids(settings, run_id: int) -> dict[str, int]:
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        return {r.field: r.id for r in await store.run_suggestions(run_id) if r.deal_id == "d1"}
+    finally:
+        await store.aclose()
+
+
+async def test_a_rehearsed_suggestion_a_newer_rehearsal_replaced_is_refused(env):
+    settings = env(LIVE_WRITES="1")
+    await seed(settings.workspace, small_pipeline())
+    first, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    newer = dict(GOOD_SCRIPT, n2=[{"concept": "competition", "value": "Blackline and FloQast", "note_id": "n2",
+                                   "excerpt": "Also evaluating Blackline."}])
+    second, _ = await run_job(settings, apply=False, extractor=ScriptedModel(newer).extractor(model="claude-opus-4-6"))
+
+    result = await promote((await suggestion_ids(settings, first.run_id))["scout_competition"], REVIEWER, settings)
+
+    assert result.outcome is ReviewOutcome.REFUSED and result.final
+    assert result.detail == (f"not promoted: a newer suggestion ('Blackline and FloQast', run {second.run_id}) "
+                             "replaced this one")
+    assert "competition" not in (await snapshot(settings.workspace))["d1"]
+
+
+async def test_a_note_edited_since_no_longer_supports_the_suggestion(env):
+    import aiosqlite
+
+    settings = env(LIVE_WRITES="1")
+    await seed(settings.workspace, small_pipeline())
+    run, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    async with aiosqlite.connect(settings.workspace) as db:  # the rep rewrote the call note
+        await db.execute("UPDATE notes SET text = 'Follow-up. Security matters most.' WHERE id = 'n2'")
+        await db.commit()
+
+    result = await promote((await suggestion_ids(settings, run.run_id))["scout_competition"], REVIEWER, settings)
+
+    assert result.outcome is ReviewOutcome.REFUSED
+    assert result.detail == "not promoted: note n2 no longer holds the quoted excerpt"
+    assert "competition" not in (await snapshot(settings.workspace))["d1"]
+
+
+async def test_only_a_suggestion_can_be_promoted_or_dismissed(env):
+    settings = env(LIVE_WRITES="1")
+    await seed(settings.workspace, small_pipeline())
+    run, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    skipped = next(r for r in await log_rows(settings, ActionKind.SKIPPED) if r.run_id == run.run_id)
+    rows_before = await log_rows(settings)
+
+    for act in (promote, dismiss):
+        for action_id in (skipped.id, 999_999):
+            result = await act(action_id, REVIEWER, settings)
+            assert result.outcome is ReviewOutcome.NOT_FOUND
+            assert result.detail == f"no suggestion {action_id} in the provenance log; nothing was done"
+
+    assert await log_rows(settings) == rows_before
+
+
+async def test_the_claim_on_a_suggestion_is_atomic_across_connections(env):
+    """What makes a double click write once: the second connection finds the first claim, in one transaction."""
+    from engine.provenance import ActionRow
+
+    settings = env(LIVE_WRITES="1")
+    await seed(settings.workspace, small_pipeline())
+    run, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    first = await ProvenanceStore.open(settings.log_db)
+    second = await ProvenanceStore.open(settings.log_db)
+    try:
+        suggestion = next(r for r in await first.run_suggestions(run.run_id) if r.field == "scout_competition")
+
+        def intent(actor: str) -> ActionRow:
+            return ActionRow(run_id=run.run_id, deal_id="d1", field="competition", new="Blackline", actor=actor,
+                             action=ActionKind.PROMOTED, status="pending", dry_run=False)
+
+        won = await first.record_review(intent("U1"), suggestion=suggestion, decision="promote", click_id="c1",
+                                        exclusive=True)
+        lost = await second.record_review(intent("U2"), suggestion=suggestion, decision="promote", click_id="c2",
+                                          exclusive=True)
+        replayed = await second.record_review(intent("U1"), suggestion=suggestion, decision="promote",
+                                              click_id="c1", exclusive=False)
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+    assert won.action_id is not None and not won.replay
+    assert lost.action_id is None and not lost.replay and lost.earlier.actor == "U1"
+    assert replayed.action_id is None and replayed.replay and replayed.earlier.id == won.action_id
+    assert [r.actor for r in await log_rows(settings, ActionKind.PROMOTED)] == ["U1"]
