@@ -8,6 +8,7 @@ batch instead of paying twice), polling, and turning result lines into one outco
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Literal, Protocol, runtime_checkable
@@ -18,6 +19,8 @@ from engine.extract.base import ExtractionError
 from engine.medic import FieldMap
 from engine.models import Deal, Extraction, Note, Usage
 from engine.provenance import BatchEntry, ProvenanceStore
+
+log = logging.getLogger("scout.batch")
 
 # The API's rule for custom ids.
 _CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -130,6 +133,7 @@ async def wait_until_ended(
     """Polls until the batch has ended (succeeded, errored, expired or canceled: all of it)."""
     while not await source.batch_ended(batch_id):
         await on_poll()
+        log.info("Message Batch %s still in progress; next check in %ss", batch_id, options.poll_seconds)
         await options.sleep(options.poll_seconds)
 
 

@@ -384,7 +384,9 @@ class ClaudeExtractor:
                              "its deals are retried next run")
         if isinstance(exc, anthropic.APIError):
             return ExtractionError(describe_api_error(exc, self._model, self._client.max_retries))
-        return ExtractionError(f"Message Batch {batch_id}: {exc}")
+        if batch_id is not None:  # ended without a results_url: its results cannot be had, so do not wait forever
+            return BatchGone(f"Message Batch {batch_id} has no results: {exc}; its deals are retried next run")
+        return ExtractionError(f"Message Batch: {exc}")
 
     async def submit_batch(self, requests: list[dict[str, Any]]) -> str:
         try:
