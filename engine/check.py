@@ -270,7 +270,7 @@ async def run_check(
             crm = await open_reader(settings)
         except AuthError:
             raise
-        except CRMError as exc:
+        except CRMError:
             if settings.crm != "local":
                 raise
             report.issues.append(Issue(what="no embedded workspace yet",
@@ -369,7 +369,8 @@ def format_report(report: CheckReport) -> str:
     lines = [f"scout check: {report.crm} ({report.target}), object '{report.object}'"]
     if report.token is not None:
         scopes = ", ".join(sorted(report.token.scopes)) if report.token.scopes is not None else "(not listed)"
-        lines.append(f"  token     {report.token_env} accepted{': ' + report.token.identity if report.token.identity else ''}")
+        identity = f": {report.token.identity}" if report.token.identity else ""
+        lines.append(f"  token     {report.token_env} accepted{identity}")
         lines.append(f"  scopes    {scopes}")
     lines.append(f"  writes    {report.writes}")
     lines.append(f"  extractor {report.extractor}")
@@ -380,7 +381,8 @@ def format_report(report: CheckReport) -> str:
             state = {"ok": "ok", "missing": "MISSING", "wrong_type": "WRONG TYPE",
                      "options_missing": "OPTIONS MISSING"}[f.state]
             have = f.have.value if f.have else "-"
-            lines.append(f"  {f.concept if f.role == 'rep' else '':<18} {f.name:<26} {f.want.value:<13} {have:<13} {state}")
+            concept = f.concept if f.role == "rep" else ""
+            lines.append(f"  {concept:<18} {f.name:<26} {f.want.value:<13} {have:<13} {state}")
     lines.append("")
     if report.deals is not None:
         lines.append(f"  deals     {report.deals} visible")

@@ -170,7 +170,9 @@ def check_value(spec: FieldSpec, value: Any) -> Any:
         return float(value)
     if kind is FieldType.MULTI_SELECT:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{spec.name} is a multi_select field; expected a list of strings, got {json.dumps(value)}")
+            raise ValueError(
+                f"{spec.name} is a multi_select field; expected a list of strings, got {json.dumps(value)}"
+            )
         return [_option(spec, v) for v in value]
     if not isinstance(value, str):
         raise ValueError(f"{spec.name} is a {kind.value} field; expected a string, got {json.dumps(value)}")
@@ -228,7 +230,8 @@ def parse_jsonl(lines: Iterable[str], source: str = "input") -> WorkspaceData:
         try:
             record = _RECORD.validate_python(obj)
         except ValidationError as exc:
-            problems.add(source, number, f"{obj.get('type')}: {_explain(exc)}")
+            kind = obj.get("type")
+            problems.add(source, number, f"{kind}: {_explain(exc)}" if kind in RECORD_TYPES else _explain(exc))
             continue
         getattr(parsed, {"field": "fields", "person": "people", "deal": "deals", "note": "notes"}[record.type]).append(
             (number, record)
@@ -245,7 +248,9 @@ def _assemble(parsed: _Lines, source: str, problems: _Collector) -> WorkspaceDat
 
     specs: dict[str, FieldSpec] = {}
     for _, r in parsed.fields:
-        specs.setdefault(r.name, FieldSpec(name=r.name, type=r.field_type, label=r.label, options=tuple(r.options)))
+        # A field's label defaults to its name (the embedded workspace stores it that way).
+        specs.setdefault(r.name, FieldSpec(name=r.name, type=r.field_type, label=r.label or r.name,
+                                           options=tuple(r.options)))
 
     deals: list[Deal] = []
     for line, r in parsed.deals:
@@ -310,7 +315,7 @@ def to_jsonl(data: WorkspaceData) -> Iterator[str]:
     specs = {f.name: f for f in data.fields}
     for f in data.fields:
         rec: dict[str, Any] = {"type": "field", "name": f.name, "field_type": f.type.value}
-        if f.label:
+        if f.label and f.label != f.name:
             rec["label"] = f.label
         if f.options:
             rec["options"] = list(f.options)
@@ -486,7 +491,9 @@ def _concept_columns(headers: list[str], field_map: FieldMap) -> dict[str, Field
     return found
 
 
-def parse_hubspot_csv(deals_path: Path, notes_path: Path | None, field_map: FieldMap) -> tuple[WorkspaceData, CsvMapping]:
+def parse_hubspot_csv(
+    deals_path: Path, notes_path: Path | None, field_map: FieldMap
+) -> tuple[WorkspaceData, CsvMapping]:
     """A HubSpot deals export (plus, optionally, a notes export) as a pipeline, or raise ImportFailed."""
     problems = _Collector()
     source = deals_path.name
@@ -556,7 +563,8 @@ def parse_hubspot_csv(deals_path: Path, notes_path: Path | None, field_map: Fiel
             if column and row[column].strip():
                 times[need] = _parse_instant(row[column])
                 if times[need] is None:
-                    problems.add(source, line, f"deal '{deal_id}', column '{column}': '{row[column]}' is not a date/time")
+                    problems.add(source, line,
+                                 f"deal '{deal_id}', column '{column}': '{row[column]}' is not a date/time")
         deals.append(Deal(id=deal_id, name=name, stage=values.get(STAGE_FIELD), created_at=times["created_at"],
                           updated_at=times["updated_at"], values=values))
     problems.raise_if_any()
@@ -594,11 +602,11 @@ def _hubspot_notes(path: Path, deals: list[Deal], problems: _Collector, mapping:
         problems.add(source, 1, "no 'Associated Deal IDs' column: include deal associations in the export")
     if problems.problems:
         return []
+    roles = {"id": "note id", "body": "note text (HTML to plain text)", "time": "note time",
+             "author": "note author", "deal_ids": "note's deals", "deal_names": "note's deals (by name)"}
     for need, column in columns.items():
         if column:
-            mapping.used[f"{source}: {column}"] = {"id": "note id", "body": "note text (HTML to plain text)",
-                                                   "time": "note time", "author": "note author",
-                                                   "deal_ids": "note's deals", "deal_names": "note's deals (by name)"}[need]
+            mapping.used[f"{source}: {column}"] = roles[need]
     by_id = {d.id for d in deals}
     by_name: dict[str, list[str]] = {}
     for d in deals:

@@ -58,7 +58,8 @@ class StandInServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Request)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="standin-http", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="standin-http",
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -228,8 +228,9 @@ def test_check_names_a_missing_scope_and_where_to_add_it(name, dropped, serve, s
     assert code == 4, err
     scope = "note:read" if name == "attio" else dropped
     where = "Attio (Workspace settings > Developers" if name == "attio" else "HubSpot (Settings > Integrations"
+    holder = "access token" if name == "attio" else "private app"
     line = next(line for line in out.splitlines() if f"token lacks {scope}" in line)
-    assert "notes" in line and f"add the scope to the {'access token' if name == 'attio' else 'private app'} in {where}" in line
+    assert "notes" in line and f"add the scope to the {holder} in {where}" in line
     assert "could not read notes" in out  # the probe met the same wall, and says so
     assert "deals     5 visible" in out  # the rest of the report still filled in
 
