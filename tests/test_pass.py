@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import sqlite3
 
 import pytest
 
@@ -264,12 +264,10 @@ async def test_a_deal_that_vanishes_mid_run_is_logged_and_the_pass_goes_on(make_
     class Vanishing(ScriptedModel):
         def handle(self, request):
             reply = super().handle(request)
-            if self.calls == 1:  # while d1 is being extracted, someone deletes d3
-                async def delete():
-                    crm = await LocalCRM.open(settings.workspace, writable=True)
-                    await crm.delete_deal("d3")
-                    await crm.aclose()
-                asyncio.get_event_loop().create_task(delete())
+            if self.calls == 1:  # while d1 is being extracted, someone else deletes d3 in the CRM
+                with sqlite3.connect(settings.workspace) as db:
+                    for table, key in (("notes", "deal_id"), ("deal_values", "deal_id"), ("deals", "id")):
+                        db.execute(f"DELETE FROM {table} WHERE {key} = 'd3'")
             return reply
 
     model = Vanishing(GOOD_SCRIPT)
