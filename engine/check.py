@@ -241,7 +241,7 @@ class _Probe:
         elif isinstance(exc, AuthError):
             fix = f"the token was refused here: check its scopes ({exc})"
         else:
-            fix = f"{exc}; run `scout check` again, and see `scout -v check` for details"
+            fix = str(exc)
         self.report.issues.append(Issue(what=f"could not {what}", fix=fix))
 
 

@@ -260,3 +260,20 @@ def test_a_csv_with_a_bad_row_imports_nothing(scout, tmp_path) -> None:
 ])
 def test_hubspot_export_times(text, expected) -> None:
     assert _parse_instant(text) == expected
+
+
+def test_the_documented_example_imports(scout, tmp_path) -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "import-format.md").read_text(encoding="utf-8")
+    example = re.search(r"### Example\n\n```json\n(.*?)```", doc, re.S).group(1)
+    (tmp_path / "example.jsonl").write_text(example, encoding="utf-8")
+    code, out, err = scout("import", str(tmp_path / "example.jsonl"))
+    assert code == 0 and "2 deals, 2 notes, 5 fields, 1 people" in out, err
+
+
+def test_import_refuses_to_overwrite_a_file_that_is_not_a_workspace(scout, tmp_path) -> None:
+    settings = Settings()
+    settings.workspace.parent.mkdir(parents=True)
+    settings.workspace.write_text("my notes, not a database\n" * 100)
+    code, _, err = scout("import", str(write_jsonl(tmp_path / "p.jsonl", GOOD)), "--replace")
+    assert code == 1 and "is not a Scout workspace" in err and "Traceback" not in err
+    assert settings.workspace.read_text().startswith("my notes")

@@ -69,8 +69,8 @@ async def _existing_deals(path: Path) -> int:
     crm = await LocalCRM.open(path)
     try:
         return await crm.count_deals()
-    except sqlite3.Error:
-        return 0
+    except sqlite3.Error as exc:
+        raise CommandError(f"{path} is not a Scout workspace ({exc}); nothing was imported", EXIT_ERROR) from exc
     finally:
         await crm.aclose()
 
@@ -84,7 +84,10 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if have and not args.replace:
         raise CommandError(f"the workspace {target} already holds {have} deals; add --replace to overwrite it "
                            f"(or point SCOUT_DATA_DIR elsewhere); nothing was imported", EXIT_USAGE)
-    crm = await LocalCRM.open(target, writable=True, create=True)
+    try:
+        crm = await LocalCRM.open(target, writable=True, create=True)
+    except sqlite3.Error as exc:
+        raise CommandError(f"{target} is not a Scout workspace ({exc}); nothing was imported", EXIT_ERROR) from exc
     try:
         await crm.load(data, replace=True)  # one transaction: all or nothing
     except (CRMError, sqlite3.Error) as exc:
