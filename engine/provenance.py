@@ -230,6 +230,22 @@ class BatchRow(BaseModel):
     note: str | None
 
 
+class AppliedWrites:
+    """The live writes that landed for some fields of one deal, read once: duplicate protection per finding
+    without a query each. `add` records a write that lands afterwards, so later checks see it as the log would."""
+
+    def __init__(self, fields: list[str], keys: set[tuple[str | None, str | None, str | None]]):
+        self._fields, self._keys = frozenset(fields), keys
+
+    def has(self, field: str, note_id: str | None, new: Any) -> bool:
+        if field not in self._fields:
+            raise KeyError(f"{field} was not read; ask applied_writes for it")
+        return (field, note_id, _dump(new)) in self._keys
+
+    def add(self, field: str, note_id: str | None, new: Any) -> None:
+        self._keys.add((field, note_id, _dump(new)))
+
+
 class LockHeld(Exception):
     """Another pass holds the lock."""
 
@@ -374,6 +390,18 @@ class ProvenanceStore:
             (deal_id, field, note_id, _dump(new), ActionKind.WRITTEN.value),
         )
         return bool(rows)
+
+    async def applied_writes(self, deal_id: str, fields: list[str]) -> "AppliedWrites":
+        """`applied_before` for several fields of one deal in one query (one trip instead of one per finding)."""
+        if not fields:
+            return AppliedWrites(fields, set())
+        marks = ",".join("?" * len(fields))
+        rows = await self._db.execute_fetchall(
+            f"SELECT field, note_id, new FROM actions WHERE deal_id=? AND field IN ({marks}) AND action=?"
+            " AND dry_run=0 AND status='applied'",
+            (deal_id, *fields, ActionKind.WRITTEN.value),
+        )
+        return AppliedWrites(fields, {(r["field"], r["note_id"], r["new"]) for r in rows})
 
     async def latest_for_field(self, deal_id: str, field: str, actions: tuple[ActionKind, ...]) -> ActionRow | None:
         marks = ",".join("?" * len(actions))

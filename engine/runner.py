@@ -20,7 +20,7 @@ from engine.fieldtypes import CoercionError, coerce
 from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, Finding, Note, RunSummary, Usage, Verdict
-from engine.provenance import ActionRow, BatchEntry, ProvenanceStore
+from engine.provenance import ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
 from engine.reconcile import reconcile_pending
 from engine.summary import PassSummary, format_summary
 
@@ -192,8 +192,12 @@ class PassRunner:
                     new=d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value),
                     note_id=d.note_id, excerpt=d.excerpt,
                 ))
-            for concept, (finding, superseded) in pick_newest(kept, notes).items():
-                rows.extend(await self._act(run_id, deal, finding, superseded))
+            winners = pick_newest(kept, notes)
+            # Duplicate protection for the whole deal in one query, not one per finding.
+            applied = await self.store.applied_writes(
+                deal.id, [self.field_map.concepts[f.concept].scout.name for f, _ in winners.values()])
+            for concept, (finding, superseded) in winners.items():
+                rows.extend(await self._act(run_id, deal, finding, superseded, applied))
         await self._log_rows(rows)
         await self.store.mark_scanned(deal.id, run_id)
         self.scanned += 1
@@ -299,7 +303,9 @@ class PassRunner:
         if self._lock_holder is not None:
             await self.store.extend_lock(self._lock_holder)
 
-    async def _act(self, run_id: int, deal: Deal, finding: Finding, superseded: list[Finding]) -> list[ActionRow]:
+    async def _act(
+        self, run_id: int, deal: Deal, finding: Finding, superseded: list[Finding], applied: AppliedWrites
+    ) -> list[ActionRow]:
         fields = self.field_map.concepts[finding.concept]
         base = dict(concept=finding.concept.value, field=fields.scout.name, note_id=finding.note_id,
                     excerpt=finding.excerpt)
@@ -314,8 +320,7 @@ class PassRunner:
         except CoercionError as exc:
             return rows + [self._row(run_id, deal, action=ActionKind.DROPPED, new=finding.value,
                                      reason=f"value does not fit {fields.scout.name}: {exc}", **base)]
-        applied = await self.store.applied_before(deal.id, fields.scout.name, finding.note_id, new)
-        decision = decide(fields, deal, finding, new, applied)
+        decision = decide(fields, deal, finding, new, applied.has(fields.scout.name, finding.note_id, new))
         if not decision.writes:
             reason = _SKIP_REASONS[decision.verdict].format(rep=fields.rep.name, scout=fields.scout.name)
             return rows + [self._row(run_id, deal, action=ActionKind.SKIPPED, reason=reason,
@@ -336,6 +341,7 @@ class PassRunner:
             self.counts[ActionKind.FAILED] += 1
             return []
         await self.store.set_outcome(intent, "applied")
+        applied.add(fields.scout.name, finding.note_id, new)
         self.counts[ActionKind.WRITTEN] += 1
         return []
 
