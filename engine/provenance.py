@@ -339,15 +339,25 @@ class ProvenanceStore:
             await self._db.commit()
         return int(cur.lastrowid)
 
-    async def log_many(self, rows: list[ActionRow]) -> None:
-        # One multi-row INSERT (per 40 rows) and one commit: two trips to the database thread for a deal's rows.
-        # execute_fetchall, not executemany: its cursor lives and dies on the database thread, whereas a cursor
-        # handed back here would reset a shared cached statement from this thread when it is collected.
+    async def _insert_actions(self, rows: list[ActionRow]) -> None:
+        # One multi-row INSERT per 40 rows: one trip to the database thread for a deal's rows. execute_fetchall,
+        # not executemany: its cursor lives and dies on the database thread, whereas a cursor handed back here
+        # would reset a shared cached statement from this thread when it is collected.
         now = _now()
         for start in range(0, len(rows), self._ROWS_PER_INSERT):
             chunk = rows[start:start + self._ROWS_PER_INSERT]
             params = [p for row in chunk for p in self._action_params(row, now)]
             await self._db.execute_fetchall(self._INSERT_ACTION + ", ".join([self._ACTION_MARKS] * len(chunk)), params)
+
+    async def log_many(self, rows: list[ActionRow]) -> None:
+        await self._insert_actions(rows)
+        await self._db.commit()
+
+    async def log_scanned(self, rows: list[ActionRow], deal_id: str, run_id: int) -> None:
+        """A deal's rows and its scan mark in one commit: the deal counts as scanned exactly when its rows are
+        on record (and a pass makes one commit per deal instead of two)."""
+        await self._insert_actions(rows)
+        await self._upsert_scan(deal_id, run_id)
         await self._db.commit()
 
     async def set_outcome(self, action_id: int, status: str, error: str | None = None,
@@ -528,13 +538,16 @@ class ProvenanceStore:
         return {r["deal_id"]: r["last_scanned_at"] for r in rows}
 
     async def mark_scanned(self, deal_id: str, run_id: int) -> None:
+        await self._upsert_scan(deal_id, run_id)
+        await self._db.commit()
+
+    async def _upsert_scan(self, deal_id: str, run_id: int) -> None:
         # Microsecond precision so deals scanned in one pass keep their order for the next.
-        await self._db.execute(
+        await self._db.execute_fetchall(
             "INSERT INTO scans (deal_id, last_scanned_at, last_run_id) VALUES (?, ?, ?) ON CONFLICT(deal_id)"
             " DO UPDATE SET last_scanned_at=excluded.last_scanned_at, last_run_id=excluded.last_run_id",
             (deal_id, datetime.now(timezone.utc).isoformat(), run_id),
         )
-        await self._db.commit()
 
     # -- extraction cache ---------------------------------------------------------------------------------
 
@@ -542,12 +555,14 @@ class ProvenanceStore:
         rows = await self._db.execute_fetchall("SELECT payload FROM extraction_cache WHERE key = ?", (key,))
         return rows[0]["payload"] if rows else None
 
-    async def cache_put(self, key: str, payload: str) -> None:
-        await self._db.execute(
+    async def cache_put(self, key: str, payload: str, *, commit: bool = True) -> None:
+        """`commit=False` leaves the entry to the caller's next commit (a pass commits once per deal)."""
+        await self._db.execute_fetchall(
             "INSERT OR REPLACE INTO extraction_cache (key, payload, created_at) VALUES (?, ?, ?)",
             (key, payload, _now()),
         )
-        await self._db.commit()
+        if commit:
+            await self._db.commit()
 
     # -- message batches (a restart resumes the submitted batch instead of paying again) -------------------
 

@@ -198,8 +198,9 @@ class PassRunner:
                 deal.id, [self.field_map.concepts[f.concept].scout.name for f, _ in winners.values()])
             for concept, (finding, superseded) in winners.items():
                 rows.extend(await self._act(run_id, deal, finding, superseded, applied))
-        await self._log_rows(rows)
-        await self.store.mark_scanned(deal.id, run_id)
+        for row in rows:
+            self.counts[row.action] += 1
+        await self.store.log_scanned(rows, deal.id, run_id)
         self.scanned += 1
 
     # -- batch mode -------------------------------------------------------------------------------------------

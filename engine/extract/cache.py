@@ -34,5 +34,7 @@ async def cached_extract(
     extraction = await extractor.extract(deal, notes, field_map)
     # A reply the model cut short (max_tokens, refusal) is not an answer worth keeping: retry next pass.
     if not any(d.concept == "*" for d in extraction.dropped):
-        await store.cache_put(key, extraction.model_dump_json())
+        # Committed with the deal's log rows right after (one commit per deal); a crash in between only means
+        # this deal is extracted again next pass.
+        await store.cache_put(key, extraction.model_dump_json(), commit=False)
     return extraction, False
