@@ -40,6 +40,9 @@ SCOUT_FIELDS = {s.name: s for s in default_field_map().scout_fields()}
 # High enough that a test never waits on HubSpot's 10-second window; the pacing itself is benchmarked in
 # bench/bench_crm.py and covered by the adapter tests.
 HUBSPOT_TEST_BUDGET = "5000"
+# Over real HTTP the client's window (send time) and the server's (arrival time) drift by the jitter of the
+# loopback; a stand-in with room above Attio's limits keeps these tests from waiting out a Retry-After date.
+ATTIO_SERVED_LIMITS = {"reads_per_s": 400, "writes_per_s": 100}
 
 
 # ---- the stand-ins, their state, and the CLI ------------------------------------------------------------
@@ -117,7 +120,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Vendor]]:
         monkeypatch.delenv(proxy, raising=False)
 
     def start(name: str, data: WorkspaceData | None = None, **kwargs: Any) -> Vendor:
-        vendor = make_vendor(name, **kwargs)
+        vendor = make_vendor(name, **({**ATTIO_SERVED_LIMITS, **kwargs} if name == "attio" else kwargs))
         if data is not None:
             vendor.standin.load(data)
         server = StandInServer(vendor.standin.handler).__enter__()
