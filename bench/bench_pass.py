@@ -107,10 +107,12 @@ async def build_template(path: Path, deals: int, seed: int) -> tuple[float, floa
 
 async def run_scenario(
     name: str, *, template: Path, work: Path, live: bool, latency: float, concurrency: int, deals: int,
-    log_db: Path | None = None, trace: bool = False, profile: cProfile.Profile | None = None,
+    log_db: Path | None = None, workspace_dir: Path | None = None, trace: bool = False,
+    profile: cProfile.Profile | None = None,
 ) -> Result:
     work.mkdir(parents=True, exist_ok=True)
-    workspace = work / "workspace.sqlite"
+    (workspace_dir or work).mkdir(parents=True, exist_ok=True)
+    workspace = (workspace_dir or work) / "workspace.sqlite"
     if not workspace.exists():
         shutil.copyfile(template, workspace)
     before = _digest(workspace)
@@ -181,10 +183,14 @@ def report(results: list[Result]) -> bool:
 async def main(args: argparse.Namespace) -> int:
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scout-bench-"))
     root.mkdir(parents=True, exist_ok=True)
+    # --crm-dir puts the embedded CRM's files elsewhere (e.g. /dev/shm) to take the disk's fsyncs out of a live
+    # pass; the provenance log always stays in `root`.
+    crm_root = Path(tempfile.mkdtemp(prefix="scout-bench-crm-", dir=args.crm_dir)) if args.crm_dir else root
     try:
         print(f"machine: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores,"
               f" {platform.system()} {platform.machine()}; files in {root}")
-        template = root / "template.sqlite"
+        print(f"embedded CRM files in {crm_root}")
+        template = crm_root / "template.sqlite"
         gen, load, notes = await build_template(template, args.deals, args.seed)
         print(f"workspace: {args.deals} deals, {notes} notes; generated in {gen:.2f} s, loaded in {load:.2f} s")
 
@@ -192,9 +198,9 @@ async def main(args: argparse.Namespace) -> int:
         profile = cProfile.Profile() if args.profile else None
         results: list[Result] = []
         for name in wanted:
-            work, log_db = root / name, None
+            work, log_db, crm_work = root / name, None, crm_root / name
             if name == "dry-warm":  # a second pass on dry-0's log and workspace: extraction cache hits
-                work, log_db = root / "dry-0", root / "dry-0" / "log.sqlite"
+                work, log_db, crm_work = root / "dry-0", root / "dry-0" / "log.sqlite", crm_root / "dry-0"
                 if not log_db.exists():
                     print("  dry-warm needs dry-0 before it: skipped")
                     continue
@@ -202,10 +208,12 @@ async def main(args: argparse.Namespace) -> int:
             for i in range(args.repeat):
                 if name != "dry-warm" and i:  # a fresh log and workspace, so every repeat is a cold pass
                     shutil.rmtree(work)
+                    shutil.rmtree(crm_work, ignore_errors=True)
                 runs.append(await run_scenario(
                     name, template=template, work=work, live=name.startswith("live"),
                     latency=args.latency if name.endswith("-L") else 0.0, concurrency=args.concurrency,
-                    deals=args.deals, log_db=log_db, profile=profile if args.profile == name else None,
+                    deals=args.deals, log_db=log_db, workspace_dir=crm_work,
+                    profile=profile if args.profile == name else None,
                 ))
             print(f"  {name}: " + ", ".join(f"{r.wall:.2f}" for r in runs) + " s")
             results.append(min(runs, key=lambda r: r.wall))  # the least disturbed run on a shared machine
@@ -213,7 +221,8 @@ async def main(args: argparse.Namespace) -> int:
         if args.tracemalloc:
             # Separate and untimed: tracemalloc slows Python code several times over.
             r = await run_scenario("traced", template=template, work=root / "traced", live=False, latency=0.0,
-                                   concurrency=args.concurrency, deals=args.deals, trace=True)
+                                   concurrency=args.concurrency, deals=args.deals, trace=True,
+                                   workspace_dir=crm_root / "traced")
             print(f"memory    dry-0    tracemalloc peak {r.traced_peak_mb:.1f} MB (Python heap during a dry pass"
                   f" of {r.deals} deals, run again under tracemalloc; native SQLite memory is not traced)")
         if profile:
@@ -227,6 +236,8 @@ async def main(args: argparse.Namespace) -> int:
     finally:
         if not args.dir and not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+            if args.crm_dir:
+                shutil.rmtree(crm_root, ignore_errors=True)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -243,6 +254,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile-out", metavar="FILE", help="also write the raw pstats here")
     p.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime, ...)")
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--crm-dir", metavar="DIR",
+                   help="keep the embedded CRM's workspace files under DIR (e.g. /dev/shm: no disk fsyncs)")
     p.add_argument("--dir", help="work here instead of a temporary directory (kept afterwards)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return p.parse_args(argv)
