@@ -277,3 +277,22 @@ def test_import_refuses_to_overwrite_a_file_that_is_not_a_workspace(scout, tmp_p
     code, _, err = scout("import", str(write_jsonl(tmp_path / "p.jsonl", GOOD)), "--replace")
     assert code == 1 and "is not a Scout workspace" in err and "Traceback" not in err
     assert settings.workspace.read_text().startswith("my notes")
+
+
+def test_rehearsing_a_full_pass_on_an_imported_copy(scout, tmp_path, monkeypatch) -> None:
+    """The README's walk-through: import, check, set up and write on the copy, export what Scout suggested."""
+    source = write_jsonl(tmp_path / "pipeline.jsonl", GOOD)
+    assert scout("import", str(source))[0] == 0
+    code, out, _ = scout("check")
+    assert code == 4 and "scout_competition missing" in out
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    assert scout("setup", "--apply")[0] == 0
+    code, out, err = scout("run", "--apply")
+    assert code == 0 and out.startswith("LIVE: "), err
+
+    exported = tmp_path / "after.jsonl"
+    assert scout("export", str(exported))[0] == 0
+    deals = {r["id"]: r for r in map(json.loads, exported.read_text().splitlines()) if r["type"] == "deal"}
+    assert deals["d2"]["values"]["scout_competition"] == "Blackline"
+    assert deals["d1"]["values"]["economic_buyer"] == "Dana Ruiz"  # the rep's own value is untouched
+    assert "scout_economic_buyer" not in deals["d1"]["values"]  # and Scout deferred to it
