@@ -262,8 +262,12 @@ async def run_check(
     report.writes = ("LIVE_WRITES=1: `--apply` runs write" if settings.live_writes else
                      "LIVE_WRITES is not 1: every run is a rehearsal until it is set")
     kind = settings.extractor_kind()
-    report.extractor = (f"claude ({settings.model})" if kind == "claude" else
-                        "offline rules (no ANTHROPIC_API_KEY; set it to use Claude)")
+    if kind == "claude":
+        report.extractor = f"claude ({settings.model})"
+    elif settings.anthropic_api_key:
+        report.extractor = "offline rules (SCOUT_EXTRACTOR=offline)"
+    else:
+        report.extractor = "offline rules (no ANTHROPIC_API_KEY; set it to use Claude)"
 
     if crm is None:
         try:
