@@ -229,10 +229,21 @@ class LocalCRM:
         spec = (await self.field_specs()).get(field)
         if spec is None:
             raise CRMError(f"field {field} does not exist in the workspace: run `scout setup --apply`")
-        exists = await self._db.execute_fetchall("SELECT 1 FROM deals WHERE id = ?", (deal_id,))
-        if not exists:
-            raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
-        encoded = await self._encode(spec, value)
+        missing = DealNotFound(f"deal {deal_id} not found in the embedded workspace")
+        try:
+            encoded = await self._encode(spec, value)
+        except CRMError:
+            # A missing deal is reported before a bad value, as if existence had been checked first.
+            if not await self._db.execute_fetchall("SELECT 1 FROM deals WHERE id = ?", (deal_id,)):
+                raise missing from None
+            raise
+        # Touching updated_at doubles as the existence check (no row updated: no deal, nothing written), which
+        # saves a query per write; both statements commit together, so their order does not show.
+        touched = await self._db.execute(
+            "UPDATE deals SET updated_at = ? WHERE id = ?", (datetime.now(timezone.utc).isoformat(), deal_id)
+        )
+        if touched.rowcount == 0:
+            raise missing
         if encoded is None:
             await self._db.execute("DELETE FROM deal_values WHERE deal_id = ? AND field = ?", (deal_id, field))
         else:
@@ -241,9 +252,6 @@ class LocalCRM:
                 "ON CONFLICT(deal_id, field) DO UPDATE SET value = excluded.value",
                 (deal_id, field, json.dumps(encoded)),
             )
-        await self._db.execute(
-            "UPDATE deals SET updated_at = ? WHERE id = ?", (datetime.now(timezone.utc).isoformat(), deal_id)
-        )
         await self._db.commit()
 
     async def delete_deal(self, deal_id: str) -> None:
