@@ -1,7 +1,8 @@
 """Benchmark: one real pass (engine.runner.run_pass) over a generated pipeline of N deals.
 
-    python bench/bench_pass.py                       # 10,000 deals, L=0.02 s, C=32: about a minute
-    python bench/bench_pass.py --deals 2000 --latency 0.05 --concurrency 8
+    python bench/bench_pass.py                       # 10,000 deals, L=0.02 s, C=32: under two minutes
+    python bench/bench_pass.py -n 2000 -l 0.2 -c 32 --only dry-0,dry-L -r 3
+    python bench/bench_pass.py --crm-dir /dev/shm    # embedded CRM on tmpfs: live runs without disk fsyncs
     python bench/bench_pass.py --profile dry-0       # cProfile one scenario, print the top functions
 
 Each scenario runs a whole pass with cap = N on a fresh provenance log and a fresh copy of the workspace,
@@ -11,7 +12,12 @@ so every deal is a cache miss and the extractor runs once per deal:
   dry-warm         a second dry pass on dry-0's log: every extraction is a cache hit
   dry-L / live-L   latency L at concurrency C: pass time against the ideal N*L/C
 
-Targets (issue 2): overhead under 1 ms per deal; a pass within 1.1 x N*L/C.
+Targets (issue 2): overhead under 1 ms per deal; a pass within 1.1 x N*L/C. With a fixed latency every worker
+waits the same L, so workers move in step and each deal's engine work o queues behind the others': a pass
+takes about N*L/C + N*o, a ratio of 1 + C*o/L. The report prints that estimate from the zero-latency run.
+
+Peak memory: peak RSS of each pass (Linux VmHWM, reset before it), ru_maxrss of the whole process, and with
+--tracemalloc the Python heap peak of one more, untimed, dry pass.
 """
 
 from __future__ import annotations
@@ -175,6 +181,12 @@ def report(results: list[Result]) -> bool:
             ok &= hit
             print(f"latency   {r.name:<8} {r.wall:.2f} s vs ideal N*L/C = {r.deals}*{r.latency}/{r.concurrency}"
                   f" = {r.ideal:.2f} s, ratio {ratio:.3f} (target <= {RATIO_TARGET})  {'OK' if hit else 'MISSED'}")
+            base = next((b for b in results if b.latency == 0 and b.live == r.live and b.name != "dry-warm"), None)
+            if base is not None:
+                o, per = base.wall / base.deals, r.latency / r.concurrency
+                print(f"          {'':<8} model 1 + C*o/L with o = {o * 1000:.3f} ms ({base.name}):"
+                      f" {1 + o / per:.3f}; the target needs L/C >= 10*o = {10 * o * 1000:.1f} ms"
+                      f" (here {per * 1000:.3f} ms)")
     print(f"memory    process  ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
           " (whole run, including workspace generation)")
     return ok
@@ -248,8 +260,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--repeat", "-r", type=int, default=1, help="run each scenario R times and report the fastest")
     p.add_argument("--only", help="comma-separated scenarios: dry-0,dry-warm,live-0,dry-L,live-L")
-    p.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false",
-                   help="skip the extra dry pass run under tracemalloc")
+    p.add_argument("--tracemalloc", action="store_true",
+                   help="also run one untimed dry pass under tracemalloc and print its Python heap peak")
     p.add_argument("--profile", metavar="SCENARIO", help="cProfile this scenario and print the top functions")
     p.add_argument("--profile-out", metavar="FILE", help="also write the raw pstats here")
     p.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime, ...)")
