@@ -38,14 +38,43 @@ async def test_limiter_never_lets_more_than_rate_through_in_any_window() -> None
     limiter = RateLimiter(5, 1.0, clock=clock.time, sleep=clock.sleep)
     stamps = []
     for _ in range(17):
-        await limiter.acquire()
+        release = await limiter.acquire()
         stamps.append(clock.time())
+        release()  # an instant response: the place frees one window after it
     for i, start in enumerate(stamps):
         inside = [t for t in stamps[i:] if t < start + 1.0]
         assert len(inside) <= 5, (start, inside)
     # Five go at once, then it paces rather than stalling: 17 calls need a bit over 3 windows.
     assert stamps[4] == stamps[0]
     assert stamps[-1] - stamps[0] == pytest.approx(3.0)
+
+
+async def test_limiter_counts_a_request_until_a_window_after_its_response() -> None:
+    """Network delay on either leg must never put more than `rate` requests in one of the vendor's windows.
+
+    Counting only from the send lets a slow request and two fast ones land in one window on the server.
+    """
+    clock = FakeClock(start=0.0)
+    limiter = RateLimiter(2, 1.0, clock=clock.time, sleep=clock.sleep)
+    legs = [(0.29, 0.0), (0.0, 0.0), (0.0, 0.4), (0.3, 0.1), (0.0, 0.0), (0.25, 0.3), (0.0, 0.0), (0.1, 0.0)] * 3
+    arrivals = []
+    for up, down in legs:
+        release = await limiter.acquire()
+        await clock.sleep(up)
+        arrivals.append(clock.time())  # when the vendor counts it
+        await clock.sleep(down)
+        release()
+    for start in arrivals:
+        assert len([t for t in arrivals if start <= t < start + 1.0]) <= 2, (start, arrivals)
+
+
+async def test_a_failed_request_frees_its_place() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1, 1.0, clock=clock.time, sleep=clock.sleep)
+    handler, seen = scripted(httpx.ConnectError("down"), httpx.Response(200, json={}))
+    async with client_for(handler) as client:
+        response = await request(client, "GET", "/x", limiter=limiter, sleep=clock.sleep, rng=lambda: 0.0)
+    assert response.status_code == 200 and len(seen) == 2
 
 
 def test_retry_after_in_seconds_or_http_date() -> None:

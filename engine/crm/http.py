@@ -9,9 +9,9 @@ the env var to fix), and every other response, 404 included, is handed back to t
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
-from collections import deque
 from email.utils import parsedate_to_datetime
 from typing import Any, Awaitable, Callable
 
@@ -32,11 +32,13 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 
 
 class RateLimiter:
-    """At most `rate` acquisitions in any window of `period` seconds (a sliding-window log).
+    """At most `rate` requests counted in any window of `period` seconds (a sliding-window log).
 
-    A sliding log is strict where a token bucket is not: a full bucket plus its refill can let nearly
-    twice `rate` through within one `period`, which a vendor counting per window would refuse.
-    `clock` and `sleep` are injectable so a test can run it on a fake clock.
+    A request holds its place from the moment it is sent until one full `period` after its response
+    arrived. The vendor counts a request somewhere in between, so however the network delays either leg,
+    the vendor never sees more than `rate` in a window; counting from the send alone meets 429s as soon as
+    latency varies. A sliding log is also strict where a token bucket is not (a full bucket plus its refill
+    lets nearly twice `rate` through in one `period`). `clock` and `sleep` are injectable for fake clocks.
     """
 
     def __init__(
@@ -53,20 +55,34 @@ class RateLimiter:
         self.period = period
         self._clock = clock
         self._sleep = sleep
-        self._stamps: deque[float] = deque()
+        self._expiries: list[float] = []  # per place: when it frees; inf while its request is in flight
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Callable[[], None]:
+        """Wait for a place; call the returned function when the response (or failure) arrives."""
         # The lock keeps waiters in order, so a burst drains first-come first-served.
         async with self._lock:
             while True:
                 now = self._clock()
-                while self._stamps and self._stamps[0] <= now - self.period:
-                    self._stamps.popleft()
-                if len(self._stamps) < self.rate:
-                    self._stamps.append(now)
-                    return
-                await self._sleep(max(self._stamps[0] + self.period - now, 0.001))
+                self._expiries = [e for e in self._expiries if e > now]
+                if len(self._expiries) < self.rate:
+                    return self._hold()
+                finite = [e for e in self._expiries if e != math.inf]
+                wait = (min(finite) - now) if finite else self.period / self.rate
+                await self._sleep(max(wait, 0.001))
+
+    def _hold(self) -> Callable[[], None]:
+        self._expiries.append(math.inf)
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                # In-flight markers are interchangeable: turn one into this request's real expiry.
+                self._expiries[self._expiries.index(math.inf)] = self._clock() + self.period
+
+        return release
 
 
 def retry_after_seconds(value: str | None, *, now: Clock = time.time) -> float | None:
@@ -127,10 +143,11 @@ async def request(
     where = _where(method, url)
     attempt = 0
     while True:
-        await limiter.acquire()
+        release = await limiter.acquire()
         try:
             response = await client.request(method, url, **kwargs)
         except _RETRYABLE_TRANSPORT as exc:
+            release()
             if attempt >= max_retries:
                 raise CRMError(
                     f"{vendor} unreachable ({type(exc).__name__}: {exc}) after {max_retries} retries on {where}"
@@ -139,6 +156,10 @@ async def request(
             attempt += 1
             continue
 
+        except BaseException:
+            release()
+            raise
+        release()
         status = response.status_code
         if status in (401, 403):
             await response.aread()

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 from urllib.parse import quote
 
 import httpx
@@ -88,9 +88,15 @@ class _Both:
         self._first = first
         self._second = second
 
-    async def acquire(self) -> None:
-        await self._first.acquire()
-        await self._second.acquire()
+    async def acquire(self) -> Callable[[], None]:
+        release_first = await self._first.acquire()
+        release_second = await self._second.acquire()
+
+        def release() -> None:
+            release_first()
+            release_second()
+
+        return release
 
 
 def _after(body: dict[str, Any]) -> str | None:
