@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import tomllib
 from typing import Sequence
 
 from pydantic import ValidationError
@@ -38,6 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         err = exc.errors()[0]
         name = err.get("loc", ["?"])[0]
         print(f"scout: configuration error in {name}: {err.get('msg')}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings.field_map  # load the TOML now, so a bad file is one line here rather than a traceback later
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else exc.errors()[0]["msg"]
+        print(f"scout: configuration error in SCOUT_FIELD_MAP ({settings.field_map_path}): {detail}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return asyncio.run(args.func(args, settings))

@@ -172,3 +172,20 @@ def test_partial_exit_code_when_setup_meets_a_conflicting_field(capsys, demo, mo
     monkeypatch.setenv("LIVE_WRITES", "1")
     code, out, _ = scout(capsys, "setup", "--apply")
     assert code == EXIT_PARTIAL and "scout_metrics" in out and "conflict" in out and "will not touch it" in out
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "No such file"),
+    ("concepts = [", "SCOUT_FIELD_MAP"),
+    ('[concepts.champion]\nscout_field = "champion"\n', "must start with 'scout_'"),
+    ('[concepts.budget]\nrep_field = "x"\n', "'budget' is not a valid Concept"),
+])
+def test_a_bad_field_map_is_one_line_not_a_traceback(capsys, make_settings, tmp_path, content, expected):
+    path = tmp_path / "map.toml"
+    if content is not None:
+        path.write_text(content)
+    make_settings(SCOUT_FIELD_MAP=str(path))
+    code, _, err = scout(capsys, "run")
+    assert code == EXIT_USAGE
+    assert err.startswith("scout: configuration error in SCOUT_FIELD_MAP") and expected in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
