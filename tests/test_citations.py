@@ -32,3 +32,35 @@ def test_paraphrase_wrong_note_short_and_unknown_note_are_dropped_with_reasons()
         "excerpt shorter than 8 characters",
         "excerpt not found word for word in the cited note",
     ]
+
+
+BUDGET = Note(id="n1", deal_id="d1", created_at=datetime(2026, 5, 1, tzinfo=timezone.utc),
+              text="Dana: anything over $50k needs the CFO. Anything over $5 is fine.\n--------\nover $50k, really")
+
+
+def reasons(*excerpts: str) -> list[str | None]:
+    kept, dropped = verify_citations([f(e) for e in excerpts], [BUDGET])
+    by_excerpt = {d.excerpt: d.reason for d in dropped}
+    assert len(kept) + len(dropped) == len(excerpts)
+    return [by_excerpt.get(e) for e in excerpts]
+
+
+def test_an_excerpt_cut_out_of_longer_words_is_dropped():
+    cut = "excerpt occurs in the cited note only as part of longer words"
+    # Case-sensitive: "Anything over $5 is" does not hold the lower-case one, so only "$50k" does.
+    assert reasons("anything over $5", "ything over $50k", "Dana: anything over $5", "over $50 is") == [
+        cut, cut, cut, "excerpt not found word for word in the cited note"]
+    assert reasons("Anything over $5", "anything over $50k") == [None, None]
+
+
+def test_every_occurrence_is_tried_not_just_the_first():
+    note = BUDGET.model_copy(update={"text": "Cap: anything over $50k. Later: anything over $5 needs a PO."})
+    kept, dropped = verify_citations([f("anything over $5")], [note])  # first inside "$50k", then whole
+    assert len(kept) == 1 and dropped == []
+
+
+def test_punctuation_and_single_tokens_are_not_evidence():
+    thin = "excerpt too thin to be evidence: needs at least 2 words and 5 letters or digits"
+    assert reasons("--------", "anything", "$5 is ok") == [
+        thin, thin, "excerpt not found word for word in the cited note"]
+    assert reasons("-- a b --") == [thin]  # two words, but only 2 letters or digits

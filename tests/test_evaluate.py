@@ -389,6 +389,13 @@ async def test_table_and_json_show_the_numbers(tiny_dir):
 # The real splits, end to end with an oracle that cites every label from its own note
 
 
+def whole_words(text: str, start: int, end: int) -> str:
+    """text[start:end] widened to whole words, as the citation check requires."""
+    start = text.rfind(" ", 0, max(0, start)) + 1 if start > 0 else 0
+    space = text.find(" ", end)
+    return text[start: len(text) if space == -1 else space]
+
+
 class Oracle:
     """Proposes every label with an excerpt cut from the note: every label must be reachable and verify."""
 
@@ -405,11 +412,12 @@ class Oracle:
             text = normalise(note.text)
             for concept, values in labels.get(note.id, {}).items():
                 if concept in OPTION_CONCEPTS:
-                    value, excerpt = (values if concept is Concept.DECISION_CRITERIA else values[0]), text[:80]
+                    value = values if concept is Concept.DECISION_CRITERIA else values[0]
+                    excerpt = whole_words(text, 0, 80)
                 else:
                     value = next(v for v in values if normalise(v).lower() in text.lower())
                     at = text.lower().index(normalise(value).lower())
-                    excerpt = text[max(0, at - 10): at + len(normalise(value)) + 10]
+                    excerpt = whole_words(text, max(0, at - 10), at + len(normalise(value)) + 10)
                 findings.append(Finding(concept=concept, value=value, note_id=note.id, excerpt=excerpt))
         return Extraction(model=self.model, findings=findings)
 
