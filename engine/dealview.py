@@ -15,7 +15,7 @@ from engine.fieldtypes import display
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal
 from engine.provenance import ProvenanceStore
-from engine.runner import pick_newest
+from engine.runner import choose
 
 
 class ConceptView(BaseModel):
@@ -70,7 +70,7 @@ async def build_view(
         try:
             extraction = await extractor.extract(deal, notes, field_map)
             kept, dropped = verify_citations(extraction.findings, notes)
-            fresh = {c: f for c, (f, _) in pick_newest(kept, notes).items()}
+            fresh = choose(kept, notes, field_map)[0]
             fresh_dropped = len(dropped) + len(extraction.dropped)
         except ExtractionError as exc:
             fresh_error = str(exc)
@@ -93,8 +93,8 @@ async def build_view(
             suggestion_excerpt=suggestion.excerpt if suggestion else None,
             suggestion_note_date=note_dates.get(suggestion.note_id or "") if suggestion else None,
             suggestion_run=suggestion.run_id if suggestion else None,
-            fresh_value=display(f.value) if f else None, fresh_excerpt=f.excerpt if f else None,
-            fresh_note_id=f.note_id if f else None,
+            fresh_value=display(f.value) if f else None, fresh_excerpt=f.finding.excerpt if f else None,
+            fresh_note_id=f.finding.note_id if f else None,
         ))
     return DealView(deal_id=deal.id, name=deal.name, stage=deal.stage, url=deal.url, last_scanned=last_scanned,
                     concepts=concepts, fresh_error=fresh_error, fresh_dropped=fresh_dropped)

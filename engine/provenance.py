@@ -55,8 +55,10 @@ CREATE TABLE IF NOT EXISTS actions (
 CREATE INDEX IF NOT EXISTS actions_by_run ON actions(run_id, id);
 CREATE INDEX IF NOT EXISTS actions_by_field ON actions(deal_id, field, action, status);
 CREATE INDEX IF NOT EXISTS actions_pending ON actions(status) WHERE status = 'pending';
-CREATE TABLE IF NOT EXISTS scans (
-    deal_id TEXT PRIMARY KEY, last_scanned_at TEXT NOT NULL, last_run_id INTEGER
+-- One rotation per mode: a rehearsal previews exactly the deals the next live pass will take.
+CREATE TABLE IF NOT EXISTS scan_marks (
+    deal_id TEXT NOT NULL, dry_run INTEGER NOT NULL, last_scanned_at TEXT NOT NULL, last_run_id INTEGER,
+    PRIMARY KEY (deal_id, dry_run)
 );
 CREATE TABLE IF NOT EXISTS extraction_cache (
     key TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at TEXT NOT NULL
@@ -533,8 +535,14 @@ class ProvenanceStore:
 
     # -- scans (fair ordering) ----------------------------------------------------------------------------
 
-    async def last_scanned(self) -> dict[str, str]:
-        rows = await self._db.execute_fetchall("SELECT deal_id, last_scanned_at FROM scans")
+    async def last_scanned(self, dry_run: bool | None = None) -> dict[str, str]:
+        """When each deal was last scanned in that mode's rotation; either mode's latest when None."""
+        if dry_run is None:
+            rows = await self._db.execute_fetchall(
+                "SELECT deal_id, MAX(last_scanned_at) AS last_scanned_at FROM scan_marks GROUP BY deal_id")
+        else:
+            rows = await self._db.execute_fetchall(
+                "SELECT deal_id, last_scanned_at FROM scan_marks WHERE dry_run = ?", (int(dry_run),))
         return {r["deal_id"]: r["last_scanned_at"] for r in rows}
 
     async def mark_scanned(self, deal_id: str, run_id: int) -> None:
@@ -544,9 +552,10 @@ class ProvenanceStore:
     async def _upsert_scan(self, deal_id: str, run_id: int) -> None:
         # Microsecond precision so deals scanned in one pass keep their order for the next.
         await self._db.execute_fetchall(
-            "INSERT INTO scans (deal_id, last_scanned_at, last_run_id) VALUES (?, ?, ?) ON CONFLICT(deal_id)"
+            "INSERT INTO scan_marks (deal_id, dry_run, last_scanned_at, last_run_id)"
+            " VALUES (?, (SELECT dry_run FROM runs WHERE id = ?), ?, ?) ON CONFLICT(deal_id, dry_run)"
             " DO UPDATE SET last_scanned_at=excluded.last_scanned_at, last_run_id=excluded.last_run_id",
-            (deal_id, datetime.now(timezone.utc).isoformat(), run_id),
+            (deal_id, run_id, datetime.now(timezone.utc).isoformat(), run_id),
         )
 
     # -- extraction cache ---------------------------------------------------------------------------------
@@ -603,11 +612,21 @@ class ProvenanceStore:
         )
         await self._db.commit()
 
+    async def interrupt_running(self, kind: str, note: str) -> int:
+        """Runs of `kind` still marked running: called while holding the pass lock, so none of them is alive."""
+        cur = await self._db.execute(
+            "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
+            " WHERE kind=? AND status='running'",
+            (_now(), note, kind),
+        )
+        await self._db.commit()
+        return cur.rowcount
+
     async def mark_interrupted(self, run_id: int, note: str) -> None:
         """A run whose process died (its batch is resumed by a later run) stops showing as running."""
         await self._db.execute(
-            "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
-            " WHERE id=? AND status='running'",
+            "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?), summary=?"
+            " WHERE id=? AND status IN ('running', 'interrupted')",
             (_now(), note, run_id),
         )
         await self._db.commit()

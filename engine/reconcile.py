@@ -6,17 +6,36 @@ write landed and the row becomes `applied`; otherwise the row becomes `failed`. 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from engine.crm.base import CRMError, CRMReader, DealNotFound
 from engine.fieldtypes import same_value
 from engine.models import ActionKind
 from engine.provenance import ProvenanceStore
 
 
+# A CRM call that has not answered in this long is not coming back: its process died.
+SETTLE_AFTER = timedelta(minutes=15)
+
+
 async def reconcile_pending(crm: CRMReader, store: ProvenanceStore) -> int:
-    """Settle every pending intent; returns how many were settled."""
+    """Settle the pending intents of processes that are gone; returns how many were settled.
+
+    Called under the pass lock, after dead pass runs were marked interrupted. An intent whose run is still
+    marked running belongs to a live process (a promotion click, an undo) unless it is old: leave it to
+    that process rather than race its outcome.
+    """
     settled = 0
+    status: dict[int | None, str | None] = {}
+    cutoff = datetime.now(timezone.utc) - SETTLE_AFTER
     for row in await store.pending_intents():
         assert row.id is not None
+        if row.run_id not in status:
+            run = await store.get_run(row.run_id) if row.run_id is not None else None
+            status[row.run_id] = run.status if run else None
+        young = row.created_at is not None and datetime.fromisoformat(row.created_at) > cutoff
+        if status[row.run_id] == "running" and young:
+            continue
         try:
             deal = await crm.get_deal(row.deal_id or "")
         except DealNotFound:

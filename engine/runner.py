@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
 from engine.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
@@ -19,12 +20,15 @@ from engine.extract.pricing import BATCH_PRICE_FACTOR
 from engine.fieldtypes import CoercionError, coerce
 from engine.gate import Gate
 from engine.medic import FieldMap
-from engine.models import ActionKind, Deal, DealRef, Extraction, Finding, Note, RunSummary, Usage, Verdict
+from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.provenance import ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
 from engine.reconcile import reconcile_pending
 from engine.summary import PassSummary, format_summary
 
 log = logging.getLogger("scout.pass")
+# An outage (bad key, 529 storm) should cost a handful of failed rows, not the whole cap.
+MAX_FAILURES_IN_A_ROW = 5
+LOCK_RENEW_SECONDS = 300
 T = TypeVar("T")
 
 _SKIP_REASONS = {
@@ -34,24 +38,58 @@ _SKIP_REASONS = {
 }
 
 
-async def order_deals(crm: CRMReader, store: ProvenanceStore) -> list[DealRef]:
-    """Never-scanned deals first (oldest id first), then least-recently-scanned, so a cap rotates fairly."""
+async def order_deals(crm: CRMReader, store: ProvenanceStore, dry_run: bool) -> list[DealRef]:
+    """Never-scanned deals first (oldest id first), then least-recently-scanned, so a cap rotates fairly.
+
+    Rehearsals and live passes keep separate rotations, so a rehearsal previews the next live pass's deals.
+    """
     refs = [ref async for ref in crm.iter_deal_refs()]
-    scanned = await store.last_scanned()
+    scanned = await store.last_scanned(dry_run)
     return sorted(refs, key=lambda r: (r.id in scanned, scanned.get(r.id, ""), r.id))
 
 
-def pick_newest(findings: list[Finding], notes: list[Note]) -> dict[str, tuple[Finding, list[Finding]]]:
-    """Per concept, the finding from the newest note wins; the rest are superseded."""
+@dataclass
+class Choice:
+    """The suggestion for one concept: the newest note's finding, its value in the scout field's type, and the
+    findings it set aside (older notes, or other values from the same note: merged for multi-select)."""
+
+    finding: Finding
+    value: Any
+    merged: list[Finding] = field(default_factory=list)
+    superseded: list[Finding] = field(default_factory=list)
+
+
+def choose(findings: list[Finding], notes: list[Note], field_map: FieldMap) -> tuple[dict[str, Choice],
+                                                                                    list[tuple[Finding, str]]]:
+    """Per concept, among findings whose value fits the scout field, the newest note's wins.
+
+    Values are fitted first, so a newer finding that does not fit never hides an older one that does.
+    Returns the choices and the findings that do not fit, with the reason.
+    """
     when = {n.id: (n.created_at, i) for i, n in enumerate(notes)}
-    by_concept: dict[str, list[Finding]] = {}
+    unfit: list[tuple[Finding, str]] = []
+    by_concept: dict[str, list[tuple[Finding, Any]]] = {}
     for f in findings:
-        by_concept.setdefault(f.concept.value, []).append(f)
-    out = {}
+        spec = field_map.concepts[f.concept].scout
+        try:
+            value = coerce(spec, f.value)
+        except CoercionError as exc:
+            unfit.append((f, f"value does not fit {spec.name}: {exc}"))
+            continue
+        by_concept.setdefault(f.concept.value, []).append((f, value))
+    out: dict[str, Choice] = {}
     for concept, group in by_concept.items():
-        ordered = sorted(group, key=lambda f: when[f.note_id], reverse=True)
-        out[concept] = (ordered[0], ordered[1:])
-    return out
+        ordered = sorted(group, key=lambda fv: when[fv[0].note_id], reverse=True)  # stable within a note
+        newest = ordered[0][0].note_id
+        same = [fv for fv in ordered if fv[0].note_id == newest]
+        older = [fv[0] for fv in ordered if fv[0].note_id != newest]
+        first, value = same[0]
+        if field_map.concepts[first.concept].scout.type is FieldType.MULTI_SELECT:
+            value = sorted({v for _, vs in same for v in vs})
+            out[concept] = Choice(first, value, merged=[f for f, _ in same[1:]], superseded=older)
+        else:
+            out[concept] = Choice(first, value, superseded=[f for f, _ in same[1:]] + older)
+    return out, unfit
 
 
 class PassRunner:
@@ -83,6 +121,9 @@ class PassRunner:
         self.batch_id: str | None = None
         self.batch_resumed = False
         self.expired = 0
+        self._failures_in_a_row = 0
+        self._halted: str | None = None
+        self._lock_renewed = time.monotonic()
 
     def _row(self, run_id: int, deal: Deal | DealRef, **kw: Any) -> ActionRow:
         return ActionRow(run_id=run_id, deal_id=deal.id, deal_name=deal.name, model=self.extractor.model,
@@ -97,7 +138,7 @@ class PassRunner:
         status = "finished"
         total = 0
         try:
-            ordered = await order_deals(self.crm, self.store)
+            ordered = await order_deals(self.crm, self.store, dry_run=not self.gate.live)
             total = len(ordered)
             if self._batch is not None:
                 await self._run_batch(run_id, ordered, cap)
@@ -118,6 +159,19 @@ class PassRunner:
                                            reason=f"waiting for batch {self.batch_id} failed: resumed next run",
                                            model=self.extractor.model, dry_run=not self.gate.live))
             self.counts[ActionKind.FAILED] += 1
+        except Exception as exc:
+            # A bug or a surprise from a library: the run still ends on record, with what it did so far.
+            status = "failed"
+            self.errors.append(f"unexpected {type(exc).__name__}: {exc}")
+            await self.store.log(ActionRow(run_id=run_id, action=ActionKind.FAILED, reason="pass stopped",
+                                           error=f"{type(exc).__name__}: {exc}", dry_run=not self.gate.live))
+            self.counts[ActionKind.FAILED] += 1
+        except BaseException:
+            # Interrupted (Ctrl-C, cancelled, killed by a test): no summary, but never left 'running'.
+            await self.store.mark_interrupted(run_id, f"interrupted after {self.scanned} deals")
+            raise
+        if self._halted:
+            self.errors.insert(0, self._halted)
         cost = self._cost(self.extractor.model, self.usage) if self._cost else 0.0
         summary = PassSummary(
             run_id=run_id, mode=self.gate.mode, dry_run_reason=self.gate.reason,
@@ -141,7 +195,13 @@ class PassRunner:
             for item in pending:  # one shared iterator: each item goes to exactly one worker
                 await fn(item)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, max(1, len(items))))))
+        # A TaskGroup cancels the other workers if one fails, so nothing runs on after the pass has ended.
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.concurrency, max(1, len(items)))):
+                    group.create_task(worker())
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0]  # callers handle the error itself, not the group around it
 
     async def _load(self, run_id: int, ref: DealRef) -> tuple[Deal, list[Note]] | None:
         """The deal and its notes; None (logged) when it is gone or cannot be read."""
@@ -152,11 +212,28 @@ class PassRunner:
                                             reason=f"deal not found (deleted or merged mid-run): {exc}")])
         except CRMError as exc:
             self.errors.append(f"{ref.name}: {exc}")
-            await self._log_rows([self._row(run_id, ref, action=ActionKind.FAILED, reason="reading deal failed",
-                                            error=str(exc))])
+            # Marked scanned: a deal that keeps failing to load must not hold the front of the rotation.
+            row = self._row(run_id, ref, action=ActionKind.FAILED, reason="reading deal failed", error=str(exc))
+            self.counts[row.action] += 1
+            await self.store.log_scanned([row], ref.id, run_id)
         return None
 
     async def _process(self, run_id: int, ref: DealRef) -> None:
+        """One deal, guarded: an unexpected error fails this deal, logged, and the pass goes on."""
+        if self._halted:
+            return  # not scanned: these deals lead the next run
+        await self._keep_lock_fresh()
+        try:
+            await self._process_one(run_id, ref)
+        except Exception as exc:
+            log.exception("unexpected error on deal %s", ref.id)
+            self.errors.append(f"{ref.name}: unexpected {type(exc).__name__}: {exc}")
+            row = self._row(run_id, ref, action=ActionKind.FAILED, reason="unexpected error",
+                            error=f"{type(exc).__name__}: {exc}")
+            self.counts[row.action] += 1
+            await self.store.log_many([row])
+
+    async def _process_one(self, run_id: int, ref: DealRef) -> None:
         """Read, extract, decide and act on one deal (the synchronous path)."""
         loaded = await self._load(run_id, ref)
         if loaded is None:
@@ -170,14 +247,24 @@ class PassRunner:
                 await self._extraction_failed(run_id, deal, str(exc))
                 return
             self.usage = self.usage + extraction.usage
+            self._failures_in_a_row = 0
         await self._settle(run_id, deal, notes, extraction)
 
     async def _extraction_failed(self, run_id: int, deal: Deal, error: str) -> None:
+        """Logged, and NOT marked scanned: an outage must not send the cap to the back of the rotation."""
         self.errors.append(f"{deal.name}: {error}")
         await self._log_rows([self._row(run_id, deal, action=ActionKind.FAILED, reason="extraction failed",
                                         error=error)])
-        await self.store.mark_scanned(deal.id, run_id)
-        self.scanned += 1
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= MAX_FAILURES_IN_A_ROW and not self._halted:
+            self._halted = (f"stopped extracting after {MAX_FAILURES_IN_A_ROW} failures in a row (last: {error});"
+                            " the deals not reached come first next run")
+
+    async def _keep_lock_fresh(self) -> None:
+        # A long pass must not outlive its lock's TTL, or a second pass could start and reconcile our intents.
+        if self._lock_holder is not None and time.monotonic() - self._lock_renewed > LOCK_RENEW_SECONDS:
+            self._lock_renewed = time.monotonic()
+            await self.store.extend_lock(self._lock_holder)
 
     async def _settle(self, run_id: int, deal: Deal, notes: list[Note], extraction: Extraction | None) -> None:
         """Shared by both paths: check citations, decide, gate, log, and mark the deal scanned."""
@@ -192,12 +279,25 @@ class PassRunner:
                     new=d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value),
                     note_id=d.note_id, excerpt=d.excerpt,
                 ))
-            winners = pick_newest(kept, notes)
+            choices, unfit = choose(kept, notes, self.field_map)
+            for f, reason in unfit:
+                rows.append(self._row(run_id, deal, action=ActionKind.DROPPED, concept=f.concept.value,
+                                      field=self.field_map.concepts[f.concept].scout.name, new=f.value,
+                                      reason=reason, note_id=f.note_id, excerpt=f.excerpt))
+            if choices and self.writer is not None:
+                # Decide on the CRM as it is now, not as it was before extraction (minutes, or a batch's hours):
+                # a rep who filled the field meanwhile wins, and undo restores what was really replaced.
+                try:
+                    deal = await self.crm.get_deal(deal.id)
+                except DealNotFound as exc:
+                    choices = {}
+                    rows.append(self._row(run_id, deal, action=ActionKind.SKIPPED,
+                                          reason=f"deal not found (deleted or merged mid-run): {exc}"))
             # Duplicate protection for the whole deal in one query, not one per finding.
             applied = await self.store.applied_writes(
-                deal.id, [self.field_map.concepts[f.concept].scout.name for f, _ in winners.values()])
-            for concept, (finding, superseded) in winners.items():
-                rows.extend(await self._act(run_id, deal, finding, superseded, applied))
+                deal.id, [self.field_map.concepts[c.finding.concept].scout.name for c in choices.values()])
+            for choice in choices.values():
+                rows.extend(await self._act(run_id, deal, choice, applied))
         for row in rows:
             self.counts[row.action] += 1
         await self.store.log_scanned(rows, deal.id, run_id)
@@ -253,7 +353,8 @@ class PassRunner:
         try:
             self.batch_id, entries = await submit(source, self.store, run_id, pending, self.field_map)
         except ExtractionError as exc:
-            await self._each(pending, lambda p: self._extraction_failed(run_id, p.deal, str(exc)))
+            message = str(exc)
+            await self._each(pending, lambda p: self._extraction_failed(run_id, p.deal, message))
             return
         await self._finish_batch(run_id, self.batch_id, entries, {p.deal.id: (p.deal, p.notes) for p in pending})
 
@@ -304,23 +405,20 @@ class PassRunner:
         if self._lock_holder is not None:
             await self.store.extend_lock(self._lock_holder)
 
-    async def _act(
-        self, run_id: int, deal: Deal, finding: Finding, superseded: list[Finding], applied: AppliedWrites
-    ) -> list[ActionRow]:
+    async def _act(self, run_id: int, deal: Deal, choice: Choice, applied: AppliedWrites) -> list[ActionRow]:
+        finding, new = choice.finding, choice.value
         fields = self.field_map.concepts[finding.concept]
         base = dict(concept=finding.concept.value, field=fields.scout.name, note_id=finding.note_id,
                     excerpt=finding.excerpt)
-        rows = [
-            self._row(run_id, deal, action=ActionKind.SKIPPED, concept=f.concept.value, field=fields.scout.name,
-                      new=f.value, note_id=f.note_id, excerpt=f.excerpt,
-                      reason=f"superseded by newer note {finding.note_id}")
-            for f in superseded
-        ]
-        try:
-            new = coerce(fields.scout, finding.value)
-        except CoercionError as exc:
-            return rows + [self._row(run_id, deal, action=ActionKind.DROPPED, new=finding.value,
-                                     reason=f"value does not fit {fields.scout.name}: {exc}", **base)]
+
+        def set_aside(f: Finding, reason: str) -> ActionRow:
+            return self._row(run_id, deal, action=ActionKind.SKIPPED, concept=f.concept.value,
+                             field=fields.scout.name, new=f.value, note_id=f.note_id, excerpt=f.excerpt, reason=reason)
+
+        rows = [set_aside(f, f"merged into the suggestion from the same note {f.note_id}") for f in choice.merged]
+        rows += [set_aside(f, f"superseded by newer note {finding.note_id}" if f.note_id != finding.note_id
+                           else f"note {f.note_id} gives another value; its first one was kept")
+                 for f in choice.superseded]
         decision = decide(fields, deal, finding, new, applied.has(fields.scout.name, finding.note_id, new))
         if not decision.writes:
             reason = _SKIP_REASONS[decision.verdict].format(rep=fields.rep.name, scout=fields.scout.name)
@@ -362,6 +460,8 @@ async def run_pass(
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch."""
     holder = await store.acquire_lock()
     try:
+        # Holding the lock proves no other pass is alive: any pass still marked running died mid-way.
+        await store.interrupt_running("pass", "interrupted: the process stopped before the pass finished")
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
                             gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder)
         return await runner.run(cap)

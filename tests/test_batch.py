@@ -237,8 +237,8 @@ async def test_a_failed_request_in_a_batch_affects_only_its_deal(make_settings, 
         assert [(r.action, r.reason, r.error) for r in d3] == [(
             ActionKind.FAILED, "extraction failed",
             "Claude batch request failed (invalid_request_error): prompt is too long [request req_batch_err]")]
-        assert (summary.failed, summary.expired, summary.scanned) == (1, 0, 5)
-        assert "d3" in scanned  # as a synchronous extraction failure: the rotation moves on
+        assert (summary.failed, summary.expired, summary.scanned) == (1, 0, 4)
+        assert "d3" not in scanned  # as a synchronous extraction failure: it comes first next run
     else:
         assert [r.action for r in d3] == [ActionKind.SKIPPED] and "expired" in d3[0].reason
         assert (summary.failed, summary.expired, summary.scanned) == (0, 1, 4)
