@@ -172,6 +172,11 @@ class RunSummary(BaseModel):
     cost_usd: float = 0.0
     reconciled: int = 0
     errors: list[str] = Field(default_factory=list)
+    batch: bool = False  # extraction went through the Message Batches API (billed at the batch price)
+    batch_id: str | None = None  # the batch submitted, or resumed, this run
+    batch_resumed: bool = False  # polled a batch an interrupted run had submitted, instead of paying again
+    expired: int = 0  # deals whose batch extraction expired or was canceled: not marked scanned
+    notices: list[str] = Field(default_factory=list)
 
 
 class Person(BaseModel):

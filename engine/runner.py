@@ -23,7 +23,7 @@ from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.provenance import ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
 from engine.reconcile import reconcile_pending
-from engine.summary import PassSummary, format_summary
+from engine.summary import format_summary
 
 log = logging.getLogger("scout.pass")
 # An outage (bad key, 529 storm) should cost a handful of failed rows, not the whole cap.
@@ -173,7 +173,7 @@ class PassRunner:
         if self._halted:
             self.errors.insert(0, self._halted)
         cost = self._cost(self.extractor.model, self.usage) if self._cost else 0.0
-        summary = PassSummary(
+        summary = RunSummary(
             run_id=run_id, mode=self.gate.mode, dry_run_reason=self.gate.reason,
             written=self.counts[ActionKind.WRITTEN], would_write=self.counts[ActionKind.WOULD_WRITE],
             skipped=self.counts[ActionKind.SKIPPED], dropped=self.counts[ActionKind.DROPPED],
