@@ -309,7 +309,7 @@ async def test_injection_note_stays_inside_its_delimiters_and_delimiters_differ_
     delims = [delimiter_of(t) for t in texts]
     assert delims[0] != delims[1]
     for text, delim in zip(texts, delims):
-        opening = text.index(f'<<note id="n3" date=')
+        opening = text.index('<<note id="n3" date=')
         closing = text.index(f"<<end {delim}>>", opening)
         assert INJECTION.text in text[opening:closing]
         # The note's fake closing line is not ours, and the real boundaries are exactly one pair per note.

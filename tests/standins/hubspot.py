@@ -27,11 +27,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from html.entities import codepoint2name
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import httpx
 
 from engine.models import FieldType, WorkspaceData
+
+if TYPE_CHECKING:
+    from tests.standins.contract import ContractEnv
 
 TOKEN = "pat-na1-standin-token"
 PORTAL_ID = 4242
