@@ -62,6 +62,8 @@ async def run_job(
 
     `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH.
     """
+    if cap is not None and cap < 1:
+        raise ValueError(f"cap must be at least 1, not {cap}")
     gate = open_gate(apply, settings)
     use_batch = settings.batch if batch is None else batch
     extractor = extractor or build_extractor(settings)
@@ -71,7 +73,7 @@ async def run_job(
             raise MissingFields(missing)
         summary = await run_pass(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
-            gate=gate, cap=cap or settings.scan_cap, concurrency=settings.concurrency, cost=cost_function(),
+            gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency, cost=cost_function(),
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
         )
     return summary, missing

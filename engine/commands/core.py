@@ -15,6 +15,17 @@ from engine.undo import UndoRefused
 from engine.wiring import build_extractor
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts such as --cap: 0 or a negative number is a usage error, not a silent default."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from engine.crm.demo import generate_demo
     from engine.crm.local import LocalCRM
@@ -120,7 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="one pass over the pipeline (rehearsal unless --apply and LIVE_WRITES=1)")
     p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
-    p.add_argument("--cap", type=int, help="deals to scan this pass (default SCOUT_SCAN_CAP)")
+    p.add_argument("--cap", type=positive_int, help="deals to scan this pass (default SCOUT_SCAN_CAP)")
     p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
     p.add_argument("--batch", action=argparse.BooleanOptionalAction, default=None,
                    help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
