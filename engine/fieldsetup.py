@@ -54,6 +54,16 @@ async def setup_fields(
     return run_id, plans
 
 
+async def missing_rep_fields(crm: CRMReader, field_map: FieldMap) -> list[str]:
+    """Rep fields the map names that the CRM does not have (a typo in SCOUT_FIELD_MAP, usually).
+
+    A pass reads a missing field as empty, so it would keep suggesting over answers the rep did fill in
+    the real field: a live pass refuses instead.
+    """
+    existing = await crm.field_specs()
+    return [c.rep.name for c in field_map.concepts.values() if c.rep.name not in existing]
+
+
 async def missing_scout_fields(crm: CRMReader, field_map: FieldMap) -> list[str]:
     existing = await crm.field_specs()
     return [s.name for s in field_map.scout_fields() if s.name not in existing or existing[s.name].type is not s.type]

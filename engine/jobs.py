@@ -12,7 +12,7 @@ from engine.batch import BatchOptions
 from engine.crm.base import CRMReader, CRMWriter
 from engine.crm.factory import open_reader, open_writer
 from engine.extract.base import Extractor
-from engine.fieldsetup import FieldPlan, missing_scout_fields, setup_fields
+from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
 from engine.gate import Gate, open_gate
 from engine.models import RunSummary
 from engine.provenance import ProvenanceStore
@@ -25,6 +25,17 @@ from engine.wiring import build_extractor, cost_function
 class MissingFields(Exception):
     def __init__(self, missing: list[str]):
         super().__init__(f"missing scout fields {', '.join(missing)}: run `scout setup --apply` first")
+        self.missing = missing
+
+
+def rep_fields_warning(missing: list[str]) -> str:
+    return (f"rep field(s) {', '.join(missing)} not found in the CRM: Scout cannot see what reps filled there, "
+            "so it would suggest over their answers. Fix the names in SCOUT_FIELD_MAP; `scout check` lists them.")
+
+
+class MissingRepFields(Exception):
+    def __init__(self, missing: list[str]):
+        super().__init__(f"live pass refused: {rep_fields_warning(missing)}")
         self.missing = missing
 
 
@@ -60,6 +71,9 @@ async def run_job(
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
+    A rep field missing from the CRM also refuses a live pass; a dry run goes ahead and carries the
+    warning in the returned summary's notices (`scout run` prints it with the summary).
+
     `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH.
     """
     if cap is not None and cap < 1:
@@ -71,11 +85,17 @@ async def run_job(
         missing = await missing_scout_fields(crm, settings.field_map)
         if missing and gate.live:
             raise MissingFields(missing)
+        no_rep = await missing_rep_fields(crm, settings.field_map)
+        if no_rep and gate.live:
+            raise MissingRepFields(no_rep)
         summary = await run_pass(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
-            gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency, cost=cost_function(),
+            gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
+            cost=cost_function(),
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
         )
+    if no_rep:
+        summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")
     return summary, missing
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.cli import main
@@ -45,3 +47,42 @@ def test_a_cap_of_one_scans_one_deal(capsys, demo):
 async def test_run_job_refuses_a_zero_cap_instead_of_using_the_default(demo):
     with pytest.raises(ValueError, match="cap must be at least 1, not 0"):
         await run_job(demo, apply=False, cap=0)
+
+
+# -- 3. a rep field missing from the CRM -------------------------------------------------------------------
+
+TYPO_MAP = '[concepts.economic_buyer]\nrep_field = "econ_buyer"\nrep_type = "person"\n'
+
+
+async def test_missing_rep_fields_names_fields_the_crm_does_not_have(demo, tmp_path):
+    from engine.crm.factory import open_reader
+    from engine.fieldsetup import missing_rep_fields
+    from engine.medic import load_field_map
+
+    crm = await open_reader(demo)
+    try:
+        assert await missing_rep_fields(crm, demo.field_map) == []
+        path = tmp_path / "map.toml"
+        path.write_text(TYPO_MAP)
+        assert await missing_rep_fields(crm, load_field_map(path)) == ["econ_buyer"]
+    finally:
+        await crm.aclose()
+
+
+def test_a_live_pass_refuses_when_a_rep_field_is_missing_and_a_dry_run_warns(capsys, demo, monkeypatch, tmp_path):
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    assert scout(capsys, "setup", "--apply")[0] == EXIT_OK
+    path = tmp_path / "map.toml"
+    path.write_text(TYPO_MAP)
+    monkeypatch.setenv("SCOUT_FIELD_MAP", str(path))
+
+    code, out, err = scout(capsys, "run", "--apply")
+    assert code == 1 and out == ""
+    assert err.startswith("scout: live pass refused: rep field(s) econ_buyer not found in the CRM")
+    assert "SCOUT_FIELD_MAP" in err and "`scout check`" in err
+    code, out, _ = scout(capsys, "log", "--json")
+    assert [r["kind"] for r in json.loads(out)] == ["setup"]  # refused before a pass started: nothing written
+
+    code, out, _ = scout(capsys, "run")
+    assert code == EXIT_OK and out.startswith("DRY RUN (--apply was not given)")
+    assert "warning: rep field(s) econ_buyer not found in the CRM" in out

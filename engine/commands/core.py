@@ -7,7 +7,7 @@ import argparse
 from engine.commands import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
 from engine.crm.factory import open_reader
 from engine.dealview import format_view, lookup
-from engine.jobs import MissingFields, run_job, setup_job, undo_job
+from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
 from engine.provenance import LockHeld, ProvenanceStore
 from engine.settings import Settings
 from engine.summary import format_summary
@@ -64,7 +64,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch)
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
-    except MissingFields as exc:
+    except (MissingFields, MissingRepFields) as exc:
         raise CommandError(str(exc)) from exc
     text = format_summary(summary)
     if missing:
