@@ -27,12 +27,39 @@ USAGE = ("*Usage:* `/scout DEAL NAME`, e.g. `/scout acme`.\nShows the deal's MED
          "Read-only: it never changes the CRM.")
 
 
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
 def esc(text: Any, limit: int = 600) -> str:
-    """Escape for mrkdwn (the three characters Slack treats as markup) and keep it short."""
-    s = " ".join(display(text).split())
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape for mrkdwn (the three characters Slack treats as markup) and keep it to `limit` characters.
+
+    The limit counts the escaped text, and the cut never splits an entity: what Slack receives fits the field
+    it goes into and shows no stray `&am`.
+    """
+    out: list[str] = []
+    used = 0
+    for ch in " ".join(display(text).split()):
+        piece = _ENTITIES.get(ch, ch)
+        if used + len(piece) > limit - 1:
+            out.append("…")
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out)
+
+
+def plain(text: Any, limit: int = 3000) -> str:
+    """Top-level `text` (notifications, search) is mrkdwn too: escaped like the blocks."""
+    return esc(text, limit)
+
+
+def safe_url(url: str | None) -> str | None:
+    """A link target Slack cannot be tricked by: http(s) only, no characters that end or split `<url|text>`."""
+    if not url or not url.startswith(("https://", "http://")):
+        return None
+    if any(c.isspace() or c in "<>|" for c in url) or len(url) > 2000:
+        return None
+    return url.replace("&", "&amp;")
 
 
 def label(concept: str) -> str:
@@ -55,11 +82,15 @@ def context(*texts: str, block_id: str | None = None) -> Block:
 
 
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
+    """plain_text: no markup to escape; Slack rejects an empty or over-150-character header."""
+    text = " ".join(text.split()) or "(unnamed)"
+    return {"type": "header", "text": {"type": "plain_text", "text": text[:149] + "…" if len(text) > 150 else text,
+                                       "emoji": True}}
 
 
 def deal_link(name: str, url: str | None) -> str:
-    return f"<{url}|{esc(name, 140)}>" if url and url.startswith(("https://", "http://")) else f"*{esc(name, 140)}*"
+    target = safe_url(url)
+    return f"<{target}|{esc(name, 140)}>" if target else f"*{esc(name, 140)}*"
 
 
 # -- /scout ---------------------------------------------------------------------------------------------------
@@ -108,8 +139,8 @@ def _concept_blocks(c: ConceptView, fresh_ran: bool) -> list[Block]:
 def deal_view_blocks(view: DealView, *, fresh_ran: bool) -> list[Block]:
     scanned = f"last scanned {view.last_scanned[:16].replace('T', ' ')} UTC" if view.last_scanned else "never scanned"
     facts = [f for f in (esc(view.stage or "", 60), scanned) if f]
-    if view.url and view.url.startswith(("https://", "http://")):
-        facts.append(f"<{view.url}|open in CRM>")
+    if target := safe_url(view.url):
+        facts.append(f"<{target}|open in CRM>")
     blocks = [header(view.name), context(" · ".join(facts) + " · read-only view"), {"type": "divider"}]
     for c in view.concepts:
         blocks.extend(_concept_blocks(c, fresh_ran))
@@ -126,7 +157,7 @@ def deal_view_blocks(view: DealView, *, fresh_ran: bool) -> list[Block]:
 def deal_view_text(view: DealView) -> str:
     filled = sum(1 for c in view.concepts if c.rep_value)
     suggested = sum(1 for c in view.concepts if c.scout_value or c.suggestion_excerpt)
-    return f"{view.name}: {filled} MEDIC fields filled by the rep, {suggested} with Scout suggestions"
+    return plain(f"{view.name}: {filled} MEDIC fields filled by the rep, {suggested} with Scout suggestions")
 
 
 # -- run summary ----------------------------------------------------------------------------------------------
@@ -161,7 +192,7 @@ def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int, note: s
 def summary_text(s: RunSummary) -> str:
     """The notification text: it leads with the mode too."""
     prefix = "DRY RUN — nothing was written. " if s.mode != "LIVE" else "LIVE. "
-    return prefix + headline(s)
+    return plain(prefix + headline(s))
 
 
 def skipped_blocks(reason: str) -> list[Block]:
@@ -205,7 +236,7 @@ def suggestion_blocks(row: ActionRow, *, rep_field: str, url: str | None) -> lis
 
 
 def suggestion_text(row: ActionRow) -> str:
-    return f"Suggestion for {row.deal_name}: {row.field} = {display(row.new)}"
+    return plain(f"Suggestion for {row.deal_name}: {row.field} = {display(row.new)}")
 
 
 # -- after a click ----------------------------------------------------------------------------------------------

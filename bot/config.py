@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
+from engine.commands import EXIT_USAGE, CommandError
 from engine.settings import Settings
 
 # Settings attribute -> (environment variable, where to find the value).
@@ -17,8 +18,11 @@ _NEEDS = {
 }
 
 
-class MissingSetting(Exception):
-    """A required variable is unset; the message names it."""
+class MissingSetting(CommandError):
+    """A required variable is unset; the message names it. A CommandError, so `scout run --post` prints one line."""
+
+    def __init__(self, message: str):
+        super().__init__(message, EXIT_USAGE)
 
 
 def value(settings: Settings, attr: str) -> str:

@@ -20,12 +20,13 @@ with the first answer. Who may review is checked by the caller (bot/), which kno
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
-from engine.crm.base import CRMError, CRMReader, DealNotFound
+from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
 from engine.extract.citations import verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
 from engine.gate import Gate, open_gate
@@ -72,6 +73,59 @@ class ReviewResult(BaseModel):
     replay: bool = False
 
 
+class ReviewInterrupted(Exception):
+    """Something unplanned stopped a click after its run started. The run is closed as failed (so a later
+    pass's reconcile settles a pending intent at once); `intent_pending` says the CRM write's outcome is unknown."""
+
+    def __init__(self, cause: BaseException, *, run_id: int, intent_pending: bool):
+        super().__init__(str(cause) or type(cause).__name__)
+        self.run_id, self.intent_pending = run_id, intent_pending
+
+
+class _Progress:
+    """What a click has logged so far, for closing its run if it is cut short."""
+
+    def __init__(self) -> None:
+        self.intent: int | None = None
+
+
+async def _abandon(store: ProvenanceStore, run_id: int, gate: Gate | None, exc: BaseException,
+                   progress: _Progress) -> None:
+    """Close a click's run as failed. A pending intent stays pending: only the CRM knows if the write landed."""
+    summary = RunSummary(run_id=run_id, mode=gate.mode if gate else "LIVE", dry_run_reason=gate.reason if gate else None,
+                         failed=1 if progress.intent is not None else 0)
+    pending = f"; intent {progress.intent} is pending until reconciled" if progress.intent is not None else ""
+    try:
+        await store.finish_run(summary, f"interrupted: {type(exc).__name__}: {exc}{pending}", status="failed")
+    except Exception:  # the original error is the one to report; a still-running run is settled after 15 min
+        pass
+
+
+async def _guarded(store: ProvenanceStore, run_id: int, gate: Gate | None, progress: _Progress,
+                   work: Awaitable[ReviewResult]) -> ReviewResult:
+    """Every click's run ends on record: finished by `_finish`, or failed here whatever stopped it."""
+    try:
+        return await work
+    except BaseException as exc:
+        await _abandon(store, run_id, gate, exc, progress)
+        if isinstance(exc, Exception):
+            raise ReviewInterrupted(exc, run_id=run_id, intent_pending=progress.intent is not None) from exc
+        raise
+
+
+def _not_posted_here(action_id: int, reviewer: str) -> ReviewResult:
+    return ReviewResult(outcome=ReviewOutcome.NOT_FOUND, suggestion_id=action_id, reviewer=reviewer, final=True,
+                        detail=f"suggestion {action_id} was not posted in this message; nothing was done")
+
+
+async def _posted_elsewhere(store: ProvenanceStore, suggestion: ActionRow, posted_at: tuple[str, str] | None) -> bool:
+    """A click must come from the message the suggestion was posted in (its button names that suggestion)."""
+    if posted_at is None:
+        return False
+    post = await store.post_for(suggestion_key(suggestion))
+    return post is None or (post.channel, post.ts) != posted_at
+
+
 class _Refusal(Exception):
     def __init__(self, reason: str, *, final: bool = True, failed: bool = False):
         super().__init__(reason)
@@ -97,6 +151,8 @@ async def recheck(
     store: ProvenanceStore, crm: CRMReader, suggestion: ActionRow, fields: ConceptFields
 ) -> tuple[Deal, Any]:
     """The deal as it is now and the value to write into the rep field; raises _Refusal when stale."""
+    if suggestion.field != fields.scout.name:
+        raise _Refusal(f"the field map now pairs {suggestion.concept} with {fields.scout.name}, not {suggestion.field}")
     try:
         deal = await crm.get_deal(suggestion.deal_id or "")
         notes = await crm.list_notes(deal.id)
@@ -194,14 +250,20 @@ async def _finish(store: ProvenanceStore, result: ReviewResult, gate: Gate | Non
     return result
 
 
-async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click_id: str | None = None
-                  ) -> ReviewResult:
-    """Promote suggestion `action_id` (a written or would_write row) into the rep's field."""
+async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click_id: str | None = None,
+                  posted_at: tuple[str, str] | None = None) -> ReviewResult:
+    """Promote suggestion `action_id` (a written or would_write row) into the rep's field.
+
+    `posted_at` (channel, message ts): the message clicked; the suggestion must have been posted there.
+    Raises ReviewInterrupted when something unplanned stops it after its run started (the run is closed).
+    """
     gate = open_gate(True, settings)  # the reviewer's click is the --apply; LIVE_WRITES is the other lock
     async with open_log(settings) as store:
         suggestion, fields = await _load(store, settings, action_id)
         if suggestion is None or fields is None:
             return _not_found(action_id, reviewer_id)
+        if await _posted_elsewhere(store, suggestion, posted_at):
+            return _not_posted_here(action_id, reviewer_id)
         if (replay := await _replayed(store, click_id)) is not None:
             return replay
         if (decided := await store.final_decision(suggestion_key(suggestion))) is not None:
@@ -210,85 +272,105 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
         async with gated_crm(settings, gate) as (crm, writer):
             run_id = await store.start_run("promote", dry_run=not gate.live, dry_run_reason=gate.reason,
                                            target_run=suggestion.run_id, model=suggestion.model)
-            row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
-                            concept=suggestion.concept, field=fields.rep.name, note_id=suggestion.note_id,
-                            excerpt=suggestion.excerpt, model=suggestion.model, actor=reviewer_id,
-                            dry_run=not gate.live, action=ActionKind.SKIPPED)
-            try:
-                deal, value = await recheck(store, crm, suggestion, fields)
-            except _Refusal as refusal:
-                row.action = ActionKind.FAILED if refusal.failed else ActionKind.SKIPPED
-                row.status = "failed" if refusal.failed else "none"
-                row.reason, row.new = f"promote refused: {refusal.reason}", suggestion.new
-                # Exclusive too: a refusal caused by a racing click's own promotion is that click's "already".
-                claim = await store.record_review(row, suggestion=suggestion, decision="promote",
-                                                  click_id=click_id, exclusive=True)
-                if claim.action_id is None:
-                    return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
-                outcome = ReviewOutcome.FAILED if refusal.failed else ReviewOutcome.REFUSED
-                result = _result(outcome, suggestion, fields, reviewer_id, f"not promoted: {refusal.reason}",
-                                 final=refusal.final, run_id=run_id, action_id=claim.action_id)
-                return await _finish(store, result, gate)
-
-            rep_now = deal.values.get(fields.rep.name)
-            row.previous, row.rep_value, row.new = rep_now, rep_now, value
-            if writer is None:
-                row.action = ActionKind.WOULD_PROMOTE
-                row.reason = f"nothing written: {gate.reason}"
-                claim = await store.record_review(row, suggestion=suggestion, decision="promote",
-                                                  click_id=click_id, exclusive=True)
-                if claim.action_id is None:
-                    return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
-                result = _result(ReviewOutcome.WOULD_PROMOTE, suggestion, fields, reviewer_id,
-                                 f"not written: {gate.reason}; a promotion writes {fields.rep.name} only when "
-                                 "LIVE_WRITES=1", written=value, run_id=run_id, action_id=claim.action_id)
-                return await _finish(store, result, gate)
-
-            # Live. The intent and the claim are one transaction: a racing second click finds it and stops.
-            row.action, row.status = ActionKind.PROMOTED, "pending"
-            row.reason = f"promoted by reviewer {reviewer_id} from {fields.scout.name} (run {suggestion.run_id})"
-            claim = await store.record_review(row, suggestion=suggestion, decision="promote",
-                                              click_id=click_id, exclusive=True)
-            if claim.action_id is None:
-                return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
-            try:
-                await writer.set_field(deal.id, fields.rep.name, value)
-            except CRMError as exc:
-                await store.set_outcome(claim.action_id, "failed", str(exc), action=ActionKind.FAILED)
-                result = _result(ReviewOutcome.FAILED, suggestion, fields, reviewer_id,
-                                 f"not written: the CRM refused {fields.rep.name} = '{display(value)}': {exc}",
-                                 final=False, written=value, run_id=run_id, action_id=claim.action_id)
-                return await _finish(store, result, gate)
-            await store.set_outcome(claim.action_id, "applied")
-            result = _result(ReviewOutcome.PROMOTED, suggestion, fields, reviewer_id,
-                             f"written to {fields.rep.name}: '{display(value)}' (undo with `scout undo {run_id}`)",
-                             written=value, run_id=run_id, action_id=claim.action_id)
-            return await _finish(store, result, gate)
+            progress = _Progress()
+            return await _guarded(store, run_id, gate, progress, _promote_run(
+                store, crm, writer, gate, suggestion, fields, reviewer_id, click_id, run_id, progress))
 
 
-async def dismiss(action_id: int, reviewer_id: str, settings: Settings, *, click_id: str | None = None
-                  ) -> ReviewResult:
+async def _promote_run(
+    store: ProvenanceStore, crm: CRMReader, writer: CRMWriter | None, gate: Gate, suggestion: ActionRow,
+    fields: ConceptFields, reviewer_id: str, click_id: str | None, run_id: int, progress: _Progress,
+) -> ReviewResult:
+    row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
+                    concept=suggestion.concept, field=fields.rep.name, note_id=suggestion.note_id,
+                    excerpt=suggestion.excerpt, model=suggestion.model, actor=reviewer_id,
+                    dry_run=not gate.live, action=ActionKind.SKIPPED)
+    try:
+        deal, value = await recheck(store, crm, suggestion, fields)
+    except _Refusal as refusal:
+        row.action = ActionKind.FAILED if refusal.failed else ActionKind.SKIPPED
+        row.status = "failed" if refusal.failed else "none"
+        row.reason, row.new = f"promote refused: {refusal.reason}", suggestion.new
+        # Exclusive too: a refusal caused by a racing click's own promotion is that click's "already".
+        claim = await store.record_review(row, suggestion=suggestion, decision="promote",
+                                          click_id=click_id, exclusive=True)
+        if claim.action_id is None:
+            return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
+        outcome = ReviewOutcome.FAILED if refusal.failed else ReviewOutcome.REFUSED
+        result = _result(outcome, suggestion, fields, reviewer_id, f"not promoted: {refusal.reason}",
+                         final=refusal.final, run_id=run_id, action_id=claim.action_id)
+        return await _finish(store, result, gate)
+
+    rep_now = deal.values.get(fields.rep.name)
+    row.previous, row.rep_value, row.new = rep_now, rep_now, value
+    if writer is None:
+        row.action = ActionKind.WOULD_PROMOTE
+        row.reason = f"nothing written: {gate.reason}"
+        claim = await store.record_review(row, suggestion=suggestion, decision="promote",
+                                          click_id=click_id, exclusive=True)
+        if claim.action_id is None:
+            return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
+        result = _result(ReviewOutcome.WOULD_PROMOTE, suggestion, fields, reviewer_id,
+                         f"not written: {gate.reason}; a promotion writes {fields.rep.name} only when "
+                         "LIVE_WRITES=1", written=value, run_id=run_id, action_id=claim.action_id)
+        return await _finish(store, result, gate)
+
+    # Live. The intent and the claim are one transaction: a racing second click finds it and stops.
+    row.action, row.status = ActionKind.PROMOTED, "pending"
+    row.reason = f"promoted by reviewer {reviewer_id} from {fields.scout.name} (run {suggestion.run_id})"
+    claim = await store.record_review(row, suggestion=suggestion, decision="promote",
+                                      click_id=click_id, exclusive=True)
+    if claim.action_id is None:
+        return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
+    progress.intent = claim.action_id
+    try:
+        await writer.set_field(deal.id, fields.rep.name, value)
+    except CRMError as exc:
+        await store.set_outcome(claim.action_id, "failed", str(exc), action=ActionKind.FAILED)
+        progress.intent = None
+        result = _result(ReviewOutcome.FAILED, suggestion, fields, reviewer_id,
+                         f"not written: the CRM refused {fields.rep.name} = '{display(value)}': {exc}",
+                         final=False, written=value, run_id=run_id, action_id=claim.action_id)
+        return await _finish(store, result, gate)
+    await store.set_outcome(claim.action_id, "applied")
+    progress.intent = None
+    result = _result(ReviewOutcome.PROMOTED, suggestion, fields, reviewer_id,
+                     f"written to {fields.rep.name}: '{display(value)}' (undo with `scout undo {run_id}`)",
+                     written=value, run_id=run_id, action_id=claim.action_id)
+    return await _finish(store, result, gate)
+
+
+async def dismiss(action_id: int, reviewer_id: str, settings: Settings, *, click_id: str | None = None,
+                  posted_at: tuple[str, str] | None = None) -> ReviewResult:
     """Dismiss a suggestion: logged, remembered so it is not posted again; the CRM is not touched."""
     async with open_log(settings) as store:
         suggestion, fields = await _load(store, settings, action_id)
         if suggestion is None or fields is None:
             return _not_found(action_id, reviewer_id)
+        if await _posted_elsewhere(store, suggestion, posted_at):
+            return _not_posted_here(action_id, reviewer_id)
         if (replay := await _replayed(store, click_id)) is not None:
             return replay
         if (decided := await store.final_decision(suggestion_key(suggestion))) is not None:
             return _already(suggestion, fields, reviewer_id, decided)
         run_id = await store.start_run("dismiss", dry_run=False, dry_run_reason=None, target_run=suggestion.run_id,
                                        model=suggestion.model)
-        row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
-                        concept=suggestion.concept, field=fields.scout.name, new=suggestion.new,
-                        note_id=suggestion.note_id, excerpt=suggestion.excerpt, model=suggestion.model,
-                        actor=reviewer_id, dry_run=False, action=ActionKind.DISMISSED,
-                        reason=f"dismissed by reviewer {reviewer_id}; not posted again")
-        claim = await store.record_review(row, suggestion=suggestion, decision="dismiss", click_id=click_id,
-                                          exclusive=True)
-        if claim.action_id is None:
-            return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), None)
-        result = _result(ReviewOutcome.DISMISSED, suggestion, fields, reviewer_id,
-                         "dismissed; nothing was written and it will not be posted again",
-                         run_id=run_id, action_id=claim.action_id)
-        return await _finish(store, result, None)
+        return await _guarded(store, run_id, None, _Progress(),
+                              _dismiss_run(store, suggestion, fields, reviewer_id, click_id, run_id))
+
+
+async def _dismiss_run(store: ProvenanceStore, suggestion: ActionRow, fields: ConceptFields, reviewer_id: str,
+                       click_id: str | None, run_id: int) -> ReviewResult:
+    row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
+                    concept=suggestion.concept, field=fields.scout.name, new=suggestion.new,
+                    note_id=suggestion.note_id, excerpt=suggestion.excerpt, model=suggestion.model,
+                    actor=reviewer_id, dry_run=False, action=ActionKind.DISMISSED,
+                    reason=f"dismissed by reviewer {reviewer_id}; not posted again")
+    claim = await store.record_review(row, suggestion=suggestion, decision="dismiss", click_id=click_id,
+                                      exclusive=True)
+    if claim.action_id is None:
+        return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), None)
+    result = _result(ReviewOutcome.DISMISSED, suggestion, fields, reviewer_id,
+                     "dismissed; nothing was written and it will not be posted again",
+                     run_id=run_id, action_id=claim.action_id)
+    return await _finish(store, result, None)
