@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from engine.crm.base import CRMError, CRMReader, CRMWriter, FieldTypeConflict
 from engine.gate import Gate
 from engine.medic import FieldMap
-from engine.models import ActionKind
+from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
 
 
@@ -18,10 +18,37 @@ class FieldPlan(BaseModel):
     detail: str = ""
 
 
+_PHRASES = {"created": "created", "would_create": "would be created", "exists": "already there",
+            "conflict": "in conflict", "failed": "failed"}
+
+
+def describe(counts: dict[str, int], gate: Gate) -> str:
+    """One line for the runs table: 'setup: 7 created', 'DRY RUN: 7 would be created'."""
+    parts = [f"{n} {_PHRASES[state]}" for state, n in counts.items() if n] or ["no fields in the map"]
+    return f"{'setup' if gate.live else 'DRY RUN'}: {', '.join(parts)}"
+
+
 async def setup_fields(
     crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, field_map: FieldMap, gate: Gate
 ) -> tuple[int, list[FieldPlan]]:
     run_id = await store.start_run("setup", dry_run=not gate.live, dry_run_reason=gate.reason)
+    summary = RunSummary(run_id=run_id, mode=gate.mode, dry_run_reason=gate.reason)
+    try:
+        plans = await _plan_and_create(run_id, crm, writer, store, field_map, gate)
+    except Exception as exc:
+        # The run ends on record either way, so `scout log` never shows it running forever.
+        await store.finish_run(summary, f"setup stopped: {type(exc).__name__}: {exc}", status="failed")
+        raise
+    n = {state: sum(p.state == state for p in plans) for state in _PHRASES}
+    summary = summary.model_copy(update=dict(written=n["created"], would_write=n["would_create"],
+                                             skipped=n["exists"], failed=n["conflict"] + n["failed"]))
+    await store.finish_run(summary, describe(n, gate))
+    return run_id, plans
+
+
+async def _plan_and_create(
+    run_id: int, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, field_map: FieldMap, gate: Gate
+) -> list[FieldPlan]:
     existing = await crm.field_specs()
     plans: list[FieldPlan] = []
     for spec in field_map.scout_fields():
@@ -51,7 +78,7 @@ async def setup_fields(
                 plans.append(FieldPlan(field=spec.name, type=spec.type, state="failed", detail=str(exc)))
                 row.action, row.status, row.error = ActionKind.FAILED, "failed", str(exc)
         await store.log(row)
-    return run_id, plans
+    return plans
 
 
 async def missing_rep_fields(crm: CRMReader, field_map: FieldMap) -> list[str]:

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
 from engine.fieldtypes import display, same_value
 from engine.gate import Gate
-from engine.models import ActionKind
+from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
@@ -27,6 +27,20 @@ class UndoRefused(Exception):
     pass
 
 
+def describe(result: UndoResult, gate: Gate) -> str:
+    """The undo run's one-line summary, as `scout log` shows it."""
+    done = f"{result.reverted} reverted" if gate.live else f"{result.would_revert} would be reverted"
+    return (f"{gate.mode}: undo of run {result.target}: {done}, {result.conflicts} conflicts left as is, "
+            f"{result.failed} failed, {result.already} already reverted")
+
+
+def _summary(result: UndoResult, gate: Gate) -> RunSummary:
+    """The runs table's counts: reverted as written, would-revert as would-write, conflicts and repeats skipped."""
+    return RunSummary(run_id=result.run_id, mode=gate.mode, dry_run_reason=gate.reason, written=result.reverted,
+                      would_write=result.would_revert, skipped=result.conflicts + result.already,
+                      failed=result.failed)
+
+
 async def undo_run(
     target: int, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, gate: Gate
 ) -> UndoResult:
@@ -39,6 +53,21 @@ async def undo_run(
             if r.action in UNDOABLE and r.status == "applied" and not r.dry_run]
     run_id = await store.start_run("undo", dry_run=not gate.live, dry_run_reason=gate.reason, target_run=target)
     result = UndoResult(run_id=run_id, target=target)
+    try:
+        await _revert(rows, result, crm, writer, store, gate)
+    except Exception as exc:
+        # Ends on record either way; a pending intent stays pending for the next pass to reconcile.
+        await store.finish_run(_summary(result, gate), f"{describe(result, gate)}; stopped: {exc}", status="failed")
+        raise
+    await store.finish_run(_summary(result, gate), describe(result, gate))
+    return result
+
+
+async def _revert(
+    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore,
+    gate: Gate,
+) -> None:
+    run_id = result.run_id
     for row in sorted(rows, key=lambda r: r.id or 0, reverse=True):
         assert row.id is not None and row.deal_id and row.field
         undo = ActionRow(run_id=run_id, deal_id=row.deal_id, deal_name=row.deal_name, concept=row.concept,
@@ -80,5 +109,3 @@ async def undo_run(
             continue
         await store.set_outcome(intent, "applied")
         result.reverted += 1
-    await store.finish_undo(result.run_id, result.model_dump_json())
-    return result

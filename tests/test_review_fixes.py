@@ -86,3 +86,49 @@ def test_a_live_pass_refuses_when_a_rep_field_is_missing_and_a_dry_run_warns(cap
     code, out, _ = scout(capsys, "run")
     assert code == EXIT_OK and out.startswith("DRY RUN (--apply was not given)")
     assert "warning: rep field(s) econ_buyer not found in the CRM" in out
+
+
+# -- 4. setup and undo runs end on record with a readable summary ------------------------------------------
+
+def runs(capsys) -> list[dict]:
+    code, out, _ = scout(capsys, "log", "--json")
+    assert code == EXIT_OK
+    return json.loads(out)
+
+
+def test_setup_runs_finish_with_a_one_line_summary_and_counts(capsys, demo, monkeypatch):
+    scout(capsys, "setup")
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout(capsys, "setup", "--apply")
+    scout(capsys, "setup", "--apply")
+    again, live, dry = runs(capsys)
+    assert [r["status"] for r in (dry, live, again)] == ["finished"] * 3
+    assert dry["summary"] == "DRY RUN: 7 would be created" and dry["would_write"] == 7
+    assert live["summary"] == "setup: 7 created" and live["written"] == 7
+    assert again["summary"] == "setup: 7 already there" and again["skipped"] == 7 and again["written"] == 0
+    code, out, _ = scout(capsys, "log")
+    assert "[running]" not in out
+
+
+def test_an_undo_run_finishes_with_readable_text_and_the_runs_counts(capsys, demo, monkeypatch):
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout(capsys, "setup", "--apply")
+    code, out, _ = scout(capsys, "run", "--apply")
+    written = int(out.split(": ", 1)[1].split(" written")[0])
+    assert code == EXIT_OK and written > 0
+    pass_id = runs(capsys)[0]["id"]
+
+    scout(capsys, "undo", str(pass_id))
+    rehearsal = runs(capsys)[0]
+    assert rehearsal["kind"] == "undo" and rehearsal["status"] == "finished"
+    assert rehearsal["summary"] == (f"DRY RUN: undo of run {pass_id}: {written} would be reverted, "
+                                    "0 conflicts left as is, 0 failed, 0 already reverted")
+    assert (rehearsal["would_write"], rehearsal["written"], rehearsal["failed"]) == (written, 0, 0)
+
+    scout(capsys, "undo", str(pass_id), "--apply")
+    live = runs(capsys)[0]
+    assert live["summary"] == (f"LIVE: undo of run {pass_id}: {written} reverted, "
+                               "0 conflicts left as is, 0 failed, 0 already reverted")
+    assert (live["written"], live["would_write"], live["skipped"]) == (written, 0, 0)
+    code, out, _ = scout(capsys, "log", str(live["id"]))
+    assert out.splitlines()[0] == live["summary"]
