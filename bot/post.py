@@ -6,15 +6,19 @@ once: one already posted (by an earlier run) or already decided (promoted or dis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
+import aiohttp
 from pydantic import BaseModel
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.config import require, value, web_client
 from bot.pacing import Pacer
+from engine.commands import CommandError
 from engine.crm.base import CRMError
 from engine.crm.factory import open_reader
 from engine.jobs import open_log
@@ -23,6 +27,25 @@ from engine.provenance import ActionRow, RunRow
 from engine.settings import Settings
 
 log = logging.getLogger("scout.bot")
+
+
+class PostFailed(CommandError):
+    """Slack refused or could not be reached; the message says what was posted. The pass itself is logged."""
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+_HINTS = {
+    "channel_not_found": "Check SCOUT_SUMMARY_CHANNEL (a channel ID) and that the bot is in that channel.",
+    "not_in_channel": "Invite the bot to the run-summary channel (/invite @Scout).",
+    "invalid_auth": "Check SLACK_BOT_TOKEN (the xoxb- token of the installed app).",
+    "not_authed": "Check SLACK_BOT_TOKEN (the xoxb- token of the installed app).",
+    "missing_scope": "Reinstall the app from manifest.yml so it has chat:write.",
+}
 
 
 class PostResult(BaseModel):
@@ -85,20 +108,30 @@ async def post_run_summary(
         fresh = sorted(await store.new_suggestions(run_id),
                        key=lambda r: ((r.deal_name or "").casefold(), r.deal_id or "", order.get(r.concept or "", 99)))
         urls = await deal_urls(settings, fresh)
-        head = await pacer.call(partial(
-            client.chat_postMessage, channel=value(settings, "summary_channel"), text=blocks.summary_text(summary),
-            blocks=blocks.summary_blocks(summary, failed=run.status == "failed", new_suggestions=len(fresh),
-                                         note=note),
-            unfurl_links=False, unfurl_media=False,
-        ))
-        channel, thread_ts = head["channel"], head["ts"]
-        for row in fresh:
-            rep_field = settings.field_map.concepts[Concept(row.concept)].rep.name
-            reply = await pacer.call(partial(
-                client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=blocks.suggestion_text(row),
-                blocks=blocks.suggestion_blocks(row, rep_field=rep_field, url=urls.get(row.deal_id or "")),
+        try:
+            head = await pacer.call(partial(
+                client.chat_postMessage, channel=value(settings, "summary_channel"),
+                text=blocks.summary_text(summary),
+                blocks=blocks.summary_blocks(summary, failed=run.status == "failed", new_suggestions=len(fresh),
+                                             note=note),
                 unfurl_links=False, unfurl_media=False,
             ))
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            why = _why(exc)
+            raise PostFailed(f"Slack refused the run summary (chat.postMessage: {why}); nothing was posted. "
+                             + _HINTS.get(why, "The pass itself is logged: see `scout log`.")) from exc
+        channel, thread_ts = head["channel"], head["ts"]
+        for done, row in enumerate(fresh):
+            rep_field = settings.field_map.concepts[Concept(row.concept)].rep.name
+            try:
+                reply = await pacer.call(partial(
+                    client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=blocks.suggestion_text(row),
+                    blocks=blocks.suggestion_blocks(row, rep_field=rep_field, url=urls.get(row.deal_id or "")),
+                    unfurl_links=False, unfurl_media=False,
+                ))
+            except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise PostFailed(f"Slack stopped posting the thread (chat.postMessage: {_why(exc)}) after {done} of "
+                                 f"{len(fresh)} suggestion(s); the summary is posted, the rest are not.") from exc
             # Recorded one by one: if posting stops half-way, what was posted is not posted again.
             await store.record_post(row, channel, reply["ts"], thread_ts)
     return PostResult(channel=channel, ts=thread_ts, posted=len(fresh))

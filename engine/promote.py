@@ -21,6 +21,7 @@ with the first answer. Who may review is checked by the caller (bot/), which kno
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +33,7 @@ from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_val
 from engine.gate import Gate, open_gate
 from engine.jobs import gated_crm, open_log
 from engine.medic import ConceptFields
+from engine.reconcile import SETTLE_AFTER
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.provenance import (
     SUGGESTIONS,
@@ -99,6 +101,15 @@ async def _abandon(store: ProvenanceStore, run_id: int, gate: Gate | None, exc: 
         await store.finish_run(summary, f"interrupted: {type(exc).__name__}: {exc}{pending}", status="failed")
     except Exception:  # the original error is the one to report; a still-running run is settled after 15 min
         pass
+
+
+async def _close_dead_clicks(store: ProvenanceStore) -> None:
+    """A click's run still 'running' long after any click could last died with its process: say so in the log.
+    (Its pending intent, if any, is settled by the next pass's reconcile, which asks the CRM.)"""
+    cutoff = (datetime.now(timezone.utc) - SETTLE_AFTER).isoformat(timespec="seconds")
+    for kind in ("promote", "dismiss"):
+        await store.interrupt_running(kind, "interrupted: the process stopped before the click was answered",
+                                      started_before=cutoff)
 
 
 async def _guarded(store: ProvenanceStore, run_id: int, gate: Gate | None, progress: _Progress,
@@ -259,6 +270,7 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
     """
     gate = open_gate(True, settings)  # the reviewer's click is the --apply; LIVE_WRITES is the other lock
     async with open_log(settings) as store:
+        await _close_dead_clicks(store)
         suggestion, fields = await _load(store, settings, action_id)
         if suggestion is None or fields is None:
             return _not_found(action_id, reviewer_id)
@@ -344,6 +356,7 @@ async def dismiss(action_id: int, reviewer_id: str, settings: Settings, *, click
                   posted_at: tuple[str, str] | None = None) -> ReviewResult:
     """Dismiss a suggestion: logged, remembered so it is not posted again; the CRM is not touched."""
     async with open_log(settings) as store:
+        await _close_dead_clicks(store)
         suggestion, fields = await _load(store, settings, action_id)
         if suggestion is None or fields is None:
             return _not_found(action_id, reviewer_id)

@@ -260,21 +260,35 @@ class ProvenanceStore:
     @classmethod
     async def open(cls, path: Path, *, readonly: bool = False) -> "ProvenanceStore":
         path = Path(path)
-        if readonly:
-            if not path.exists():
-                raise FileNotFoundError(f"no provenance log at {path} yet: run `scout run` first")
-            db = await aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path)
-            await db.execute("PRAGMA journal_mode=WAL")
-            # Under WAL, NORMAL skips the fsync on each commit (the WAL is synced at checkpoints). A committed
-            # row is in the WAL file, so it survives a crash of this process (the case intent rows exist for);
-            # only a power loss or OS crash can drop the last commits, and never corrupts the file.
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await db.executescript(SCHEMA)
-            await db.commit()
+        where = f"cannot open the provenance log {path}"  # the CLI's one-line error names the file
+        if readonly and not path.exists():
+            raise FileNotFoundError(f"no provenance log at {path} yet: run `scout run` first")
+        try:
+            if not readonly:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            db = await (aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True) if readonly
+                        else aiosqlite.connect(path))
+        except Exception as exc:
+            exc.add_note(where)
+            raise
+        try:
+            if readonly:
+                await db.execute("PRAGMA schema_version")  # a corrupt file fails here, not at some later read
+            else:
+                await db.execute("PRAGMA journal_mode=WAL")
+                # Under WAL, NORMAL skips the fsync on each commit (the WAL is synced at checkpoints). A committed
+                # row is in the WAL file, so it survives a crash of this process (the case intent rows exist for);
+                # only a power loss or OS crash can drop the last commits, and never corrupts the file.
+                await db.execute("PRAGMA synchronous=NORMAL")
+                await db.execute("PRAGMA busy_timeout=5000")
+                await db.executescript(SCHEMA)
+                await db.commit()
+        except BaseException as exc:
+            # A corrupt or unwritable file: close, or the connection's thread keeps the process alive.
+            if isinstance(exc, Exception):
+                exc.add_note(where)
+            await db.close()
+            raise
         db.row_factory = aiosqlite.Row
         return cls(db, readonly)
 
@@ -612,12 +626,15 @@ class ProvenanceStore:
         )
         await self._db.commit()
 
-    async def interrupt_running(self, kind: str, note: str) -> int:
-        """Runs of `kind` still marked running: called while holding the pass lock, so none of them is alive."""
+    async def interrupt_running(self, kind: str, note: str, *, started_before: str | None = None) -> int:
+        """Runs of `kind` still marked running: called while holding the pass lock, so none of them is alive.
+
+        `started_before` (ISO time) limits it to runs older than that, for kinds no lock covers (a review click
+        lasts seconds, so one still running after that long died with its process)."""
         cur = await self._db.execute(
             "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
-            " WHERE kind=? AND status='running'",
-            (_now(), note, kind),
+            " WHERE kind=? AND status='running' AND (? IS NULL OR started_at < ?)",
+            (_now(), note, kind, started_before, started_before),
         )
         await self._db.commit()
         return cur.rowcount

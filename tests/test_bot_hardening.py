@@ -250,3 +250,73 @@ def test_scout_run_post_without_a_channel_is_one_line_not_a_traceback(make_setti
     assert code != 0
     assert err.strip().splitlines() == [
         "scout: SCOUT_SUMMARY_CHANNEL is not set: the ID of the run-summary channel (e.g. C0123ABCD); invite the bot"]
+
+
+def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_settings, capsys):
+    """`scout run --post` against a stand-in that does not know the channel: the pass is logged, one line says why
+    nothing was posted."""
+    import asyncio
+    import threading
+
+    from engine import cli
+
+    loop = asyncio.new_event_loop()
+    slack = SlackStandIn()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(slack.start())
+        ready.set()
+        loop.run_forever()
+
+    thread_ = threading.Thread(target=serve, daemon=True)
+    thread_.start()
+    ready.wait(10)
+    try:
+        slack.fail("chat.postMessage", status=200, error="channel_not_found")
+        make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                      SCOUT_SUMMARY_CHANNEL="C0WRONG", SCOUT_EXTRACTOR="offline")
+        s = make_settings()
+        asyncio.run(seed(s.workspace, small_pipeline()))
+
+        code = cli.main(["run", "--post"])
+
+        captured = capsys.readouterr()
+        assert code != 0
+        assert captured.out.startswith("DRY RUN")  # the pass ran and said so
+        assert captured.err.strip().splitlines() == [
+            "scout: Slack refused the run summary (chat.postMessage: channel_not_found); nothing was posted. "
+            "Check SCOUT_SUMMARY_CHANNEL (a channel ID) and that the bot is in that channel."]
+    finally:
+        asyncio.run_coroutine_threadsafe(slack.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread_.join(10)
+
+
+async def test_a_click_whose_process_died_does_not_stay_running_and_its_intent_is_reconciled(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    # A promotion that logged its intent, then its process died (no outcome, run left 'running') 20 minutes ago.
+    from engine.provenance import ActionRow, ProvenanceStore
+
+    store = await ProvenanceStore.open(settings.log_db)
+    dead = await store.start_run("promote", dry_run=False, dry_run_reason=None)
+    await store.log(ActionRow(run_id=dead, deal_id="d1", concept="competition", field="competition", new="Blackline",
+                              action=ActionKind.PROMOTED, status="pending", dry_run=False, actor="U0GONE"))
+    await store.aclose()
+    async with aiosqlite.connect(settings.log_db) as db:
+        await db.execute("UPDATE runs SET started_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (dead,))
+        await db.execute("UPDATE actions SET created_at = '2020-01-01T00:00:00+00:00' WHERE run_id = ?", (dead,))
+        await db.commit()
+
+    await dispatch(app_for(settings), button_click(message_for(slack, "scout_identified_pain"), "scout_dismiss",
+                                                   user=REVIEWER, action_ts="1790000700.000001",
+                                                   response_url=slack.response_url()))
+    await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    by_id = {r.id: r for r in await runs(settings)}
+    assert by_id[dead].status == "interrupted"
+    assert all(r.status != "running" for r in by_id.values())
+    (settled,) = [r for r in await log_rows(settings) if r.actor == "U0GONE"]
+    assert (settled.status, settled.error) == ("failed", "reconciled: the write did not land before the crash")
