@@ -281,7 +281,10 @@ def test_import_refuses_to_overwrite_a_file_that_is_not_a_workspace(scout, tmp_p
 
 def test_rehearsing_a_full_pass_on_an_imported_copy(scout, tmp_path, monkeypatch) -> None:
     """The README's walk-through: import, check, set up and write on the copy, export what Scout suggested."""
-    source = write_jsonl(tmp_path / "pipeline.jsonl", GOOD)
+    # A live pass needs every rep field the map names (a missing one would hide what reps filled in).
+    rep_fields = [{"type": "field", "name": name, "field_type": kind}
+                  for name, kind in (("identified_pain", "text"), ("champion", "person"), ("competition", "text"))]
+    source = write_jsonl(tmp_path / "pipeline.jsonl", GOOD[:9] + rep_fields + GOOD[9:])
     assert scout("import", str(source))[0] == 0
     code, out, _ = scout("check")
     assert code == 4 and "scout_competition missing" in out
