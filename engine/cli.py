@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 import tomllib
 from typing import Sequence
@@ -29,6 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def file_error(exc: BaseException, settings: Settings) -> str:
+    """`exc` as one line that names the file: the opener's note, else the OSError's own filename, else the
+    files Scout keeps."""
+    detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+    notes = getattr(exc, "__notes__", None)
+    if notes:
+        return f"{notes[-1]}: {detail}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or detail}: {exc.filename}"
+    files = f"provenance log {settings.log_db}" + (f", workspace {settings.workspace}" if settings.crm == "local" else "")
+    return f"{detail} ({files})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -51,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AuthError, CRMError, CommandError) as exc:
         print(f"scout: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_ERROR)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        # A corrupt log or workspace, an unwritable SCOUT_DATA_DIR, a full disk: one line naming the file.
+        print(f"scout: {file_error(exc, settings)}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("scout: interrupted; an interrupted live write is reconciled on the next run", file=sys.stderr)
         return 130

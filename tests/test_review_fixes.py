@@ -132,3 +132,54 @@ def test_an_undo_run_finishes_with_readable_text_and_the_runs_counts(capsys, dem
     assert (live["written"], live["would_write"], live["skipped"]) == (written, 0, 0)
     code, out, _ = scout(capsys, "log", str(live["id"]))
     assert out.splitlines()[0] == live["summary"]
+
+
+# -- 5. a corrupt or unusable data file is one line and the process exits ----------------------------------
+
+def test_a_corrupt_log_is_one_line_naming_it(capsys, demo):
+    demo.log_db.write_text("garbage\n")
+    code, out, err = scout(capsys, "run")
+    assert code == 1 and out == ""
+    assert err == f"scout: cannot open the provenance log {demo.log_db}: file is not a database\n"
+    code, _, err = scout(capsys, "log")  # the read-only face says the same
+    assert code == 1 and err == f"scout: cannot open the provenance log {demo.log_db}: file is not a database\n"
+
+
+def test_a_corrupt_workspace_is_one_line_naming_it(capsys, demo):
+    demo.workspace.write_text("garbage\n")
+    code, out, err = scout(capsys, "run")
+    assert code == 1 and out == ""
+    # The read-only workspace fails at its first read, not at open: the line names the files Scout keeps.
+    assert err == (f"scout: file is not a database (provenance log {demo.log_db}, "
+                   f"workspace {demo.workspace})\n")
+
+
+def test_a_data_dir_that_cannot_be_created_is_one_line(capsys, make_settings, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    make_settings(SCOUT_DATA_DIR=str(blocker / "data"))
+    code, out, err = scout(capsys, "run")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"scout: cannot open the provenance log {blocker / 'data' / 'log.sqlite'}: ")
+    assert "Not a directory" in err
+
+
+def test_a_corrupt_workspace_opened_for_writing_is_one_line_naming_it(capsys, demo, monkeypatch):
+    demo.workspace.write_text("garbage\n")
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, err = scout(capsys, "setup", "--apply")
+    assert code == 1 and out == ""
+    assert err == f"scout: cannot open the embedded workspace {demo.workspace}: file is not a database\n"
+
+
+def test_the_cli_process_exits_after_a_corrupt_log_instead_of_hanging(demo):
+    import os
+    import subprocess
+    import sys
+
+    demo.log_db.write_text("garbage\n")
+    # Without closing the failed connection, its thread kept the interpreter alive forever after the error.
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "run"], capture_output=True, text=True, timeout=30,
+                          env={**os.environ}, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == f"scout: cannot open the provenance log {demo.log_db}: file is not a database\n"

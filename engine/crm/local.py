@@ -67,14 +67,26 @@ class LocalCRM:
         path = Path(path)
         if not path.exists() and not create:
             raise CRMError(f"embedded workspace not found at {path}: run `scout demo` (or `scout import FILE`) first")
-        if writable:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path)
-            await db.execute("PRAGMA foreign_keys = ON")
-            await db.executescript(SCHEMA)
-            await db.commit()
-        else:
-            db = await aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        where = f"cannot open the embedded workspace {path}"  # the CLI's one-line error names the file
+        try:
+            if writable:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            db = await (aiosqlite.connect(path) if writable
+                        else aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True))
+        except Exception as exc:
+            exc.add_note(where)
+            raise
+        try:
+            if writable:
+                await db.execute("PRAGMA foreign_keys = ON")
+                await db.executescript(SCHEMA)
+                await db.commit()
+        except BaseException as exc:
+            # A corrupt or unwritable file: close, or the connection's thread keeps the process alive.
+            if isinstance(exc, Exception):
+                exc.add_note(where)
+            await db.close()
+            raise
         db.row_factory = aiosqlite.Row
         return cls(db, path, writable, deal_url_template)
 
