@@ -107,7 +107,14 @@ async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list
 
 
 async def undo_job(settings: Settings, run_id: int, *, apply: bool) -> tuple[Gate, UndoResult]:
+    """Undo under the pass lock: a pass writing the same fields meanwhile would make the revert unsound.
+    Raises LockHeld when a pass (or another undo) is running."""
     gate = open_gate(apply, settings)
-    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
-        result = await undo_run(run_id, crm, writer, store, gate)
+    async with open_log(settings) as store:
+        holder = await store.acquire_lock()
+        try:
+            async with gated_crm(settings, gate) as (crm, writer):
+                result = await undo_run(run_id, crm, writer, store, gate)
+        finally:
+            await store.release_lock(holder)
     return gate, result

@@ -183,3 +183,39 @@ def test_the_cli_process_exits_after_a_corrupt_log_instead_of_hanging(demo):
                           env={**os.environ}, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == f"scout: cannot open the provenance log {demo.log_db}: file is not a database\n"
+
+
+# -- 6. undo takes the pass lock ---------------------------------------------------------------------------
+
+def test_undo_waits_its_turn_while_a_pass_holds_the_lock(capsys, demo, monkeypatch):
+    import asyncio
+
+    from engine.commands import EXIT_BUSY
+    from engine.provenance import ProvenanceStore
+    from tests.pipeline import file_digest
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout(capsys, "setup", "--apply")
+    assert scout(capsys, "run", "--apply")[0] == EXIT_OK
+    pass_id = runs(capsys)[0]["id"]
+
+    async def lock(holder: str | None = None) -> str:
+        store = await ProvenanceStore.open(demo.log_db)
+        try:
+            if holder is None:
+                return await store.acquire_lock()  # as a live pass in this (living) process would
+            await store.release_lock(holder)
+            return holder
+        finally:
+            await store.aclose()
+
+    holder = asyncio.run(lock())
+    before = file_digest(demo.workspace)
+    code, out, err = scout(capsys, "undo", str(pass_id), "--apply")
+    assert code == EXIT_BUSY and out == "" and "another pass is running" in err
+    assert file_digest(demo.workspace) == before and runs(capsys)[0]["id"] == pass_id  # nothing reverted or logged
+
+    asyncio.run(lock(holder))
+    code, out, _ = scout(capsys, "undo", str(pass_id), "--apply")
+    assert code == EXIT_OK and out.startswith("LIVE")
+    assert runs(capsys)[0]["kind"] == "undo"

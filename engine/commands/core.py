@@ -80,6 +80,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
     try:
         gate, result = await undo_job(settings, args.run, apply=args.apply)
+    except LockHeld as exc:
+        raise CommandError(str(exc), EXIT_BUSY) from exc
     except UndoRefused as exc:
         raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
     head = f"{gate.mode}{f' ({gate.reason})' if gate.reason else ''}: undo of run {result.target} (run {result.run_id})"
