@@ -202,6 +202,20 @@ def test_rehearsal_then_live_pass_changes_only_logged_scout_fields(name, serve, 
         assert vendor.stored(deal, field) == new
 
 
+def test_a_pass_that_cannot_list_deals_exits_1_not_partial(serve, scout) -> None:
+    vendor = serve("hubspot", generate_demo(n_deals=5))
+    vendor.standin.fail_next("GET /crm/v3/objects/deals", 400)  # not retried: the listing fails at once
+
+    code, out, err = scout("run")
+    assert code == 1, (out, err)
+    assert out.startswith("DRY RUN") and "scanned 0/0" in out and "1 error(s), first: HubSpot 400" in out
+    rows = last_run_rows()
+    assert [(r.action, r.reason) for r in rows] == [(ActionKind.FAILED, "listing deals failed")]
+
+    code, out, err = scout("run")  # the stand-in answers again: an ordinary pass, exit 0
+    assert code == 0 and "scanned 5/5" in out, err
+
+
 # ---- scout check ----------------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.commands import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
 from engine.crm.factory import open_reader
 from engine.dealview import format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
@@ -74,7 +74,19 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.post import post_run_summary  # only needs Slack when asked to post
 
         await post_run_summary(settings, summary.run_id)
+    if await _run_status(settings, summary.run_id) == "failed":
+        return EXIT_ERROR  # the pass itself failed (deals could not be listed, a batch unreadable): not partial
     return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
+async def _run_status(settings: Settings, run_id: int) -> str | None:
+    """The run's status as the runner recorded it: the summary carries counts, the log says how it ended."""
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        run = await store.get_run(run_id)
+    finally:
+        await store.aclose()
+    return run.status if run else None
 
 
 async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
