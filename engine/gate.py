@@ -17,9 +17,9 @@ class Gate(BaseModel):
 
 
 def open_gate(apply: bool, settings: Settings) -> Gate:
-    raw = settings.live_writes_raw.strip()
+    raw = settings.live_writes_raw  # shown as given: " 1" must read as what keeps the lock shut
     env_reason = None if settings.live_writes else (
-        "LIVE_WRITES is not set" if not raw else f"LIVE_WRITES is '{raw}', not 1"
+        "LIVE_WRITES is not set" if not raw else f"LIVE_WRITES is {raw!r}, not 1"
     )
     reasons = [r for r in ("--apply was not given" if not apply else None, env_reason) if r]
     return Gate(live=not reasons, reason=" and ".join(reasons) or None)

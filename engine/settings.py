@@ -70,13 +70,14 @@ class Settings(BaseSettings):
     timezone: str = Field(default="UTC", validation_alias="SCOUT_TIMEZONE")
     port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "SCOUT_PORT"))
 
+    # Exact comparison, no strip: a lock that " 1" or "1\n" opens is not the documented lock.
     @property
     def live_writes(self) -> bool:
-        return self.live_writes_raw.strip() == "1"
+        return self.live_writes_raw == "1"
 
     @property
     def schedule_apply(self) -> bool:
-        return self.schedule_apply_raw.strip() == "1"
+        return self.schedule_apply_raw == "1"
 
     @property
     def workspace(self) -> Path:

@@ -219,3 +219,29 @@ def test_undo_waits_its_turn_while_a_pass_holds_the_lock(capsys, demo, monkeypat
     code, out, _ = scout(capsys, "undo", str(pass_id), "--apply")
     assert code == EXIT_OK and out.startswith("LIVE")
     assert runs(capsys)[0]["kind"] == "undo"
+
+
+# -- 8. only the exact string "1" opens a lock -------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [" 1", "1 ", "1\n", "\t1"])
+def test_a_padded_live_writes_keeps_the_lock_shut_and_says_so(capsys, demo, monkeypatch, raw):
+    from engine.gate import open_gate
+    from engine.settings import Settings
+    from tests.pipeline import file_digest
+
+    monkeypatch.setenv("LIVE_WRITES", raw)
+    monkeypatch.setenv("SCOUT_SCHEDULE_APPLY", raw)
+    settings = Settings()
+    assert settings.live_writes is False and settings.schedule_apply is False
+    gate = open_gate(True, settings)
+    assert gate.live is False and gate.reason == f"LIVE_WRITES is {raw!r}, not 1"
+
+    before = file_digest(demo.workspace)
+    code, out, _ = scout(capsys, "setup", "--apply")
+    assert code == EXIT_OK and out.startswith(f"DRY RUN (LIVE_WRITES is {raw!r}, not 1)")
+    assert file_digest(demo.workspace) == before
+
+
+def test_exactly_1_opens_it(make_settings):
+    settings = make_settings(LIVE_WRITES="1", SCOUT_SCHEDULE_APPLY="1")
+    assert settings.live_writes and settings.schedule_apply
