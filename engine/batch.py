@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable, Literal, Protocol, runtime_checkabl
 from pydantic import BaseModel, Field
 
 from engine.extract.base import ExtractionError
+from engine.extract.cache import worth_caching
 from engine.medic import FieldMap
 from engine.models import Deal, Extraction, Note, Usage
 from engine.provenance import BatchEntry, ProvenanceStore
@@ -158,6 +159,5 @@ def outcomes(source: SupportsBatch, items: list[BatchItem], entries: list[BatchE
     return out
 
 
-def cacheable(extraction: Extraction) -> bool:
-    """The extraction cache's rule (engine/extract/cache.py): a reply cut short is not kept."""
-    return not any(d.concept == "*" for d in extraction.dropped)
+# The extraction cache's own rule, under the name the runner imports: one rule, not a copy of it.
+cacheable = worth_caching

@@ -15,11 +15,20 @@ from engine.provenance import ProvenanceStore
 
 
 def cache_key(deal: Deal, notes: list[Note], extractor: Extractor, field_map: FieldMap) -> str:
+    """Everything the prompt carries: the deal's name, each note's id, date, author, title and text, the field
+    map, the model and the prompt version. Renaming a deal or retitling a note is a new question."""
     digest = hashlib.sha256()
+    digest.update(json.dumps(["deal", deal.name]).encode())
     for note in notes:
-        digest.update(json.dumps([note.id, note.created_at.isoformat(), note.text]).encode())
+        digest.update(json.dumps([note.id, note.created_at.isoformat(), note.author, note.title, note.text]).encode())
     digest.update(field_map.model_dump_json().encode())
     return "|".join([deal.id, digest.hexdigest(), extractor.model, extractor.prompt_version])
+
+
+def worth_caching(extraction: Extraction) -> bool:
+    """A reply the model cut short (max_tokens, refusal: a dropped finding for concept "*") is not an answer
+    worth keeping: the deal is extracted again next pass."""
+    return not any(d.concept == "*" for d in extraction.dropped)
 
 
 async def cached_extract(
@@ -32,8 +41,7 @@ async def cached_extract(
         extraction = Extraction.model_validate_json(payload)
         return extraction.model_copy(update={"usage": Usage()}), True
     extraction = await extractor.extract(deal, notes, field_map)
-    # A reply the model cut short (max_tokens, refusal) is not an answer worth keeping: retry next pass.
-    if not any(d.concept == "*" for d in extraction.dropped):
+    if worth_caching(extraction):
         # Committed with the deal's log rows right after (one commit per deal); a crash in between only means
         # this deal is extracted again next pass.
         await store.cache_put(key, extraction.model_dump_json(), commit=False)
