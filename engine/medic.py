@@ -66,6 +66,18 @@ class FieldMap(BaseModel):
     object: str = "deals"
     concepts: dict[Concept, ConceptFields]
 
+    @model_validator(mode="after")
+    def _one_concept_per_scout_field(self) -> "FieldMap":
+        # Two concepts writing one field would overwrite each other's suggestions, and undo could not tell them apart.
+        owner: dict[str, Concept] = {}
+        for concept, fields in self.concepts.items():
+            name = fields.scout.name
+            if name in owner:
+                raise ValueError(f"{owner[name].value} and {concept.value} both use the scout field {name}: "
+                                 "give each concept its own scout_* field")
+            owner[name] = concept
+        return self
+
     def scout_fields(self) -> list[FieldSpec]:
         return [c.scout for c in self.concepts.values()]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -285,3 +286,32 @@ def test_one_rule_decides_what_the_cache_keeps():
     fine = Extraction(model="m", dropped=[DroppedFinding(concept="metrics", reason="not verbatim")])
     assert (worth_caching(cut_short), worth_caching(fine)) == (False, True)
     assert batch.cacheable is worth_caching
+
+
+# -- 10. one scout_* field per concept ---------------------------------------------------------------------
+
+SHARED = '[concepts.champion]\nscout_field = "scout_economic_buyer"\n'
+SHARED_MESSAGE = ("economic_buyer and champion both use the scout field scout_economic_buyer: "
+                  "give each concept its own scout_* field")
+
+
+def test_two_concepts_cannot_share_a_scout_field(tmp_path):
+    from pydantic import ValidationError
+
+    from engine.medic import load_field_map
+
+    path = tmp_path / "map.toml"
+    path.write_text(SHARED)
+    with pytest.raises(ValidationError, match=re.escape(SHARED_MESSAGE)):
+        load_field_map(path)
+    path.write_text('[concepts.champion]\nscout_field = "scout_champion_v2"\n')  # its own field is fine
+    assert load_field_map(path).concepts["champion"].scout.name == "scout_champion_v2"
+
+
+def test_a_shared_scout_field_is_one_configuration_line(capsys, make_settings, tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(SHARED)
+    make_settings(SCOUT_FIELD_MAP=str(path))
+    code, out, err = scout(capsys, "run")
+    assert code == EXIT_USAGE and out == ""
+    assert err == f"scout: configuration error in SCOUT_FIELD_MAP ({path}): Value error, {SHARED_MESSAGE}\n"
