@@ -450,12 +450,6 @@ class ProvenanceStore:
         )
         return bool(rows)
 
-    async def finish_undo(self, run_id: int, text: str) -> None:
-        await self._db.execute(
-            "UPDATE runs SET finished_at=?, status='finished', summary=? WHERE id=?", (_now(), text, run_id)
-        )
-        await self._db.commit()
-
     # -- reviews (promote / dismiss) and Slack posts ------------------------------------------------------
 
     async def run_suggestions(self, run_id: int) -> list[ActionRow]:

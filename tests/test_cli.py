@@ -189,3 +189,10 @@ def test_a_bad_field_map_is_one_line_not_a_traceback(capsys, make_settings, tmp_
     assert code == EXIT_USAGE
     assert err.startswith("scout: configuration error in SCOUT_FIELD_MAP") and expected in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_post_without_a_channel_refuses_before_the_pass_runs(capsys, demo, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    code, out, err = scout(capsys, "run", "--post")
+    assert code != EXIT_OK and "SCOUT_SUMMARY_CHANNEL is not set" in err and "Traceback" not in err
+    assert out == "" and not demo.log_db.exists()  # no pass ran

@@ -60,6 +60,11 @@ async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.post:
+        from bot.config import require  # only needs Slack when asked to post
+
+        # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
+        require(settings, "slack_bot_token", "summary_channel")
     try:
         summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch)
     except LockHeld as exc:
