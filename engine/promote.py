@@ -261,6 +261,24 @@ async def _finish(store: ProvenanceStore, result: ReviewResult, gate: Gate | Non
     return result
 
 
+async def _precheck(
+    store: ProvenanceStore, settings: Settings, action_id: int, reviewer_id: str, click_id: str | None,
+    posted_at: tuple[str, str] | None,
+) -> ReviewResult | tuple[ActionRow, ConceptFields]:
+    """What every click checks first: the answer to give now, or the suggestion and its fields to act on."""
+    await _close_dead_clicks(store)
+    suggestion, fields = await _load(store, settings, action_id)
+    if suggestion is None or fields is None:
+        return _not_found(action_id, reviewer_id)
+    if await _posted_elsewhere(store, suggestion, posted_at):
+        return _not_posted_here(action_id, reviewer_id)
+    if (replay := await _replayed(store, click_id)) is not None:
+        return replay
+    if (decided := await store.final_decision(suggestion_key(suggestion))) is not None:
+        return _already(suggestion, fields, reviewer_id, decided)
+    return suggestion, fields
+
+
 async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click_id: str | None = None,
                   posted_at: tuple[str, str] | None = None) -> ReviewResult:
     """Promote suggestion `action_id` (a written or would_write row) into the rep's field.
@@ -270,16 +288,10 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
     """
     gate = open_gate(True, settings)  # the reviewer's click is the --apply; LIVE_WRITES is the other lock
     async with open_log(settings) as store:
-        await _close_dead_clicks(store)
-        suggestion, fields = await _load(store, settings, action_id)
-        if suggestion is None or fields is None:
-            return _not_found(action_id, reviewer_id)
-        if await _posted_elsewhere(store, suggestion, posted_at):
-            return _not_posted_here(action_id, reviewer_id)
-        if (replay := await _replayed(store, click_id)) is not None:
-            return replay
-        if (decided := await store.final_decision(suggestion_key(suggestion))) is not None:
-            return _already(suggestion, fields, reviewer_id, decided)
+        checked = await _precheck(store, settings, action_id, reviewer_id, click_id, posted_at)
+        if isinstance(checked, ReviewResult):
+            return checked
+        suggestion, fields = checked
 
         async with gated_crm(settings, gate) as (crm, writer):
             run_id = await store.start_run("promote", dry_run=not gate.live, dry_run_reason=gate.reason,
@@ -356,16 +368,10 @@ async def dismiss(action_id: int, reviewer_id: str, settings: Settings, *, click
                   posted_at: tuple[str, str] | None = None) -> ReviewResult:
     """Dismiss a suggestion: logged, remembered so it is not posted again; the CRM is not touched."""
     async with open_log(settings) as store:
-        await _close_dead_clicks(store)
-        suggestion, fields = await _load(store, settings, action_id)
-        if suggestion is None or fields is None:
-            return _not_found(action_id, reviewer_id)
-        if await _posted_elsewhere(store, suggestion, posted_at):
-            return _not_posted_here(action_id, reviewer_id)
-        if (replay := await _replayed(store, click_id)) is not None:
-            return replay
-        if (decided := await store.final_decision(suggestion_key(suggestion))) is not None:
-            return _already(suggestion, fields, reviewer_id, decided)
+        checked = await _precheck(store, settings, action_id, reviewer_id, click_id, posted_at)
+        if isinstance(checked, ReviewResult):
+            return checked
+        suggestion, fields = checked
         run_id = await store.start_run("dismiss", dry_run=False, dry_run_reason=None, target_run=suggestion.run_id,
                                        model=suggestion.model)
         return await _guarded(store, run_id, None, _Progress(),

@@ -17,6 +17,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from engine.models import ActionKind, RunSummary, Usage
+from engine.sqlitefile import open_sqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -263,15 +264,8 @@ class ProvenanceStore:
         where = f"cannot open the provenance log {path}"  # the CLI's one-line error names the file
         if readonly and not path.exists():
             raise FileNotFoundError(f"no provenance log at {path} yet: run `scout run` first")
-        try:
-            if not readonly:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            db = await (aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True) if readonly
-                        else aiosqlite.connect(path))
-        except Exception as exc:
-            exc.add_note(where)
-            raise
-        try:
+
+        async def setup(db: aiosqlite.Connection) -> None:
             if readonly:
                 await db.execute("PRAGMA schema_version")  # a corrupt file fails here, not at some later read
             else:
@@ -283,13 +277,8 @@ class ProvenanceStore:
                 await db.execute("PRAGMA busy_timeout=5000")
                 await db.executescript(SCHEMA)
                 await db.commit()
-        except BaseException as exc:
-            # A corrupt or unwritable file: close, or the connection's thread keeps the process alive.
-            if isinstance(exc, Exception):
-                exc.add_note(where)
-            await db.close()
-            raise
-        db.row_factory = aiosqlite.Row
+
+        db = await open_sqlite(path, readonly=readonly, where=where, setup=setup)
         return cls(db, readonly)
 
     async def aclose(self) -> None:

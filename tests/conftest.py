@@ -30,3 +30,13 @@ def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
         return Settings()
 
     return make
+
+
+@pytest.fixture
+async def slack():
+    """A local stand-in for the Slack Web API (and response_url) that records every call."""
+    from tests.slack_standin import SlackStandIn
+
+    standin = await SlackStandIn().start()
+    yield standin
+    await standin.stop()

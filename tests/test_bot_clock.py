@@ -15,15 +15,8 @@ from bot.web import EVENTS_PATH, http_app
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
 from tests.scripted_model import ScriptedModel
-from tests.slack_standin import CHANNEL, SIGNING_SECRET, SlackStandIn, signed_headers, slash_command
+from tests.slack_standin import CHANNEL, SIGNING_SECRET, signed_headers, slash_command
 from tests.test_bot_post import FakeTime
-
-
-@pytest.fixture
-async def slack():
-    standin = await SlackStandIn().start()
-    yield standin
-    await standin.stop()
 
 
 @pytest.fixture

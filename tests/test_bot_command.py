@@ -16,13 +16,6 @@ from tests.slack_standin import SIGNING_SECRET, SlackStandIn, dispatch, signed_h
 
 
 @pytest.fixture
-async def slack():
-    standin = await SlackStandIn().start()
-    yield standin
-    await standin.stop()
-
-
-@pytest.fixture
 async def settings(make_settings, slack):
     s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                       SLACK_API_URL=slack.base_url, SCOUT_DEAL_URL="https://crm.example/deals/{id}")

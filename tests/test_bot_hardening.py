@@ -22,13 +22,6 @@ BOT_LIMITS = {"blocks": 50, "section_text": 3000, "fields": 10, "field_text": 20
 
 
 @pytest.fixture
-async def slack():
-    standin = await SlackStandIn().start()
-    yield standin
-    await standin.stop()
-
-
-@pytest.fixture
 def env(make_settings, slack):
     def make(**extra: str):
         return make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,

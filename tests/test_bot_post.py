@@ -40,13 +40,6 @@ class FakeTime:
 
 
 @pytest.fixture
-async def slack():
-    standin = await SlackStandIn().start()
-    yield standin
-    await standin.stop()
-
-
-@pytest.fixture
 async def settings(make_settings, slack):
     s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                       SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL,

@@ -15,6 +15,7 @@ import aiosqlite
 
 from engine.crm.base import CRMError, DealNotFound, FieldTypeConflict
 from engine.crm.matching import rank_names
+from engine.sqlitefile import open_sqlite
 from engine.fieldtypes import CoercionError, coerce
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note, Person, WorkspaceData
 
@@ -68,26 +69,14 @@ class LocalCRM:
         if not path.exists() and not create:
             raise CRMError(f"embedded workspace not found at {path}: run `scout demo` (or `scout import FILE`) first")
         where = f"cannot open the embedded workspace {path}"  # the CLI's one-line error names the file
-        try:
-            if writable:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            db = await (aiosqlite.connect(path) if writable
-                        else aiosqlite.connect(f"file:{path.resolve()}?mode=ro", uri=True))
-        except Exception as exc:
-            exc.add_note(where)
-            raise
-        try:
+
+        async def setup(db: aiosqlite.Connection) -> None:
             if writable:
                 await db.execute("PRAGMA foreign_keys = ON")
                 await db.executescript(SCHEMA)
                 await db.commit()
-        except BaseException as exc:
-            # A corrupt or unwritable file: close, or the connection's thread keeps the process alive.
-            if isinstance(exc, Exception):
-                exc.add_note(where)
-            await db.close()
-            raise
-        db.row_factory = aiosqlite.Row
+
+        db = await open_sqlite(path, readonly=not writable, where=where, setup=setup)
         return cls(db, path, writable, deal_url_template)
 
     async def aclose(self) -> None:
