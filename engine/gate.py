@@ -15,6 +15,15 @@ class Gate(BaseModel):
     def mode(self) -> str:
         return "LIVE" if self.live else "DRY RUN"
 
+    @property
+    def label(self) -> str:
+        """The mode with the reason a rehearsal is one: what every output leads with."""
+        return mode_label(self.mode, self.reason)
+
+
+def mode_label(mode: str, reason: str | None) -> str:
+    return mode if reason is None else f"{mode} ({reason})"
+
 
 def open_gate(apply: bool, settings: Settings) -> Gate:
     raw = settings.live_writes_raw  # shown as given: " 1" must read as what keeps the lock shut

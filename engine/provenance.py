@@ -397,15 +397,6 @@ class ProvenanceStore:
         rows = await self._db.execute_fetchall("SELECT * FROM actions WHERE status = 'pending' ORDER BY id")
         return [self._action(r) for r in rows]
 
-    async def applied_before(self, deal_id: str, field: str, note_id: str | None, new: Any) -> bool:
-        """Duplicate protection: only live rows whose write really landed count, never rehearsals."""
-        rows = await self._db.execute_fetchall(
-            "SELECT 1 FROM actions WHERE deal_id=? AND field=? AND note_id IS ? AND new=? AND action=?"
-            " AND dry_run=0 AND status='applied' LIMIT 1",
-            (deal_id, field, note_id, _dump(new), ActionKind.WRITTEN.value),
-        )
-        return bool(rows)
-
     async def applied_writes(self, deal_id: str, fields: list[str]) -> "AppliedWrites":
         """`applied_before` for several fields of one deal in one query (one trip instead of one per finding)."""
         if not fields:
@@ -425,12 +416,6 @@ class ProvenanceStore:
             (deal_id, field, *[a.value for a in actions]),
         )
         return self._action(rows[0]) if rows else None
-
-    async def actions_for_deal(self, deal_id: str, limit: int = 50) -> list[ActionRow]:
-        rows = await self._db.execute_fetchall(
-            "SELECT * FROM actions WHERE deal_id = ? ORDER BY id DESC LIMIT ?", (deal_id, limit)
-        )
-        return [self._action(r) for r in rows]
 
     async def reverted(self, action_id: int) -> bool:
         rows = await self._db.execute_fetchall(
@@ -541,10 +526,6 @@ class ProvenanceStore:
             rows = await self._db.execute_fetchall(
                 "SELECT deal_id, last_scanned_at FROM scan_marks WHERE dry_run = ?", (int(dry_run),))
         return {r["deal_id"]: r["last_scanned_at"] for r in rows}
-
-    async def mark_scanned(self, deal_id: str, run_id: int) -> None:
-        await self._upsert_scan(deal_id, run_id)
-        await self._db.commit()
 
     async def _upsert_scan(self, deal_id: str, run_id: int) -> None:
         # Microsecond precision so deals scanned in one pass keep their order for the next.

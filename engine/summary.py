@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from engine.extract.pricing import BATCH_PRICE_FACTOR
+from engine.gate import mode_label
 from engine.models import RunSummary
 
 
 def headline(s: RunSummary) -> str:
-    mode = s.mode if s.dry_run_reason is None else f"{s.mode} ({s.dry_run_reason})"
+    mode = mode_label(s.mode, s.dry_run_reason)
     counts = f"{s.written} written, {s.would_write} would-write, {s.skipped} skipped, {s.dropped} dropped"
     if s.failed:
         counts += f", {s.failed} failed"

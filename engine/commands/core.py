@@ -51,7 +51,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     gate, run_id, plans = await setup_job(settings, apply=args.apply)
-    print(f"{gate.mode}{f' ({gate.reason})' if gate.reason else ''}: setup run {run_id}")
+    print(f"{gate.label}: setup run {run_id}")
     for p in plans:
         print(f"  {p.field:<28} {p.type:<13} {p.state}{f' - {p.detail}' if p.detail else ''}")
     if not gate.live and any(p.state == "would_create" for p in plans):
@@ -101,7 +101,7 @@ async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(exc), EXIT_BUSY) from exc
     except UndoRefused as exc:
         raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
-    head = f"{gate.mode}{f' ({gate.reason})' if gate.reason else ''}: undo of run {result.target} (run {result.run_id})"
+    head = f"{gate.label}: undo of run {result.target} (run {result.run_id})"
     print(f"{head}: {result.reverted} reverted, {result.would_revert} would-revert, "
           f"{result.conflicts} conflicts, {result.failed} failed, {result.already} already reverted")
     if not gate.live:
