@@ -23,6 +23,20 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Runs the real CLI in-process: (exit code, stdout, stderr), as an operator would see them."""
+    from engine.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
 def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
     def make(**env: str) -> Settings:
         for key, value in env.items():

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -227,3 +229,27 @@ async def dispatch(app: AsyncApp, body: str, headers: dict[str, list[str]] | Non
         _, pending = await asyncio.wait(listeners, timeout=15)
         assert not pending, "a listener did not finish"
     return response
+
+
+@contextmanager
+def standin_on_a_thread(**kwargs: Any) -> Iterator[SlackStandIn]:
+    """A stand-in served from its own thread and loop, for tests that call the CLI (which runs its own loop)."""
+    loop = asyncio.new_event_loop()
+    slack = SlackStandIn(**kwargs)
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(slack.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield slack
+    finally:
+        asyncio.run_coroutine_threadsafe(slack.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)

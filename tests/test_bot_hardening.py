@@ -13,7 +13,7 @@ from engine.jobs import run_job
 from engine.models import ActionKind, Deal
 from tests.pipeline import GOOD_SCRIPT, T0, file_digest, seed, small_pipeline, snapshot
 from tests.scripted_model import ScriptedModel
-from tests.slack_standin import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command
+from tests.slack_standin import standin_on_a_thread, CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command
 from tests.test_bot_post import FakeTime
 from tests.test_bot_review import REVIEWER, log_rows, message_for, runs, status
 
@@ -249,24 +249,10 @@ def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_
     """`scout run --post` against a stand-in that does not know the channel: the pass is logged, one line says why
     nothing was posted."""
     import asyncio
-    import threading
 
     from engine import cli
 
-    loop = asyncio.new_event_loop()
-    slack = SlackStandIn()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(slack.start())
-        ready.set()
-        loop.run_forever()
-
-    thread_ = threading.Thread(target=serve, daemon=True)
-    thread_.start()
-    ready.wait(10)
-    try:
+    with standin_on_a_thread() as slack:
         slack.fail("chat.postMessage", status=200, error="channel_not_found")
         make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
                       SCOUT_SUMMARY_CHANNEL="C0WRONG", SCOUT_EXTRACTOR="offline")
@@ -281,10 +267,6 @@ def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_
         assert captured.err.strip().splitlines() == [
             "scout: Slack refused the run summary (chat.postMessage: channel_not_found); nothing was posted. "
             "Check SCOUT_SUMMARY_CHANNEL (a channel ID) and that the bot is in that channel."]
-    finally:
-        asyncio.run_coroutine_threadsafe(slack.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread_.join(10)
 
 
 async def test_a_click_whose_process_died_does_not_stay_running_and_its_intent_is_reconciled(env, slack):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
 
@@ -13,7 +12,7 @@ from bot.post import post_run_summary
 from engine.jobs import run_job
 from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
 from tests.scripted_model import ScriptedModel
-from tests.slack_standin import CHANNEL, SIGNING_SECRET, SlackStandIn
+from tests.slack_standin import standin_on_a_thread, CHANNEL, SIGNING_SECRET
 
 SUGGESTED = [  # (deal, scout field, value) the good script yields on the small pipeline, as posted
     ("Acme Corp — Platform", "scout_economic_buyer", "Dana Ruiz, CFO"),
@@ -154,20 +153,7 @@ def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, m
     """`scout run --post` end to end: its own event loop, so the stand-in runs on a thread of its own."""
     from engine import cli
 
-    loop = asyncio.new_event_loop()
-    slack = SlackStandIn()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(slack.start())
-        ready.set()
-        loop.run_forever()
-
-    thread_ = threading.Thread(target=serve, daemon=True)
-    thread_.start()
-    ready.wait(10)
-    try:
+    with standin_on_a_thread() as slack:
         s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
                           SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_EXTRACTOR="offline")
         data = small_pipeline()
@@ -182,7 +168,3 @@ def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, m
         assert head["blocks"][0]["text"]["text"] == ":rotating_light: DRY RUN — nothing was written"
         assert len(replies) == 1
         assert replies[0]["text"].startswith("Suggestion for Hooli — Renewal: scout_paper_process = ")
-    finally:
-        asyncio.run_coroutine_threadsafe(slack.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread_.join(10)

@@ -6,27 +6,20 @@ import json
 
 import pytest
 
-from engine.cli import main
 from engine.commands import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from tests.pipeline import file_digest, snapshot
 
 
-def scout(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
-def demo(capsys, make_settings):
+def demo(scout, make_settings):
     settings = make_settings()
-    code, out, _ = scout(capsys, "demo")
+    code, out, _ = scout("demo")
     assert code == EXIT_OK and "212 deals" in out
     return settings
 
 
-def test_main_job_on_a_fresh_machine_is_a_loud_rehearsal(capsys, demo):
-    code, out, _ = scout(capsys, "run")
+def test_main_job_on_a_fresh_machine_is_a_loud_rehearsal(scout, demo):
+    code, out, _ = scout("run")
     assert code == EXIT_OK
     head = out.splitlines()[0]
     assert head.startswith("DRY RUN (--apply was not given and LIVE_WRITES is not set): 0 written, ")
@@ -36,37 +29,37 @@ def test_main_job_on_a_fresh_machine_is_a_loud_rehearsal(capsys, demo):
     assert "7 scout_* field(s) missing" in out
 
 
-def test_demo_twice_keeps_the_workspace_unless_reset(capsys, demo):
+def test_demo_twice_keeps_the_workspace_unless_reset(scout, demo):
     before = file_digest(demo.workspace)
-    code, out, _ = scout(capsys, "demo")
+    code, out, _ = scout("demo")
     assert code == EXIT_OK and "already" in out and file_digest(demo.workspace) == before
-    code, out, _ = scout(capsys, "demo", "--reset", "--deals", "220")
+    code, out, _ = scout("demo", "--reset", "--deals", "220")
     assert code == EXIT_OK and "220 deals" in out
 
 
-def test_setup_rehearses_then_creates_and_is_harmless_twice(capsys, demo, monkeypatch):
+def test_setup_rehearses_then_creates_and_is_harmless_twice(scout, demo, monkeypatch):
     before = file_digest(demo.workspace)
-    code, out, _ = scout(capsys, "setup", "--apply")
+    code, out, _ = scout("setup", "--apply")
     assert code == EXIT_OK and out.startswith("DRY RUN (LIVE_WRITES is not set)")
     assert out.count("would_create") == 7 and "Nothing was created" in out
     assert file_digest(demo.workspace) == before
 
     monkeypatch.setenv("LIVE_WRITES", "1")
-    code, out, _ = scout(capsys, "setup")
+    code, out, _ = scout("setup")
     assert code == EXIT_OK and out.startswith("DRY RUN (--apply was not given)")
-    code, out, _ = scout(capsys, "setup", "--apply")
+    code, out, _ = scout("setup", "--apply")
     assert code == EXIT_OK and out.startswith("LIVE") and out.count(" created") == 7
-    code, out, _ = scout(capsys, "setup", "--apply")
+    code, out, _ = scout("setup", "--apply")
     assert code == EXIT_OK and out.count(" exists") == 7 and " created" not in out
 
 
-def test_live_run_refuses_before_setup_and_writes_after(capsys, demo, monkeypatch):
+def test_live_run_refuses_before_setup_and_writes_after(scout, demo, monkeypatch):
     monkeypatch.setenv("LIVE_WRITES", "1")
-    code, _, err = scout(capsys, "run", "--apply")
+    code, _, err = scout("run", "--apply")
     assert code == 1 and "run `scout setup --apply` first" in err
-    scout(capsys, "setup", "--apply")
+    scout("setup", "--apply")
     before = await_snapshot(demo)
-    code, out, _ = scout(capsys, "run", "--apply", "--cap", "30")
+    code, out, _ = scout("run", "--apply", "--cap", "30")
     assert code == EXIT_OK and out.startswith("LIVE: ") and "scanned 30/212 (cap 30)" in out
     written = int(out.split(": ", 1)[1].split(" written")[0])
     assert written > 0
@@ -81,59 +74,59 @@ def await_snapshot(settings):
     return asyncio.run(snapshot(settings.workspace))
 
 
-def test_log_lists_runs_and_shows_a_runs_actions_as_table_and_json(capsys, demo):
-    scout(capsys, "run", "--cap", "5")
-    code, out, _ = scout(capsys, "log")
+def test_log_lists_runs_and_shows_a_runs_actions_as_table_and_json(scout, demo):
+    scout("run", "--cap", "5")
+    code, out, _ = scout("log")
     assert code == EXIT_OK
     assert "DRY RUN" in out.splitlines()[1] and "5/212 (cap 5)" in out
-    code, out, _ = scout(capsys, "log", "1")
+    code, out, _ = scout("log", "1")
     assert code == EXIT_OK and out.startswith("DRY RUN")
     assert "would_write" in out and "skipped" in out
-    code, out, _ = scout(capsys, "log", "1", "--json", "--action", "would_write")
+    code, out, _ = scout("log", "1", "--json", "--action", "would_write")
     data = json.loads(out)
     assert data["run"]["id"] == 1 and data["run"]["dry_run"] is True
     assert data["actions"] and {a["action"] for a in data["actions"]} == {"would_write"}
     first = data["actions"][0]
     assert first["field"].startswith("scout_") and first["excerpt"] and first["note_id"]
     assert first["model"] == "offline-rules-1" and first["dry_run"] is True
-    code, _, err = scout(capsys, "log", "99")
+    code, _, err = scout("log", "99")
     assert code == EXIT_NOT_FOUND and "no run 99" in err
 
 
-def test_undo_by_run_id_through_the_cli(capsys, demo, monkeypatch):
+def test_undo_by_run_id_through_the_cli(scout, demo, monkeypatch):
     monkeypatch.setenv("LIVE_WRITES", "1")
-    scout(capsys, "setup", "--apply")
+    scout("setup", "--apply")
     before = await_snapshot(demo)
-    code, out, _ = scout(capsys, "run", "--apply", "--cap", "20")
-    run_id = json.loads(scout(capsys, "log", "--json")[1])[0]["id"]
-    code, out, _ = scout(capsys, "undo", str(run_id))
+    code, out, _ = scout("run", "--apply", "--cap", "20")
+    run_id = json.loads(scout("log", "--json")[1])[0]["id"]
+    code, out, _ = scout("undo", str(run_id))
     assert code == EXIT_OK and out.startswith("DRY RUN (--apply was not given)") and "Nothing was changed" in out
-    code, out, _ = scout(capsys, "undo", str(run_id), "--apply")
+    code, out, _ = scout("undo", str(run_id), "--apply")
     assert code == EXIT_OK and out.startswith("LIVE") and " 0 conflicts" in out
     assert await_snapshot(demo) == before
-    code, _, err = scout(capsys, "undo", "999", "--apply")
+    code, _, err = scout("undo", "999", "--apply")
     assert code == EXIT_NOT_FOUND and "no run 999" in err
 
 
-def test_deal_lookup_is_read_only_and_handles_ambiguity(capsys, demo):
-    scout(capsys, "run", "--cap", "212")
+def test_deal_lookup_is_read_only_and_handles_ambiguity(scout, demo):
+    scout("run", "--cap", "212")
     workspace, log = file_digest(demo.workspace), file_digest(demo.log_db)
-    code, out, _ = scout(capsys, "deal", "Acme")
+    code, out, _ = scout("deal", "Acme")
     assert code == EXIT_NOT_FOUND and "matches several deals" in out and out.count("Acme") >= 2
-    code, out, _ = scout(capsys, "deal", "no such deal zzz")
+    code, out, _ = scout("deal", "no such deal zzz")
     assert code == EXIT_NOT_FOUND and "No deal matches" in out
-    code, out, _ = scout(capsys, "deal", "--json", "Acme Corp")
+    code, out, _ = scout("deal", "--json", "Acme Corp")
     candidates = json.loads(out)["candidates"]
     name = candidates[0] if candidates else json.loads(out)["view"]["name"]
-    code, out, _ = scout(capsys, "deal", name)
+    code, out, _ = scout("deal", name)
     assert code == EXIT_OK and out.startswith(name) and "last scanned: 20" in out
     assert "economic_buyer" in out and "scout_champion" in out
     assert (file_digest(demo.workspace), file_digest(demo.log_db)) == (workspace, log)
 
 
-def test_settings_errors_and_a_busy_lock_have_clear_exit_codes(capsys, demo, monkeypatch):
+def test_settings_errors_and_a_busy_lock_have_clear_exit_codes(scout, demo, monkeypatch):
     monkeypatch.setenv("SCOUT_SCAN_CAP", "zero")
-    code, _, err = scout(capsys, "run")
+    code, _, err = scout("run")
     assert code == EXIT_USAGE and "SCOUT_SCAN_CAP" in err
     monkeypatch.delenv("SCOUT_SCAN_CAP")
 
@@ -147,17 +140,17 @@ def test_settings_errors_and_a_busy_lock_have_clear_exit_codes(capsys, demo, mon
         await store.aclose()
 
     asyncio.run(hold())
-    code, _, err = scout(capsys, "run")
+    code, _, err = scout("run")
     assert code == EXIT_BUSY and "another pass is running" in err
 
 
-def test_missing_workspace_says_what_to_do(capsys, make_settings):
+def test_missing_workspace_says_what_to_do(scout, make_settings):
     make_settings()
-    code, _, err = scout(capsys, "run")
+    code, _, err = scout("run")
     assert code == 1 and "run `scout demo`" in err and "Traceback" not in err
 
 
-def test_partial_exit_code_when_setup_meets_a_conflicting_field(capsys, demo, monkeypatch):
+def test_partial_exit_code_when_setup_meets_a_conflicting_field(scout, demo, monkeypatch):
     import asyncio
 
     from engine.crm.local import LocalCRM
@@ -170,7 +163,7 @@ def test_partial_exit_code_when_setup_meets_a_conflicting_field(capsys, demo, mo
 
     asyncio.run(squat())
     monkeypatch.setenv("LIVE_WRITES", "1")
-    code, out, _ = scout(capsys, "setup", "--apply")
+    code, out, _ = scout("setup", "--apply")
     assert code == EXIT_PARTIAL and "scout_metrics" in out and "conflict" in out and "will not touch it" in out
 
 
@@ -180,19 +173,19 @@ def test_partial_exit_code_when_setup_meets_a_conflicting_field(capsys, demo, mo
     ('[concepts.champion]\nscout_field = "champion"\n', "must start with 'scout_'"),
     ('[concepts.budget]\nrep_field = "x"\n', "'budget' is not a valid Concept"),
 ])
-def test_a_bad_field_map_is_one_line_not_a_traceback(capsys, make_settings, tmp_path, content, expected):
+def test_a_bad_field_map_is_one_line_not_a_traceback(scout, make_settings, tmp_path, content, expected):
     path = tmp_path / "map.toml"
     if content is not None:
         path.write_text(content)
     make_settings(SCOUT_FIELD_MAP=str(path))
-    code, _, err = scout(capsys, "run")
+    code, _, err = scout("run")
     assert code == EXIT_USAGE
     assert err.startswith("scout: configuration error in SCOUT_FIELD_MAP") and expected in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_post_without_a_channel_refuses_before_the_pass_runs(capsys, demo, monkeypatch):
+def test_post_without_a_channel_refuses_before_the_pass_runs(scout, demo, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    code, out, err = scout(capsys, "run", "--post")
+    code, out, err = scout("run", "--post")
     assert code != EXIT_OK and "SCOUT_SUMMARY_CHANNEL is not set" in err and "Traceback" not in err
     assert out == "" and not demo.log_db.exists()  # no pass ran

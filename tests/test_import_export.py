@@ -10,11 +10,9 @@ import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from engine.cli import main
 from engine.importer import _parse_instant, parse_jsonl
 from engine.models import WorkspaceData
 from engine.settings import Settings
@@ -63,17 +61,6 @@ def normalised(data: WorkspaceData) -> WorkspaceData:
     return WorkspaceData(fields=data.fields, people=sorted(data.people, key=lambda p: p.id),
                          deals=sorted(data.deals, key=lambda d: d.id),
                          notes=sorted(data.notes, key=lambda n: n.id))
-
-
-@pytest.fixture
-def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 # ---- JSON Lines -----------------------------------------------------------------------------------------

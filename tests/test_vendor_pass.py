@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 
-from engine.cli import main
 from engine.crm.attio import AttioCRM
 from engine.crm.demo import generate_demo
 from engine.crm.hubspot import HubSpotCRM
@@ -134,17 +133,6 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Vendor]]:
     yield start
     for server in servers:
         server.__exit__(None, None, None)
-
-
-@pytest.fixture
-def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def last_run_rows() -> list[ActionRow]:
