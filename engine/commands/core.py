@@ -6,7 +6,7 @@ import argparse
 
 from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
 from engine.crm.factory import open_reader
-from engine.dealview import format_view, lookup
+from engine.dealview import format_candidates, format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
 from engine.provenance import LockHeld, ProvenanceStore
 from engine.settings import Settings
@@ -139,7 +139,7 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK if result.view else EXIT_NOT_FOUND
     if result.view is None:
         if result.candidates:
-            print(f"'{name}' matches several deals: " + "; ".join(result.candidates))
+            print(format_candidates(result, "scout deal"))
         else:
             print(f"No deal matches '{name}'.")
         return EXIT_NOT_FOUND
@@ -171,8 +171,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
     p.set_defaults(func=cmd_undo)
 
-    p = sub.add_parser("deal", help="read-only summary of one deal")
-    p.add_argument("name", nargs="+")
+    p = sub.add_parser("deal", help="read-only summary of one deal, by id or name")
+    p.add_argument("name", nargs="+", metavar="ID|NAME",
+                   help="a deal id (d0001) or name; case, spacing and dash style do not matter")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-extract", action="store_true", help="skip the fresh extraction")
     p.set_defaults(func=cmd_deal)
