@@ -5,8 +5,9 @@ The gate decides whether a writer exists at all: a dry run is handed a CRM reade
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from engine.batch import BatchOptions, SupportsBatch
 from engine.crm.base import CRMReader, CRMWriter
@@ -67,14 +68,16 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 
 async def run_job(
     settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
-    batch: bool | None = None,
+    batch: bool | None = None, clock: Callable[[], float] = time.monotonic,
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
     A rep field missing from the CRM also refuses a live pass; a dry run goes ahead and carries the
     warning in the returned summary's notices (`scout run` prints it with the summary).
 
-    `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH.
+    `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH. A plain
+    pass that finds a batch an interrupted batch pass left pending collects that batch instead.
+    `clock`: what SCOUT_PASS_DEADLINE is measured on (tests inject one).
     """
     if cap is not None and cap < 1:
         raise ValueError(f"cap must be at least 1, not {cap}")
@@ -96,7 +99,7 @@ async def run_job(
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
             cost=cost_function(),
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
-            deadline=settings.pass_deadline or None,
+            deadline=settings.pass_deadline or None, clock=clock,
         )
     if resumed is not None:
         summary.notices.insert(0, f"Message Batch {resumed} from an interrupted batch pass was still pending: this "

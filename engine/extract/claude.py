@@ -7,9 +7,10 @@ returns can raise: bad output becomes `DroppedFinding` entries so it is logged, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import anthropic
 import httpx2
@@ -397,9 +398,10 @@ class ClaudeExtractor:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, http_client: httpx2.AsyncClient | None = None, retry: RetryPolicy | None = None,
+        cls, settings: Settings, http_client: httpx2.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> "ClaudeExtractor":
-        """`retry`: overrides the policy built from settings (tests inject a sleep that never waits)."""
+        """`sleep`: how retries wait (tests inject one that records instead of waiting)."""
         if settings.anthropic_api_key is None:
             raise ExtractionError("ANTHROPIC_API_KEY is not set (or set SCOUT_EXTRACTOR=offline)")
         client = anthropic.AsyncAnthropic(
@@ -408,8 +410,8 @@ class ClaudeExtractor:
             timeout=settings.anthropic_timeout,
             http_client=http_client,
         )
-        policy = retry or RetryPolicy(max_retries=settings.anthropic_max_retries,
-                                      retry_after_cap=settings.retry_after_cap)
+        policy = RetryPolicy(max_retries=settings.anthropic_max_retries, retry_after_cap=settings.retry_after_cap,
+                             sleep=sleep)
         return cls(client, model=settings.model, max_tokens=settings.max_tokens,
                    chunk_chars=settings.note_chunk_chars, chunk_overlap=settings.note_chunk_overlap, retry=policy)
 
