@@ -465,45 +465,45 @@ class ClaudeExtractor:
         reply = await with_retries(self._retry, call, lambda exc, n: describe_api_error(exc, self._model, n))
         return checked_reply(reply)
 
+    async def _ask(self, deal: Deal, notes: list[Note], field_map: FieldMap, pieces: list[NotePiece],
+                   position: tuple[int, int]) -> Extraction:
+        params = self.request_params(deal, notes, field_map, new_delimiter(notes), pieces=pieces, position=position)
+        return self.parse_reply(await self._send(params), field_map)
+
     async def extract(self, deal: Deal, notes: list[Note], field_map: FieldMap) -> Extraction:
+        """Raises ExtractionError (CutShort for a reply without findings) carrying every token already spent."""
         if not notes:
             return Extraction(model=self._model)  # nothing to read: spend no tokens
         parts: list[Extraction] = []
-        spent = Usage()
+        spent = Usage()  # tokens of cut-short replies, which no part carries
+
+        def so_far(extra: Usage = Usage()) -> Usage:
+            return sum((p.usage for p in parts), spent + extra)
+
         groups = self._groups(notes)
         for index, group in enumerate(groups, start=1):
-            params = self.request_params(deal, notes, field_map, new_delimiter(notes), pieces=group,
-                                         position=(index, len(groups)))
             try:
-                parts.append(self.parse_reply(await self._send(params), field_map))
+                parts.append(await self._ask(deal, notes, field_map, group, (index, len(groups))))
+                continue
             except CutShort as exc:
                 spent = spent + exc.usage
                 halves = _halves(group, self._chunk_overlap) if exc.stop_reason == "max_tokens" else None
                 if halves is None:
-                    raise CutShort(str(exc), exc.stop_reason, spent + sum((p.usage for p in parts), Usage()))
-                parts += await self._retry_split(deal, notes, field_map, halves, spent, parts)
+                    raise CutShort(str(exc), exc.stop_reason, so_far()) from None
+                cut = str(exc)
             except ExtractionError as exc:
-                raise ExtractionError(str(exc), spent + sum((p.usage for p in parts), Usage())) from exc
+                raise ExtractionError(str(exc), so_far(exc.usage)) from exc
+            # Once: the cut-short request's notes again in smaller requests; a second cut-short fails the deal.
+            for i, half in enumerate(halves, start=1):
+                try:
+                    parts.append(await self._ask(deal, notes, field_map, half, (i, len(halves))))
+                except CutShort as exc:
+                    raise CutShort(f"{exc} (again with the notes split in {len(halves)} smaller requests)",
+                                   exc.stop_reason, so_far(exc.usage)) from None
+                except ExtractionError as exc:
+                    raise ExtractionError(f"{exc} (retrying after: {cut})", so_far(exc.usage)) from exc
         merged = self.merge(parts)
         return merged.model_copy(update={"usage": merged.usage + spent})
-
-    async def _retry_split(
-        self, deal: Deal, notes: list[Note], field_map: FieldMap, halves: list[list[NotePiece]], spent: Usage,
-        done: list[Extraction],
-    ) -> list[Extraction]:
-        """Once: the cut-short request's notes again in smaller requests; a second cut-short fails the deal."""
-        out: list[Extraction] = []
-        for i, half in enumerate(halves, start=1):
-            params = self.request_params(deal, notes, field_map, new_delimiter(notes), pieces=half,
-                                         position=(i, len(halves)))
-            try:
-                out.append(self.parse_reply(await self._send(params), field_map))
-            except ExtractionError as exc:
-                total = spent + exc.usage + sum((p.usage for p in [*done, *out]), Usage())
-                reason = f"{exc} (again with the notes split in {len(halves)} smaller requests)"
-                stop = exc.stop_reason if isinstance(exc, CutShort) else "error"
-                raise CutShort(reason, stop, total) from exc
-        return out
 
     def merge(self, parts: list[Extraction]) -> Extraction:
         return merge_extractions(parts, self._model)
