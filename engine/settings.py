@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     extractor: Literal["auto", "offline", "claude"] = Field(default="auto", validation_alias="SCOUT_EXTRACTOR")
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     model: str = Field(default=DEFAULT_MODEL, validation_alias="SCOUT_MODEL")
-    # Room for adaptive thinking (on by default on current models) as well as the findings.
+    # Room for adaptive thinking (on by default on current models) as well as the findings. Capped because the
+    # SDK skips its own non-streaming guard (about 21K tokens) once a timeout is set.
     max_tokens: int = Field(default=8192, ge=256, le=20_000, validation_alias="SCOUT_MAX_TOKENS")
     anthropic_max_retries: int = Field(default=4, ge=0, le=10, validation_alias="SCOUT_ANTHROPIC_MAX_RETRIES")
     anthropic_timeout: float = Field(default=DEFAULT_ANTHROPIC_TIMEOUT, gt=0, le=600,

@@ -251,6 +251,22 @@ async def test_max_tokens_again_after_the_split_fails_the_deal() -> None:
     assert len(standin.requests) == 2  # the second half is not sent once the first is cut short again
 
 
+async def test_max_tokens_on_one_long_note_retries_it_in_two_overlapping_parts() -> None:
+    sentence = "Spoke with the finance team about the rollout plan and the quarterly review cadence. "
+    long_note = NOTES[0].model_copy(update={"text": sentence * 30 + NOTES[0].text})
+    standin = AnthropicStandIn()
+    standin.queue_message(CUT_OFF_CALL, "max_tokens")
+    standin.queue_tool_use(TOOL_NAME, {"findings": []})
+    standin.queue_tool_use(TOOL_NAME, {"findings": [GOOD_INPUT["findings"][0]]})
+
+    result = await extractor(standin).extract(DEAL, [long_note], FIELD_MAP)
+
+    assert [f.note_id for f in result.findings] == ["n1"]
+    texts = [r.json["messages"][0]["content"] for r in standin.requests]
+    assert " part=" not in texts[0] and " part=1/2 " in texts[1] and " part=2/2 " in texts[2]
+    assert NOTES[0].text in texts[2]  # the signal at the end of the note is seen whole in the second part
+
+
 async def test_max_tokens_on_a_note_too_short_to_split_fails_at_once() -> None:
     standin = AnthropicStandIn()
     standin.queue_message(CUT_OFF_CALL, "max_tokens")
