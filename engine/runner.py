@@ -270,7 +270,7 @@ class PassRunner:
         """Shared by both paths: check citations, decide, gate, log, and mark the deal scanned."""
         rows: list[ActionRow] = []
         if extraction is not None:
-            kept, unverified = verify_citations(extraction.findings, notes)
+            kept, unverified = verify_citations(extraction.findings, notes, self.field_map)
             for d in [*extraction.dropped, *unverified]:
                 fields = self.field_map.concepts.get(d.concept) if d.concept != "*" else None
                 rows.append(self._row(
