@@ -12,7 +12,8 @@ The default map lives here; a workspace overrides names, types and options with 
 
 Each select option carries a synonym table: the phrases that, in an excerpt, state that option. A phrase
 matches whole words, ignoring case, accents and quote styles; a trailing `*` matches any word ending
-("integrat*" covers "integration" and "integrates"). The option's own name always counts.
+("integrat*" covers "integration" and "integrates") and `...` up to four words in between ("terms ...
+accepted"). The option's own name always counts.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ DEFAULT_SYNONYMS: dict[str, tuple[str, ...]] = {
                     "bon de commande", "fournisseur*"),
     "Awaiting signature": ("signature*", "countersignature", "docusign", "adobe sign", "ready to sign",
                            "signatory", "firma", "unterschrift", "signer"),
-    "Signed": ("signed", "countersigned", "executed", "closed won", "closed-won", "accepted", "agreed to",
+    "Signed": ("signed", "countersigned", "executed", "closed won", "closed-won", "accepted our terms", "accepted the terms",
+               "agreed to our terms", "agreed to the terms", "agreed to terms", "terms ... accepted",
+               "terms ... agreed to",
                "firmado", "firmaron", "unterschrieben", "unterzeichnet", "signe", "signee", "signes"),
 }
 

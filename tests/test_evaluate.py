@@ -21,10 +21,9 @@ from engine.evaluate import (
 )
 from engine.extract.base import ExtractionError
 from engine.extract.citations import normalise
-from engine.extract.grounding import ground
-from engine.extract.offline import split_sentences
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap
-from engine.models import Concept, Deal, DroppedFinding, Extraction, FieldType, Finding, Note, Usage
+from engine.models import Concept, Deal, DroppedFinding, Extraction, Finding, Note, Usage
+from tests.scripted_findings import truthful_findings
 
 SPLITS = ("dev", "test")
 OPTION_CONCEPTS = {Concept.DECISION_CRITERIA: DECISION_CRITERIA_OPTIONS, Concept.PAPER_PROCESS: PAPER_PROCESS_OPTIONS}
@@ -395,23 +394,6 @@ async def test_table_and_json_show_the_numbers(tiny_dir):
 # The real splits, end to end with an oracle that cites every label from its own note
 
 
-def whole_words(text: str, start: int, end: int) -> str:
-    """text[start:end] widened to whole words, as the citation check requires."""
-    start = text.rfind(" ", 0, max(0, start)) + 1 if start > 0 else 0
-    space = text.find(" ", end)
-    return text[start: len(text) if space == -1 else space]
-
-
-def stating_sentence(note: Note, concept: Concept, option: str, field_map: FieldMap) -> str:
-    """The first sentence of the note that states the option, as a truthful model would quote it."""
-    fields = field_map.concepts[concept]
-    value: str | list[str] = [option] if fields.scout.type is FieldType.MULTI_SELECT else option
-    for start, end in split_sentences(note.text):
-        if ground(value, note.text[start:end], fields)[0] is not None:
-            return note.text[start:end]
-    raise AssertionError(f"no sentence of {note.id} states {concept.value} '{option}'")
-
-
 class Oracle:
     """Proposes every label in the note's own words, quoting the sentence that states it: every label must be
     reachable, verify and be stated by its excerpt."""
@@ -423,25 +405,7 @@ class Oracle:
     prompt_version = "labels"
 
     async def extract(self, deal: Deal, notes: list[Note], field_map: FieldMap) -> Extraction:
-        labels = self.deals[deal.id].labels
-        findings = []
-        for note in notes:
-            text = normalise(note.text)
-            for concept, values in labels.get(note.id, {}).items():
-                if concept in OPTION_CONCEPTS:
-                    for option in values if concept is Concept.DECISION_CRITERIA else values[:1]:
-                        value = [option] if concept is Concept.DECISION_CRITERIA else option
-                        excerpt = stating_sentence(note, concept, option, field_map)
-                        findings.append(Finding(concept=concept, value=value, note_id=note.id, excerpt=excerpt))
-                    continue
-                else:
-                    value = next(v for v in values if normalise(v).lower() in text.lower())
-                    at = text.lower().index(normalise(value).lower())
-                    excerpt = next((note.text[a:b] for a, b in split_sentences(note.text)
-                                    if normalise(value).lower() in normalise(note.text[a:b]).lower()),
-                                   whole_words(text, max(0, at - 10), at + len(normalise(value)) + 10))
-                findings.append(Finding(concept=concept, value=value, note_id=note.id, excerpt=excerpt))
-        return Extraction(model=self.model, findings=findings)
+        return Extraction(model=self.model, findings=truthful_findings(self.deals[deal.id], notes, field_map))
 
 
 @pytest.mark.parametrize("split", SPLITS)
