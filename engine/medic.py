@@ -124,6 +124,10 @@ class ConceptFields(BaseModel):
             raise ValueError(f"rep field for {self.concept} must not be a scout_* field: {self.rep.name}")
         if self.scout.type in (FieldType.PERSON, FieldType.RECORD):
             raise ValueError(f"{self.scout.name}: Scout suggests text, not {self.scout.type} links")
+        unknown = [o for o in self.synonyms if o not in self.scout.options]
+        if unknown:
+            raise ValueError(f"synonyms for {', '.join(map(repr, unknown))}, which is not an option of "
+                             f"{self.scout.name} ({', '.join(self.scout.options)})")
         return self
 
 

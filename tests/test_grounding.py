@@ -16,7 +16,7 @@ from engine.crm.demo import generate_demo
 from engine.evaluate import evaluate, load_split
 from engine.extract.citations import verify_citations
 from engine.extract.offline import OfflineExtractor
-from engine.fieldtypes import MAX_TEXT_CHARS
+from engine.fieldtypes import MAX_TEXT_CHARS, CoercionError, coerce
 from engine.jobs import run_job
 from engine.medic import default_field_map, load_field_map
 from engine.models import ActionKind, Concept, Deal, Finding, Note, RunSummary
@@ -130,6 +130,14 @@ def test_a_workspace_gives_its_own_options_their_synonyms_in_the_field_map(tmp_p
         None, None, None, "the excerpt does not state 'Time to value' (none of its synonyms is in it)"]
 
 
+def test_synonyms_for_an_option_the_field_does_not_have_are_refused(tmp_path: Path):
+    config = tmp_path / "fields.toml"
+    config.write_text('[concepts.decision_criteria.synonyms]\n"Time to value" = ["go-live"]\n')
+    with pytest.raises(ValueError, match="synonyms for 'Time to value', which is not an option of "
+                                         "scout_decision_criteria"):
+        load_field_map(config)
+
+
 # ------------------------------------------------------------------------------------------------ free text
 
 
@@ -189,6 +197,14 @@ def test_unclean_values_are_refused_with_a_reason_and_never_cut():
     assert verdicts(Concept.DECISION_CRITERIA, "They judge on security and price.",
                     ("Security; Price", "They judge on security and price.")) == [
         "text offered for scout_decision_criteria, a multi-select: it takes a list of options"]
+
+
+def test_a_value_longer_than_the_field_is_refused_by_the_field_type_too_never_cut():
+    """Today's CRM write path (engine.crm.local) and promotion coerce too: they refuse, they do not cut."""
+    spec = FIELD_MAP.concepts[Concept.IDENTIFIED_PAIN].scout
+    with pytest.raises(CoercionError, match="value is 5,000 characters; scout_identified_pain holds at most 2,000"):
+        coerce(spec, "x" * 5000)
+    assert coerce(spec, "x" * MAX_TEXT_CHARS) == "x" * MAX_TEXT_CHARS
 
 
 def test_a_newline_in_a_single_line_field_is_collapsed_to_one_space():
