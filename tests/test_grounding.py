@@ -240,6 +240,9 @@ async def test_a_lying_model_gets_nothing_written_live_or_rehearsed(make_setting
         assert (summary.written, summary.would_write) == (0, 0)
         dropped = [r for r in rows if r.action is ActionKind.DROPPED]
         assert len(dropped) == len(lies) and all(r.reason for r in dropped)  # every lie has its row and reason
+        # A refused value is kept as evidence, its control characters spelled out so no display obeys them.
+        shown = "".join(str(r.new) for r in dropped)
+        assert "\x00" not in shown and "\u202e" not in shown and "\\u0000" in shown and "\\u202e" in shown
     assert await snapshot(settings.workspace) == before
 
 

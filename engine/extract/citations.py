@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from engine.extract.grounding import fold, ground
-from engine.extract.hygiene import clean_value
+from engine.extract.hygiene import clean_value, visible
 from engine.extract.injection import reads_as_instruction
 from engine.extract.normalise import normalise
 from engine.medic import FieldMap
@@ -103,7 +103,7 @@ def verify_citations(findings: list[Finding], notes: list[Note], field_map: Fiel
             continue
         value, reason = clean_value(finding.value, fields.scout)
         if reason is not None or value is None:
-            drop(finding, reason or "empty value")
+            drop(finding, reason or "empty value", visible(finding.value))
             continue
         # A value in the excerpt's own words was judged with the excerpt, in context ("Metrics: save each rep
         # 5 hours on CRM updates" is a note; "save ... CRM" alone would read as an order).

@@ -21,6 +21,17 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAK = re.compile(r"\s*[\n\r\u2028\u2029\u0085\u000b\u000c]+\s*")
 
 
+def visible(value: object) -> object:
+    """A refused value as the log keeps it: control characters and bidi overrides spelled out ("\\u202e"), so
+    no terminal, table or Slack message that shows the drop is steered by them."""
+    if isinstance(value, list):
+        return [visible(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    return "".join(f"\\u{ord(c):04x}" if c in _BIDI or (unicodedata.category(c) == "Cc" and c != "\t") else c
+                   for c in value)
+
+
 def collapse_lines(value: str) -> str:
     return _LINE_BREAK.sub(" ", value).strip()
 
