@@ -60,7 +60,7 @@ DEFAULT_SYNONYMS: dict[str, tuple[str, ...]] = {
                      "talks with", "plug into", "plugs into", "integrar", "schnittstelle*", "anbindung*",
                      "s'integr*", "se integre*", "connecteur*"),
     "Ease of use": ("ease of use", "easy", "easier", "simple", "usab*", "user-friendly", "user friendly",
-                    "intuitive", "adopt*", "learning curve", "simplicity", "without training", "facil*",
+                    "intuitive", "adopt*", "learn*", "training", "user interface", "simplicity", "facil*",
                     "sencill*", "benutzerfreundlich*", "einfach*", "bedien*", "prise en main", "ergonomi*"),
     "Support": ("support*", "customer success", "SLA", "SLAs", "service level*", "responsiveness", "soporte",
                 "atencion al cliente", "kundendienst", "betreuung", "assistance", "accompagnement"),
