@@ -7,7 +7,8 @@ For every free-text label (metrics, identified_pain, competition) it takes the s
 holds the label's verbatim phrasing, as a truthful model would quote it, and measures the share of content
 words each accepted phrasing shares with that sentence. Against that it measures fabricated values: every
 other note's labels attached to the same sentence (a model that files another deal's pain under a genuine
-quote). A good threshold keeps the honest phrasings and drops the fabricated ones.
+quote), by the share alone and together with the number rule that runs first. A good threshold keeps the
+honest phrasings and drops the fabricated ones.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.evaluate import load_split  # noqa: E402
-from engine.extract.grounding import MIN_CONTENT_SHARE, Excerpt, content_share  # noqa: E402
+from engine.extract.grounding import MIN_CONTENT_SHARE, Excerpt, content_share, missing_numbers  # noqa: E402
 from engine.extract.normalise import normalise  # noqa: E402
 from engine.extract.offline import split_sentences  # noqa: E402
 from engine.models import Concept  # noqa: E402
@@ -50,7 +51,8 @@ def main() -> None:
                 honest += [content_share(v, excerpt) for v in values]
                 quotes.append((note.id, concept, sentence))
                 labels += [(note.id, concept, v) for v in values]
-    fabricated = [content_share(value, Excerpt.of(sentence))
+    # (share, whether its numbers are all in the sentence too: the number rule runs before this one)
+    fabricated = [(content_share(value, Excerpt.of(sentence)), not missing_numbers(value, Excerpt.of(sentence)))
                   for note_id, concept, sentence in quotes
                   for other_id, other_concept, value in labels
                   if other_id != note_id and other_concept is concept]
@@ -60,10 +62,14 @@ def main() -> None:
 
     print(f"split {args.split}: {len(first)} free-text labels, {len(honest)} accepted phrasings, "
           f"{len(fabricated)} fabricated values (another note's label on a genuine sentence)")
-    print(f"{'threshold':>9}  {'verbatim kept':>13}  {'phrasings kept':>14}  {'fabricated kept':>15}")
+    print(f"{'threshold':>9}  {'verbatim kept':>13}  {'phrasings kept':>14}  {'fabricated kept':>15}  "
+          f"{'... and past the number rule':>28}")
     for t in THRESHOLDS:
         mark = "  <- MIN_CONTENT_SHARE" if t == MIN_CONTENT_SHARE else ""
-        print(f"{t:>9.1f}  {kept(first, t):>13}  {kept(honest, t):>14}  {kept(fabricated, t):>15}{mark}")
+        words = [share for share, _ in fabricated]
+        both = [share if numbers_ok else 0.0 for share, numbers_ok in fabricated]
+        print(f"{t:>9.1f}  {kept(first, t):>13}  {kept(honest, t):>14}  {kept(words, t):>15}  "
+              f"{kept(both, t):>28}{mark}")
 
 
 if __name__ == "__main__":

@@ -507,7 +507,7 @@ def format_table(report: EvalReport) -> str:
         lines.append(row(concept.value, rates))
     lines += ["-" * len(cols), row("overall", report.overall),
               "found: findings returned; pred: what survives the citation check and field coercion (one per "
-              "option); gold: labelled units; cite: share of found whose excerpt verifies", ""]
+              "option); gold: labelled units; cite: share of found whose excerpt verifies and states the value", ""]
     lines.append(f"superseded facts filed correctly: {report.superseded_correct}/{report.superseded_total}")
     if report.drops:
         lines.append("drops by reason:")
