@@ -160,7 +160,7 @@ def deal_view_blocks(view: DealView, *, fresh_ran: bool) -> list[Block]:
     if view.fresh_error:
         notes.append(f":warning: fresh extraction failed: {esc(view.fresh_error, 300)}")
     if view.fresh_dropped:
-        notes.append(f"{view.fresh_dropped} fresh finding(s) dropped: no word-for-word quote in the notes")
+        notes.append(f"{view.fresh_dropped} fresh finding(s) dropped: not stated by a word-for-word quote of the notes")
     if notes:
         blocks.append(context(*notes))
     return blocks

@@ -100,7 +100,8 @@ def test_each_option_must_be_stated_through_its_synonyms_and_the_others_are_kept
             "Legal has the redlines.")
     kept, dropped = verify_citations([
         Finding(concept=Concept.DECISION_CRITERIA, value=["Security", "Integrations", "Price"], note_id="n1",
-                excerpt="They need SOC 2 and a completed security questionnaire. It must have a Salesforce integration."),
+                excerpt="They need SOC 2 and a completed security questionnaire. It must have a Salesforce "
+                        "integration."),
         Finding(concept=Concept.DECISION_CRITERIA, value=["Security"], note_id="n1", excerpt="They need SOC 2 and a"),
         Finding(concept=Concept.PAPER_PROCESS, value="Signed", note_id="n1", excerpt="Legal has the redlines."),
         Finding(concept=Concept.PAPER_PROCESS, value="Legal review", note_id="n1", excerpt="Legal has the redlines."),
