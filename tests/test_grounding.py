@@ -208,6 +208,15 @@ def test_a_value_longer_than_the_field_is_refused_by_the_field_type_too_never_cu
     assert coerce(spec, "x" * MAX_TEXT_CHARS) == "x" * MAX_TEXT_CHARS
 
 
+def test_an_excerpt_with_control_characters_is_refused_and_logged_spelled_out():
+    text = "Pain: slow\x1b[31m invoicing and late payments.\u202e"
+    f = Finding(concept=Concept.IDENTIFIED_PAIN, value="slow invoicing", note_id="n1",
+                excerpt="slow\x1b[31m invoicing and late payments.\u202e")
+    kept, [d] = verify_citations([f], [note(text)], FIELD_MAP)
+    assert kept == [] and d.reason == "excerpt contains a control character (U+001B)"
+    assert d.excerpt == "slow\\u001b[31m invoicing and late payments.\\u202e"
+
+
 def test_a_newline_in_a_single_line_field_is_collapsed_to_one_space():
     text = "Their pain is slow\ninvoicing and late payments."
     f = Finding(concept=Concept.IDENTIFIED_PAIN, value="slow\r\n  invoicing", note_id="n1",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from engine.extract.grounding import fold, ground
-from engine.extract.hygiene import clean_value, visible
+from engine.extract.hygiene import clean_value, excerpt_problem, visible
 from engine.extract.injection import reads_as_instruction
 from engine.extract.normalise import normalise
 from engine.medic import FieldMap
@@ -87,7 +87,7 @@ def verify_citations(findings: list[Finding], notes: list[Note], field_map: Fiel
     def drop(finding: Finding, reason: str, value: object = None) -> None:
         dropped.append(DroppedFinding(concept=finding.concept.value, note_id=finding.note_id,
                                       value=finding.value if value is None else value,
-                                      excerpt=finding.excerpt, reason=reason))
+                                      excerpt=visible(finding.excerpt), reason=reason))
 
     for finding in findings:
         reason = check(finding, notes_by_id, normalised)
@@ -97,6 +97,10 @@ def verify_citations(findings: list[Finding], notes: list[Note], field_map: Fiel
         fields = field_map.concepts.get(finding.concept)
         if fields is None:
             drop(finding, "concept is not in the field map")
+            continue
+        problem = excerpt_problem(finding.excerpt)
+        if problem:
+            drop(finding, problem, visible(finding.value))
             continue
         if reads_as_instruction(normalise(finding.excerpt)):
             drop(finding, "excerpt reads as an instruction to a machine, not a note of the call")

@@ -36,13 +36,18 @@ def collapse_lines(value: str) -> str:
     return _LINE_BREAK.sub(" ", value).strip()
 
 
-def _char_problem(text: str) -> str | None:
+def _char_problem(text: str, what: str = "value") -> str | None:
     for ch in text:
         if ch in _BIDI:
-            return f"value contains a bidirectional override (U+{ord(ch):04X}), which makes it read differently"
+            return f"{what} contains a bidirectional override (U+{ord(ch):04X}), which makes it read differently"
         if ch != "\t" and unicodedata.category(ch) == "Cc":
-            return f"value contains a control character (U+{ord(ch):04X})"
+            return f"{what} contains a control character (U+{ord(ch):04X})"
     return None
+
+
+def excerpt_problem(excerpt: str) -> str | None:
+    """An excerpt is shown wherever its value is: it is refused for the same characters (line breaks aside)."""
+    return _char_problem(_LINE_BREAK.sub(" ", excerpt), "excerpt")
 
 
 def clean_value(value: object, spec: FieldSpec) -> tuple[str | list[str] | None, str | None]:
