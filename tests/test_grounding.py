@@ -277,6 +277,14 @@ async def test_the_offline_extractor_cites_sentences_that_state_its_values():
     assert eb.value == "Priya Shah, VP Finance" and "Priya Shah" in eb.excerpt
     assert verify_citations(findings, notes, FIELD_MAP)[1] == []
 
+    # Named in another note: the value keeps only the name the excerpt writes (the role may be added).
+    notes = [note("Met Priya Shah (VP Finance) and her team today.", "n1"),
+             note("Follow-up. Priya signs off on anything over $50k.", "n2")]
+    findings = OfflineExtractor().findings(deal, notes, FIELD_MAP)
+    assert [(f.value, f.excerpt) for f in findings if f.concept is Concept.ECONOMIC_BUYER] == [
+        ("Priya, VP Finance", "Priya signs off on anything over $50k.")]
+    assert verify_citations(findings, notes, FIELD_MAP)[1] == []
+
 
 # ---------------------------------------------------------------------------------------------- promotion
 
