@@ -349,7 +349,7 @@ def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[Concept, Fi
 
 def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], dropped: list[DroppedFinding],
                 field_map: FieldMap, per_concept: dict[Concept, _Tally], result: DealResult) -> None:
-    kept, unverified = verify_citations(findings, notes)
+    kept, unverified = verify_citations(findings, notes, field_map)
     for f in findings:
         per_concept[f.concept].findings += 1
     for f in kept:
@@ -507,7 +507,7 @@ def format_table(report: EvalReport) -> str:
         lines.append(row(concept.value, rates))
     lines += ["-" * len(cols), row("overall", report.overall),
               "found: findings returned; pred: what survives the citation check and field coercion (one per "
-              "option); gold: labelled units; cite: share of found whose excerpt verifies", ""]
+              "option); gold: labelled units; cite: share of found whose excerpt verifies and states the value", ""]
     lines.append(f"superseded facts filed correctly: {report.superseded_correct}/{report.superseded_total}")
     if report.drops:
         lines.append("drops by reason:")
