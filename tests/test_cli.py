@@ -133,12 +133,12 @@ def test_deal_lookup_is_read_only_and_handles_ambiguity(scout, demo):
     scout("run", "--cap", "212")
     workspace, log = file_digest(demo.workspace), file_digest(demo.log_db)
     code, out, _ = scout("deal", "Acme")
-    assert code == EXIT_NOT_FOUND and "matches several deals" in out and out.count("Acme") >= 2
+    assert code == EXIT_NOT_FOUND and "'Acme' matches 5 deals:" in out and out.count("Acme") >= 5
     code, out, _ = scout("deal", "no such deal zzz")
     assert code == EXIT_NOT_FOUND and "No deal matches" in out
     code, out, _ = scout("deal", "--json", "Acme Corp")
     candidates = json.loads(out)["candidates"]
-    name = candidates[0] if candidates else json.loads(out)["view"]["name"]
+    name = candidates[0]["name"] if candidates else json.loads(out)["view"]["name"]
     code, out, _ = scout("deal", name)
     assert code == EXIT_OK and out.startswith(name) and "last scanned: 20" in out
     assert "economic_buyer" in out and "scout_champion" in out
@@ -210,3 +210,34 @@ def test_post_without_a_channel_refuses_before_the_pass_runs(scout, demo, monkey
     code, out, err = scout("run", "--post")
     assert code != EXIT_OK and "SCOUT_SUMMARY_CHANNEL is not set" in err and "Traceback" not in err
     assert out == "" and not demo.log_db.exists()  # no pass ran
+
+
+@pytest.mark.parametrize("query", ["d0001", "Acme Corp — Platform renewal", "acme corp - platform renewal",
+                                   "ACME CORP – PLATFORM RENEWAL", "Acme Corp—Platform  renewal"])
+def test_a_deal_is_found_by_id_exact_name_or_name_in_any_case_and_dash_style(scout, demo, query):
+    code, out, _ = scout("deal", "--no-extract", query)
+    assert code == EXIT_OK, out
+    assert out.startswith("Acme Corp — Platform renewal (d0001)")
+
+
+def test_an_ambiguous_name_lists_candidates_with_ids_how_many_more_and_how_to_pick(scout, demo):
+    from engine.crm.demo import generate_demo
+
+    pilots = sorted((d.id, d.name) for d in generate_demo().deals if "pilot" in d.name.casefold())
+    assert len(pilots) > 6
+    code, out, _ = scout("deal", "--no-extract", "PILOT")
+    assert code == EXIT_NOT_FOUND
+    lines = out.splitlines()
+    assert lines[0] == f"'PILOT' matches {len(pilots)} deals:"
+    shown = [line.split(None, 1) for line in lines[1:6]]
+    assert all(pair in [list(p) for p in pilots] for pair in shown), lines
+    assert lines[6] == f"  and {len(pilots) - 5} more"
+    first = shown[0][0]
+    assert lines[7] == f"Pick one by its id, e.g. `scout deal {first}`, or give more of the name."
+
+    code, out, _ = scout("deal", "--json", "--no-extract", "PILOT")
+    data = json.loads(out)
+    assert code == EXIT_NOT_FOUND and data["view"] is None and data["total"] == len(pilots)
+    assert [c["deal_id"] for c in data["candidates"]] == [pair[0] for pair in shown]
+    code, out, _ = scout("deal", "--no-extract", first)
+    assert code == EXIT_OK and out.startswith(f"{dict(pilots)[first]} ({first})")

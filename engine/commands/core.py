@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.crm.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
-from engine.dealview import format_view, lookup
+from engine.dealview import format_candidates, format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
 from engine.provenance import LockHeld, ProvenanceStore
 from engine.settings import Settings
@@ -15,15 +17,23 @@ from engine.undo import LAST, RunRef, UndoRefused
 from engine.wiring import build_extractor
 
 
-def positive_int(text: str) -> int:
-    """argparse type for counts such as --cap: 0 or a negative number is a usage error, not a silent default."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    """argparse type for a whole number in low..high: anything else is a usage error naming the range, never a
+    silent default or a traceback."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {value}")
+        return value
+    return parse
+
+
+positive_int = bounded_int(1)  # counts such as --cap: 0 or a negative number is a usage error
 
 
 def run_ref(text: str) -> RunRef:
@@ -37,7 +47,6 @@ def run_ref(text: str) -> RunRef:
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.crm.demo import generate_demo
     from engine.crm.local import LocalCRM
 
     if settings.crm != "local":
@@ -139,7 +148,7 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK if result.view else EXIT_NOT_FOUND
     if result.view is None:
         if result.candidates:
-            print(f"'{name}' matches several deals: " + "; ".join(result.candidates))
+            print(format_candidates(result, "scout deal"))
         else:
             print(f"No deal matches '{name}'.")
         return EXIT_NOT_FOUND
@@ -150,7 +159,8 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="seed the embedded CRM with a demo pipeline")
     p.add_argument("--reset", action="store_true", help="replace an existing workspace")
-    p.add_argument("--deals", type=int, default=212)
+    p.add_argument("--deals", type=bounded_int(1, MAX_DEALS), default=212, metavar="N",
+                   help=f"deals to seed, 1 to {MAX_DEALS} (default 212)")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
 
@@ -171,8 +181,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
     p.set_defaults(func=cmd_undo)
 
-    p = sub.add_parser("deal", help="read-only summary of one deal")
-    p.add_argument("name", nargs="+")
+    p = sub.add_parser("deal", help="read-only summary of one deal, by id or name")
+    p.add_argument("name", nargs="+", metavar="ID|NAME",
+                   help="a deal id (d0001) or name; case, spacing and dash style do not matter")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-extract", action="store_true", help="skip the fresh extraction")
     p.set_defaults(func=cmd_deal)
