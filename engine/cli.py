@@ -23,11 +23,50 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keeps MEDIC fields current as cited suggestions in scout_* fields. "
         "Every write needs --apply AND LIVE_WRITES=1; anything else is a logged rehearsal.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say on stderr what each stage is doing (listing deals, reading notes, extracting, ...)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
     return parser
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now, so log lines land above rich's live line (which swaps stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - logging's own attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+class _Voice(logging.Formatter):
+    """One voice on stderr: `scout: message`, and `scout: warning: message`, not raw log levels."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.WARNING:
+            return f"scout: {record.levelname.lower()}: {text}"
+        return f"scout: {text}"
+
+
+def configure_logging(verbose: bool) -> None:
+    """INFO with -v (what each stage of a pass is doing), else warnings only; idempotent across calls."""
+    handler = _StderrHandler()
+    handler.setFormatter(_Voice("%(message)s"))
+    for name in ("scout", "engine"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO if verbose else logging.WARNING)
+        logger.propagate = False
 
 
 def file_error(exc: BaseException, settings: Settings) -> str:
@@ -46,7 +85,7 @@ def file_error(exc: BaseException, settings: Settings) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    configure_logging(args.verbose)
     try:
         settings = Settings()
     except ValidationError as exc:

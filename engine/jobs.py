@@ -15,6 +15,7 @@ from engine.extract.base import Extractor
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
 from engine.gate import Gate, open_gate
 from engine.models import RunSummary
+from engine.progress import ProgressSink
 from engine.provenance import ProvenanceStore
 from engine.runner import run_pass
 from engine.settings import Settings
@@ -67,7 +68,7 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 
 async def run_job(
     settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
-    batch: bool | None = None,
+    batch: bool | None = None, progress: ProgressSink | None = None,
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
@@ -75,6 +76,7 @@ async def run_job(
     warning in the returned summary's notices (`scout run` prints it with the summary).
 
     `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH.
+    `progress` is told after each deal (engine/progress.py); the CLI shows it.
     """
     if cap is not None and cap < 1:
         raise ValueError(f"cap must be at least 1, not {cap}")
@@ -93,6 +95,7 @@ async def run_job(
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
             cost=cost_function(),
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
+            progress=progress,
         )
     if no_rep:
         summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")

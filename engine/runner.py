@@ -21,6 +21,7 @@ from engine.fieldtypes import CoercionError, coerce
 from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
+from engine.progress import PassProgress, ProgressSink
 from engine.provenance import ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
 from engine.reconcile import reconcile_pending
 from engine.summary import format_summary
@@ -102,7 +103,7 @@ class PassRunner:
     def __init__(
         self, *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
         field_map: FieldMap, gate: Gate, concurrency: int, cost: Callable[[str, Usage], float] | None = None,
-        batch: BatchOptions | None = None, lock_holder: str | None = None,
+        batch: BatchOptions | None = None, lock_holder: str | None = None, progress: ProgressSink | None = None,
     ):
         if gate.live != (writer is not None):
             raise ValueError("a live gate needs a writer and a dry run must not have one")
@@ -124,6 +125,18 @@ class PassRunner:
         self._failures_in_a_row = 0
         self._halted: str | None = None
         self._lock_renewed = time.monotonic()
+        self._progress = progress
+        self._done = 0  # deals finished this pass, however they ended; `scanned` counts only the settled ones
+        self._planned = 0
+
+    def _report(self, *, deal_finished: bool = True) -> None:
+        if deal_finished:
+            self._done += 1
+        if self._progress is not None:
+            self._progress(PassProgress(
+                done=self._done, total=self._planned, written=self.counts[ActionKind.WRITTEN],
+                would_write=self.counts[ActionKind.WOULD_WRITE], failed=self.counts[ActionKind.FAILED],
+                live=self.gate.live))
 
     def _row(self, run_id: int, deal: Deal | DealRef, **kw: Any) -> ActionRow:
         return ActionRow(run_id=run_id, deal_id=deal.id, deal_name=deal.name, model=self.extractor.model,
@@ -138,8 +151,12 @@ class PassRunner:
         status = "finished"
         total = 0
         try:
+            log.info("listing deals")
             ordered = await order_deals(self.crm, self.store, dry_run=not self.gate.live)
             total = len(ordered)
+            self._planned = min(total, cap)
+            log.info("%d deals listed; this pass takes %d (cap %d)", total, self._planned, cap)
+            self._report(deal_finished=False)
             if self._batch is not None:
                 await self._run_batch(run_id, ordered, cap)
             else:
@@ -205,6 +222,7 @@ class PassRunner:
 
     async def _load(self, run_id: int, ref: DealRef) -> tuple[Deal, list[Note]] | None:
         """The deal and its notes; None (logged) when it is gone or cannot be read."""
+        log.info("%s: reading notes and fields", ref.name)
         try:
             return await self.crm.get_deal(ref.id), await self.crm.list_notes(ref.id)
         except DealNotFound as exc:
@@ -232,6 +250,7 @@ class PassRunner:
                             error=f"{type(exc).__name__}: {exc}")
             self.counts[row.action] += 1
             await self.store.log_many([row])
+        self._report()
 
     async def _process_one(self, run_id: int, ref: DealRef) -> None:
         """Read, extract, decide and act on one deal (the synchronous path)."""
@@ -241,6 +260,7 @@ class PassRunner:
         deal, notes = loaded
         extraction = None
         if notes:
+            log.info("%s: extracting from %d note(s)", deal.name, len(notes))
             try:
                 extraction, _hit = await cached_extract(self.store, self.extractor, deal, notes, self.field_map)
             except ExtractionError as exc:
@@ -270,6 +290,7 @@ class PassRunner:
         """Shared by both paths: check citations, decide, gate, log, and mark the deal scanned."""
         rows: list[ActionRow] = []
         if extraction is not None:
+            log.info("%s: checking citations and deciding on %d finding(s)", deal.name, len(extraction.findings))
             kept, unverified = verify_citations(extraction.findings, notes)
             for d in [*extraction.dropped, *unverified]:
                 fields = self.field_map.concepts.get(d.concept) if d.concept != "*" else None
@@ -347,7 +368,11 @@ class PassRunner:
                 pending.append(PendingDeal(deal=deal, notes=notes, cache_key=key))
             else:  # unchanged notes: no tokens, not even at half price
                 ready.append((deal, notes, Extraction.model_validate_json(payload)))
-        await self._each(ready, lambda r: self._settle(run_id, *r))
+        async def settle_ready(r: tuple[Deal, list[Note], Extraction | None]) -> None:
+            await self._settle(run_id, *r)
+            self._report()
+
+        await self._each(ready, settle_ready)
         if not pending:
             return
         try:
@@ -397,6 +422,7 @@ class PassRunner:
                 await self._extraction_failed(run_id, deal, outcome.error)
             else:
                 await self._settle(run_id, deal, notes, outcome.extraction)
+            self._report()
 
         await self._each(settle, one)
         await self.store.close_batch(batch_id, closing, note)
@@ -429,6 +455,7 @@ class PassRunner:
             return rows + [self._row(run_id, deal, action=ActionKind.WOULD_WRITE, reason=reason,
                                      previous=decision.previous, new=new, **base)]
         # Live: the intent is durable before the CRM is touched, so a crash in between is found next start.
+        log.info("%s: writing %s", deal.name, fields.scout.name)
         await self._log_rows(rows)
         intent = await self.store.log(self._row(run_id, deal, action=ActionKind.WRITTEN, reason=reason,
                                                 previous=decision.previous, new=new, status="pending", **base))
@@ -456,6 +483,7 @@ async def run_pass(
     *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
     cost: Callable[[str, Usage], float] | None = None, batch: BatchOptions | None = None,
+    progress: ProgressSink | None = None,
 ) -> RunSummary:
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch."""
     holder = await store.acquire_lock()
@@ -463,7 +491,8 @@ async def run_pass(
         # Holding the lock proves no other pass is alive: any pass still marked running died mid-way.
         await store.interrupt_running("pass", "interrupted: the process stopped before the pass finished")
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
-                            gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder)
+                            gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder,
+                            progress=progress)
         return await runner.run(cap)
     finally:
         await store.release_lock(holder)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.commands.progress import pass_progress
 from engine.crm.factory import open_reader
 from engine.dealview import format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
@@ -66,7 +68,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
         require(settings, "slack_bot_token", "summary_channel")
     try:
-        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch)
+        with pass_progress(args.quiet, sys.stderr) as progress:
+            summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
+                                             progress=progress)
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
     except (MissingFields, MissingRepFields) as exc:
@@ -154,6 +158,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
     p.add_argument("--batch", action=argparse.BooleanOptionalAction, default=None,
                    help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("undo", help="revert a run's writes by run id (rehearsal unless --apply and LIVE_WRITES=1)")
