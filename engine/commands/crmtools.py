@@ -24,6 +24,8 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(report.model_dump_json(indent=2))
     else:
         print(format_report(report))
+    if report.unreachable:
+        return EXIT_ERROR  # a CRM error, as in every other command; not "something to set up"
     return EXIT_OK if report.ready else EXIT_PARTIAL
 
 
