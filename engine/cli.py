@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sqlite3
 import sys
 import tomllib
@@ -12,7 +13,7 @@ from typing import Sequence
 
 from pydantic import ValidationError
 
-from engine.commands import EXIT_ERROR, EXIT_USAGE, COMMAND_MODULES, CommandError
+from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
 from engine.crm.base import AuthError, CRMError
 from engine.settings import Settings
 
@@ -69,17 +70,38 @@ def configure_logging(verbose: bool) -> None:
         logger.propagate = False
 
 
+def _culprit(exc: BaseException, settings: Settings) -> str | None:
+    """Which of Scout's files an error without a note came from, read off the code that raised it."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:  # the innermost of our two SQLite modules wins
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name == "engine.provenance":
+            found = f"provenance log {settings.log_db}"
+        elif name == "engine.crm.local":
+            found = f"embedded workspace {settings.workspace}"
+        tb = tb.tb_next
+    return found
+
+
 def file_error(exc: BaseException, settings: Settings) -> str:
-    """`exc` as one line that names the file: the opener's note, else the OSError's own filename, else the
-    files Scout keeps."""
+    """`exc` as one line that names the one file at fault: the opener's note, else the OSError's own
+    filename, else the module that was reading it."""
     detail = (str(exc).splitlines() or [type(exc).__name__])[0]
     notes = getattr(exc, "__notes__", None)
     if notes:
         return f"{notes[-1]}: {detail}"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or detail}: {exc.filename}"
-    files = f"provenance log {settings.log_db}" + (f", workspace {settings.workspace}" if settings.crm == "local" else "")
-    return f"{detail} ({files})"
+    culprit = _culprit(exc, settings)
+    return f"{culprit}: {detail}" if culprit else detail
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (`scout log | head -1`): point stdout at /dev/null so the exit flush is silent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return asyncio.run(args.func(args, settings))
+    except BrokenPipeError:
+        # Before OSError: a closed pipe is the reader having seen enough, not a file or database error.
+        _quiet_stdout()
+        return EXIT_OK
     except (AuthError, CRMError, CommandError) as exc:
         print(f"scout: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_ERROR)

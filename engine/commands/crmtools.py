@@ -68,7 +68,12 @@ def _parse(args: argparse.Namespace, settings: Settings, path: Path) -> tuple[Wo
 async def _existing_deals(path: Path) -> int:
     if not path.exists():
         return 0
-    crm = await LocalCRM.open(path)
+    try:
+        crm = await LocalCRM.open(path)
+    except sqlite3.Error as exc:
+        if path.stat().st_size == 0:
+            return 0  # an empty file holds nothing to protect
+        raise CommandError(f"{path} is not a Scout workspace ({exc}); nothing was imported", EXIT_ERROR) from exc
     try:
         return await crm.count_deals()
     except sqlite3.Error as exc:

@@ -19,6 +19,9 @@ def _clip(text: str | None, width: int) -> str:
 async def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.log_db.exists():
         raise CommandError(f"no provenance log at {settings.log_db} yet: run `scout run` first", EXIT_NOT_FOUND)
+    if settings.log_db.stat().st_size == 0:
+        raise CommandError(f"the provenance log {settings.log_db} is empty (0 bytes): no runs recorded yet; "
+                           "`scout run` starts it", EXIT_NOT_FOUND)
     store = await ProvenanceStore.open(settings.log_db, readonly=True)
     try:
         if args.run is None:
