@@ -8,14 +8,12 @@ import logging
 import os
 import sqlite3
 import sys
-import tomllib
 from typing import Sequence
 
-from pydantic import ValidationError
-
-from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
-from engine.crm.base import AuthError, CRMError
+from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
+from engine.crm.base import AuthError, CRMError, TokenMissing
 from engine.settings import Settings
+from engine.startup import SettingsError, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,17 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = err.get("loc", ["?"])[0]
-        print(f"scout: configuration error in {name}: {err.get('msg')}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        settings.field_map  # load the TOML now, so a bad file is one line here rather than a traceback later
-    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
-        detail = str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else exc.errors()[0]["msg"]
-        print(f"scout: configuration error in SCOUT_FIELD_MAP ({settings.field_map_path}): {detail}", file=sys.stderr)
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"scout: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return asyncio.run(args.func(args, settings))
@@ -127,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Before OSError: a closed pipe is the reader having seen enough, not a file or database error.
         _quiet_stdout()
         return EXIT_OK
+    except TokenMissing as exc:
+        print(f"scout: {exc}", file=sys.stderr)
+        return EXIT_USAGE  # a missing setting, as everywhere else
     except (AuthError, CRMError, CommandError) as exc:
         print(f"scout: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_ERROR)
@@ -136,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("scout: interrupted; an interrupted live write is reconciled on the next run", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from engine.commands import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK
+from engine.commands import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 
 
 @pytest.fixture
@@ -64,3 +64,22 @@ def test_a_closed_pipe_exits_quietly(scout, demo, tmp_path):
     code = proc.wait(timeout=60)
     assert first.startswith(b"DRY RUN")
     assert err == "" and code == EXIT_OK
+
+
+@pytest.mark.parametrize("crm", ["attio", "hubspot"])
+def test_a_missing_setting_is_exit_2_in_scout_and_in_the_bot(scout, make_settings, capsys, crm, tmp_path):
+    from bot.__main__ import main as bot_main
+
+    make_settings(SCOUT_CRM=crm)
+    code, out, err = scout("run")  # the CRM token is a setting like any other
+    assert code == EXIT_USAGE and out == "" and "is not set" in err and len(err.strip().splitlines()) == 1
+    code, out, err = scout("run", "--post")  # a Slack setting
+    assert code == EXIT_USAGE and "is not set" in err
+
+    make_settings(SCOUT_CRM="local", SCOUT_FIELD_MAP=str(tmp_path / "no-such-map.toml"))
+    code, _, err = scout("run")
+    assert code == EXIT_USAGE and err.startswith("scout: configuration error in SCOUT_FIELD_MAP")
+    capsys.readouterr()
+    assert bot_main(["clock"]) == EXIT_USAGE  # the bot reads the same settings and says the same
+    err = capsys.readouterr().err
+    assert err.startswith("scout-bot: configuration error in SCOUT_FIELD_MAP") and err.count("\n") == 1
