@@ -12,6 +12,7 @@ from typing import Sequence
 
 from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
 from engine.crm.base import AuthError, CRMError, TokenMissing
+from engine.gate import open_gate
 from engine.settings import Settings
 from engine.startup import SettingsError, load_settings
 
@@ -95,6 +96,14 @@ def file_error(exc: BaseException, settings: Settings) -> str:
     return f"{culprit}: {detail}" if culprit else detail
 
 
+def _interrupted(args: argparse.Namespace, settings: Settings) -> str:
+    if not hasattr(args, "apply"):
+        return "interrupted"  # a command that never writes
+    if open_gate(args.apply, settings).live:
+        return "interrupted; an interrupted live write is reconciled on the next run"
+    return "interrupted; this was a rehearsal, so nothing was written to the CRM (the log marks the run interrupted)"
+
+
 def _quiet_stdout() -> None:
     """The reader went away (`scout log | head -1`): point stdout at /dev/null so the exit flush is silent."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -128,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scout: {file_error(exc, settings)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("scout: interrupted; an interrupted live write is reconciled on the next run", file=sys.stderr)
+        print(f"scout: {_interrupted(args, settings)}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

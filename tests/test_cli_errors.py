@@ -83,3 +83,32 @@ def test_a_missing_setting_is_exit_2_in_scout_and_in_the_bot(scout, make_setting
     assert bot_main(["clock"]) == EXIT_USAGE  # the bot reads the same settings and says the same
     err = capsys.readouterr().err
     assert err.startswith("scout-bot: configuration error in SCOUT_FIELD_MAP") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_interrupting_a_pass_speaks_of_live_writes_only_when_it_was_live(scout, make_settings, monkeypatch, live):
+    import signal
+
+    settings = make_settings()
+    assert scout("demo", "--deals", "790")[0] == EXIT_OK
+    argv = ["run", "--cap", "790"]
+    env = {**os.environ, "SCOUT_DATA_DIR": str(settings.data_dir)}
+    if live:
+        monkeypatch.setenv("LIVE_WRITES", "1")
+        assert scout("setup", "--apply")[0] == EXIT_OK
+        env["LIVE_WRITES"] = "1"
+        argv.append("--apply")
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "-v", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until the pass is really under way
+        if "reading notes" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    last = [line for line in rest.splitlines() if "interrupted" in line][-1]
+    assert proc.returncode == 130
+    if live:
+        assert "live write" in last
+    else:
+        assert "live write" not in last and "rehearsal" in last and "nothing was written" in last
