@@ -189,3 +189,48 @@ def test_post_without_a_channel_refuses_before_the_pass_runs(scout, demo, monkey
     code, out, err = scout("run", "--post")
     assert code != EXIT_OK and "SCOUT_SUMMARY_CHANNEL is not set" in err and "Traceback" not in err
     assert out == "" and not demo.log_db.exists()  # no pass ran
+
+
+def test_log_checks_the_action_filter_and_limits_a_runs_actions(scout, demo):
+    scout("run", "--cap", "10")
+    code, _, err = scout("log", "1", "--action", "would-write")
+    assert code == EXIT_USAGE and "invalid choice: 'would-write'" in err
+    assert "would_write" in err and "revert_conflict" in err  # the known actions are listed
+    code, _, err = scout("log", "--action", "failed")  # a filter needs the run it filters
+    assert code == EXIT_USAGE and "--action" in err and "scout log RUN --action" in err
+
+    everything = json.loads(scout("log", "1", "--json")[1])["actions"]
+    assert len(everything) > 3
+    limited = json.loads(scout("log", "1", "--json", "--limit", "3")[1])["actions"]
+    assert limited == everything[:3]
+    code, out, _ = scout("log", "1", "--limit", "3")
+    assert code == EXIT_OK and f"{len(everything) - 3} more" in out
+    table = out.split("\n\n", 1)[1].splitlines()  # after the run's summary
+    assert table[0].split()[:2] == ["id", "action"]
+    shown = [line.split()[0] for line in table[1:] if line.split() and line.split()[0].isdigit()]
+    assert shown == [str(a["id"]) for a in everything[:3]]  # exactly the first three action rows
+    code, _, err = scout("log", "--limit", "0")
+    assert code == EXIT_USAGE
+
+
+def test_log_marks_a_running_run_and_shows_its_counts_so_far(scout, demo):
+    import asyncio
+
+    from engine.provenance import ProvenanceStore
+
+    scout("run", "--cap", "5")
+
+    async def start():  # a pass in progress in another process, as the log holds it
+        store = await ProvenanceStore.open(demo.log_db)
+        run_id = await store.start_run("pass", dry_run=True, dry_run_reason="--apply was not given", cap=50)
+        await store.aclose()
+        return run_id
+
+    running = asyncio.run(start())
+    code, out, _ = scout("log")
+    line = next(line for line in out.splitlines() if line.split() and line.split()[0] == str(running))
+    assert "RUNNING" in line
+    finished = next(line for line in out.splitlines() if line.split() and line.split()[0] == "1")
+    assert "RUNNING" not in finished and "finished" in finished
+    code, out, _ = scout("log", str(running))
+    assert code == EXIT_OK and out.startswith(f"run {running} (pass) is RUNNING: so far 0 written, 0 would-write")
