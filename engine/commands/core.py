@@ -7,6 +7,7 @@ import sys
 
 from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
 from engine.commands.progress import pass_progress
+from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.factory import open_reader
 from engine.dealview import format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
@@ -15,6 +16,9 @@ from engine.settings import Settings
 from engine.summary import format_summary
 from engine.undo import UndoRefused
 from engine.wiring import build_extractor
+
+
+SETUP_COLS = [Col("field"), Col("type"), Col("state"), Col("detail")]
 
 
 def positive_int(text: str) -> int:
@@ -54,8 +58,8 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     gate, run_id, plans = await setup_job(settings, apply=args.apply)
     print(f"{gate.label}: setup run {run_id}")
-    for p in plans:
-        print(f"  {p.field:<28} {p.type:<13} {p.state}{f' - {p.detail}' if p.detail else ''}")
+    print(render(SETUP_COLS, [[p.field, p.type, p.state, p.detail or ""] for p in plans],
+                 terminal=stdout_is_terminal(), indent=2))
     if not gate.live and any(p.state == "would_create" for p in plans):
         print("Nothing was created. To create: `scout setup --apply` with LIVE_WRITES=1.")
     return EXIT_PARTIAL if any(p.state in ("conflict", "failed") for p in plans) else EXIT_OK

@@ -7,8 +7,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from engine.check import format_report, run_check
+from engine.check import run_check
 from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
+from engine.commands.checkview import format_report
+from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.base import CRMError
 from engine.crm.local import LocalCRM
 from engine.importer import CsvMapping, ImportFailed, parse_hubspot_csv, read_jsonl, to_jsonl
@@ -23,7 +25,7 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
-        print(format_report(report))
+        print(format_report(report, terminal=stdout_is_terminal()))
     if report.unreachable:
         return EXIT_ERROR  # a CRM error, as in every other command; not "something to set up"
     return EXIT_OK if report.ready else EXIT_PARTIAL
@@ -107,8 +109,8 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
           f"{len(data.deals)} deals, {len(data.notes)} notes, {len(data.fields)} fields, {len(data.people)} people.")
     if mapping is not None:
         print("Columns used:")
-        for column, became in mapping.used.items():
-            print(f"  {column!r:<40} -> {became}")
+        print(render([Col("column"), Col("became")], [[repr(c), b] for c, b in mapping.used.items()],
+                     terminal=stdout_is_terminal(), indent=2))
         if mapping.ignored:
             print(f"Columns ignored: {', '.join(repr(c) for c in mapping.ignored)}")
         if mapping.notes_skipped:

@@ -20,7 +20,7 @@ RUN_COLS = [Col("run", "right"), Col("kind"), Col("mode"), Col("started (UTC)"),
             Col("would", "right"), Col("skip", "right"), Col("drop", "right"), Col("fail", "right"),
             Col("scanned"), Col("status")]
 ACTION_COLS = [Col("id", "right"), Col("action"), Col("deal", max_width=30), Col("field", max_width=24),
-               Col("new", max_width=28), Col("previous/rep", max_width=18), Col("why / excerpt")]
+               Col("new", max_width=28), Col("previous/rep", max_width=18), Col("why / excerpt", wrap=True)]
 
 
 def _clip(text: str | None, width: int) -> str:

@@ -19,6 +19,7 @@ class Col:
     header: str
     justify: Literal["left", "right"] = "left"
     max_width: int | None = None  # longer values end in an ellipsis
+    wrap: bool = False  # on a terminal, wrap this (long, free-text) column rather than clip it
 
 
 def stdout_is_terminal() -> bool:
@@ -32,7 +33,13 @@ def render(cols: Sequence[Col], rows: Sequence[Sequence[object]], *, terminal: b
     table = Table(box=box.SIMPLE_HEAD if terminal else None, show_edge=False, pad_edge=False,
                   header_style="bold" if terminal else "", padding=(0, 1))
     for c in cols:
-        table.add_column(c.header, justify=c.justify, max_width=c.max_width, no_wrap=True, overflow="ellipsis")
+        if terminal and c.wrap:
+            # Free text takes what the terminal has left, wrapped; a narrow terminal squeezes it first.
+            table.add_column(c.header, justify=c.justify, overflow="fold", ratio=1, min_width=12)
+        else:
+            # On a terminal too narrow for the row, rich may wrap these as well rather than push columns off.
+            table.add_column(c.header, justify=c.justify, max_width=c.max_width, no_wrap=not terminal,
+                             overflow="ellipsis", min_width=min(len(c.header), c.max_width or 99))
     for i, row in enumerate(rows):
         table.add_row(*("" if v is None else str(v) for v in row), end_section=(i + 1) in sections)
     console = (Console(highlight=False) if terminal else
