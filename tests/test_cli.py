@@ -171,7 +171,13 @@ def test_partial_exit_code_when_setup_meets_a_conflicting_field(scout, demo, mon
     (None, "No such file"),
     ("concepts = [", "SCOUT_FIELD_MAP"),
     ('[concepts.champion]\nscout_field = "champion"\n', "must start with 'scout_'"),
-    ('[concepts.budget]\nrep_field = "x"\n', "'budget' is not a valid Concept"),
+    ('[concepts.budget]\nrep_field = "x"\n',
+     "unknown concept 'budget' in [concepts.budget]; the concepts are metrics, economic_buyer, decision_criteria, "
+     "identified_pain, champion, paper_process, competition"),
+    ('[concepts.champion]\nrep_type = "string"\n',
+     "unknown rep_type 'string' for champion; the types are text, number, date, select, multi_select, person, "
+     "record"),
+    ('[concepts.metrics]\nscout_type = "Text"\n', "unknown scout_type 'Text' for metrics; the types are text,"),
 ])
 def test_a_bad_field_map_is_one_line_not_a_traceback(scout, make_settings, tmp_path, content, expected):
     path = tmp_path / "map.toml"
