@@ -13,7 +13,7 @@ from engine.commands.checkview import format_report
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.base import CRMError
 from engine.crm.local import LocalCRM
-from engine.importer import CsvMapping, ImportFailed, parse_hubspot_csv, read_jsonl, to_jsonl
+from engine.importer import CsvMapping, ImportFailed, NotText, parse_hubspot_csv, read_jsonl, to_jsonl
 from engine.models import WorkspaceData
 from engine.settings import Settings
 
@@ -62,9 +62,11 @@ def _parse(args: argparse.Namespace, settings: Settings, path: Path) -> tuple[Wo
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         raise CommandError(f"{path.name}: {exc}", EXIT_ERROR) from exc
+    except NotText as exc:
+        raise CommandError(f"{path.name}: {exc}", EXIT_ERROR) from exc
     except UnicodeDecodeError as exc:
-        raise CommandError(f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); nothing imported",
-                           EXIT_ERROR) from exc
+        raise CommandError(f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): in Excel save it "
+                           "with File > Save As > 'CSV UTF-8'; nothing imported", EXIT_ERROR) from exc
 
 
 async def _existing_deals(path: Path) -> int:
@@ -108,6 +110,9 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Imported {args.file.name}{f' and {args.notes.name}' if args.notes else ''} into {target}: "
           f"{len(data.deals)} deals, {len(data.notes)} notes, {len(data.fields)} fields, {len(data.people)} people.")
     if mapping is not None:
+        if mapping.separator != ",":
+            print(f"Read {args.file.name} as '{mapping.separator}'-separated, as Excel saves CSV where ',' is "
+                  "the decimal mark.")
         print("Columns used:")
         print(render([Col("column"), Col("became")], [[repr(c), b] for c, b in mapping.used.items()],
                      terminal=stdout_is_terminal(), indent=2))
