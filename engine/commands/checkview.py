@@ -49,4 +49,5 @@ def format_report(report: CheckReport, *, terminal: bool = False) -> str:
     else:
         lines.append("Ready: Scout can run here (`scout run` rehearses first)." if report.ready else
                      f"Not ready: {len(blocking)} thing(s) to fix above.")
-    return "\n".join(lines)
+    # One blank line between sections, however many were skipped.
+    return "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1]))
