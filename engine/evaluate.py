@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.citations import normalise, verify_citations
+from engine.extract.pricing import format_cost
 from engine.fieldtypes import CoercionError, coerce, display
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap, default_field_map
 from engine.models import Concept, Deal, DroppedFinding, Finding, FieldType, Note, Usage
@@ -236,7 +237,7 @@ class DealResult(BaseModel):
     model: str = ""
     latency_s: float = 0.0
     usage: Usage = Field(default_factory=Usage)
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: unpriced model
     error: str | None = None
     tp: int = 0
     fp: int = 0
@@ -285,7 +286,7 @@ class EvalReport(BaseModel):
     superseded_correct: int = 0
     superseded_total: int = 0
     usage: Usage = Field(default_factory=Usage)
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: some tokens were spent on a model the price table does not know
     latency: Latency = Field(default_factory=Latency)
     errors: int = 0
     per_deal: list[DealResult] = Field(default_factory=list)
@@ -295,12 +296,11 @@ class EvalReport(BaseModel):
 # Scoring
 
 
-def _estimate_cost(model: str, usage: Usage) -> float:
-    try:
-        from engine.extract.pricing import estimate_cost
-    except ImportError:  # the price table is optional: without it the cost reads 0.0
-        return 0.0
-    return float(estimate_cost(model, usage))
+def _estimate_cost(model: str, usage: Usage) -> float | None:
+    """None: tokens spent on a model the price table does not know (shown as "unpriced")."""
+    from engine.extract.pricing import estimate_cost
+
+    return estimate_cost(model, usage)
 
 
 def _is_multi(field_map: FieldMap, concept: Concept) -> bool:
@@ -440,6 +440,10 @@ async def evaluate(
         except ExtractionError as exc:
             result.latency_s = time.perf_counter() - started
             result.error = str(exc) or type(exc).__name__
+            # A cut-short reply still spent tokens: count them, so the cost is not understated.
+            result.model, result.usage = extractor.model, exc.usage
+            result.cost_usd = _estimate_cost(extractor.model, exc.usage)
+            usage = usage + exc.usage
             _score_deal(deal, notes, [], [], field_map, per_concept, result)
             results.append(result)
             continue
@@ -468,7 +472,7 @@ async def evaluate(
         superseded_correct=sum(c.correct for c in checks),
         superseded_total=len(checks),
         usage=usage,
-        cost_usd=sum(r.cost_usd for r in results),
+        cost_usd=None if any(r.cost_usd is None for r in results) else sum(r.cost_usd or 0.0 for r in results),
         latency=Latency(
             mean_s=statistics.fmean(latencies) if latencies else 0.0,
             p50_s=statistics.median(latencies) if latencies else 0.0,
@@ -477,7 +481,3 @@ async def evaluate(
         errors=sum(1 for r in results if r.error),
         per_deal=results,
     )
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Rendering

@@ -184,7 +184,7 @@ def test_claude_eval_scores_through_the_citation_check_and_prices_the_tokens(cap
     assert rows["competition"][1:7] == ["1", "0", "0", "0", "1", "1"] and rows["competition"][10] == "0.00"
     assert "excerpt not found word for word in the cited note" in out
     assert f"tokens: input {1200 * calls}, output {180 * calls}" in out
-    cost = calls * (1200 * 3 + 180 * 15) / 1_000_000  # claude-sonnet-4-6 list price per million tokens
+    cost = calls * (1200 * 2 + 180 * 10) / 1_000_000  # claude-sonnet-5-5 (the default) list price per million tokens
     assert f"estimated cost ${cost:.4f}" in out
     per_deal = next(line for line in out.splitlines() if line.startswith("per deal:"))
     assert f"{1200 * calls} input and {180 * calls} output tokens, estimated ${cost:.4f}" in per_deal

@@ -320,7 +320,8 @@ async def test_scores_exact_counts_on_a_hand_made_stub(tiny_dir):
 
     assert report.drops == {"excerpt not found word for word in the cited note": 1, "item failed validation": 1}
     assert report.usage == Usage(input_tokens=1000, output_tokens=200, cache_read_tokens=50)
-    assert report.cost_usd == 0.0  # an unpriced model
+    assert report.cost_usd is None  # an unpriced model: says so, never $0.00
+    assert "estimated cost unpriced (stub-1 is not in engine/extract/pricing.py)" in format_table(report)
     assert (report.deals, report.notes, report.model, report.prompt_version) == (2, 5, "stub-1", "p1")
     assert all(r.latency_s >= 0 for r in report.per_deal) and report.latency.max_s >= report.latency.mean_s
 

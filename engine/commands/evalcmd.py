@@ -14,6 +14,7 @@ from engine.commands import EXIT_OK, EXIT_USAGE, CommandError
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.evaluate import DEFAULT_DATA_DIR, EvalReport, Rates, evaluate
 from engine.extract.base import Extractor
+from engine.extract.pricing import format_cost
 from engine.medic import default_field_map
 from engine.settings import Settings
 
@@ -71,7 +72,7 @@ def format_table(report: EvalReport, *, terminal: bool = False) -> str:
         lines.append("drops by reason: none")
     u = report.usage
     lines.append(f"tokens: input {u.input_tokens}, output {u.output_tokens}, cache read {u.cache_read_tokens}, "
-                 f"cache write {u.cache_write_tokens}; estimated cost ${report.cost_usd:.4f}")
+                 f"cache write {u.cache_write_tokens}; estimated cost {format_cost(report.cost_usd, report.model)}")
     lines.append(f"latency per deal: mean {report.latency.mean_s:.3f}s, median {report.latency.p50_s:.3f}s, "
                  f"max {report.latency.max_s:.3f}s")
     if report.errors:
@@ -82,8 +83,9 @@ def format_table(report: EvalReport, *, terminal: bool = False) -> str:
 
 def _per_deal_line(report: EvalReport) -> str:
     deals = max(report.deals, 1)
+    cost = None if report.cost_usd is None else report.cost_usd / deals
     return (f"per deal: {report.usage.input_tokens / deals:.0f} input and {report.usage.output_tokens / deals:.0f} "
-            f"output tokens, estimated ${report.cost_usd / deals:.4f}, {report.latency.mean_s:.2f}s")
+            f"output tokens, estimated {format_cost(cost, report.model)}, {report.latency.mean_s:.2f}s")
 
 
 async def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
