@@ -72,3 +72,17 @@ def test_verbose_names_each_stage(scout, demo):
     assert "WARNING" not in err and "INFO" not in err  # one voice: "scout: ...", not raw log levels
     code, out, err = scout("run", "--cap", "3")
     assert "listing deals" not in err
+
+
+async def test_a_batch_pass_reports_each_deal_as_it_settles(make_settings):
+    from tests.model_server import ScriptedServer
+    from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
+
+    settings = make_settings(LIVE_WRITES="1", SCOUT_BATCH_POLL_SECONDS="0")
+    await seed(settings.workspace, small_pipeline())
+    seen: list[PassProgress] = []
+    summary, _ = await run_job(settings, apply=True, extractor=ScriptedServer(GOOD_SCRIPT, polls=1).extractor(),
+                               batch=True, progress=seen.append)
+    assert summary.batch_id and seen[0].total == 5 and seen[0].done == 0
+    assert [p.done for p in seen] == list(range(0, 6))  # deal without notes first, then the batch's four
+    assert seen[-1].written == summary.written == 6 and seen[-1].live is True
