@@ -121,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scout: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return asyncio.run(args.func(args, settings))
+        code = asyncio.run(args.func(args, settings))
+        sys.stdout.flush()  # here, not at exit: a reader that went away is handled below, not as a traceback
+        return code
     except BrokenPipeError:
         # Before OSError: a closed pipe is the reader having seen enough, not a file or database error.
         _quiet_stdout()

@@ -46,6 +46,8 @@ def test_a_zero_byte_log_is_an_empty_log_not_a_missing_table(scout, demo):
     assert code == EXIT_NOT_FOUND and out == ""
     assert "no such table" not in err and str(demo.log_db) in err and "empty" in err
     assert "workspace" not in err
+    code, out, err = scout("deal", "--no-extract", "Acme Logistics — Pilot")  # read-only faces treat it as no log
+    assert code == EXIT_OK and out.startswith("Acme Logistics — Pilot"), err
     code, out, err = scout("run", "--quiet")  # a brand-new install still starts cleanly on it
     assert code == EXIT_OK and out.startswith("DRY RUN"), err
     code, out, _ = scout("log")

@@ -123,7 +123,7 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
     name = " ".join(args.name)
     crm = await open_reader(settings)
     log = None
-    if settings.log_db.exists():
+    if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
         log = await ProvenanceStore.open(settings.log_db, readonly=True)
     try:
         extractor = None if args.no_extract else build_extractor(settings)
