@@ -66,7 +66,6 @@ def configure_logging(verbose: bool) -> None:
             logger.removeHandler(old)
         logger.addHandler(handler)
         logger.setLevel(logging.INFO if verbose else logging.WARNING)
-        logger.propagate = False
 
 
 def _culprit(exc: BaseException, settings: Settings) -> str | None:
