@@ -349,7 +349,7 @@ def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[Concept, Fi
 
 def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], dropped: list[DroppedFinding],
                 field_map: FieldMap, per_concept: dict[Concept, _Tally], result: DealResult) -> None:
-    kept, unverified = verify_citations(findings, notes)
+    kept, unverified = verify_citations(findings, notes, field_map)
     for f in findings:
         per_concept[f.concept].findings += 1
     for f in kept:

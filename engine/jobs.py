@@ -20,7 +20,7 @@ from engine.progress import ProgressSink
 from engine.provenance import ProvenanceStore
 from engine.runner import run_pass
 from engine.settings import Settings
-from engine.undo import UndoResult, undo_run
+from engine.undo import RunRef, UndoResult, undo_run
 from engine.wiring import build_extractor, cost_function
 
 
@@ -128,7 +128,7 @@ async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list
     return gate, run_id, plans
 
 
-async def undo_job(settings: Settings, run_id: int, *, apply: bool) -> tuple[Gate, UndoResult]:
+async def undo_job(settings: Settings, run_id: RunRef, *, apply: bool) -> tuple[Gate, UndoResult]:
     """Undo under the pass lock: a pass writing the same fields meanwhile would make the revert unsound.
     Raises LockHeld when a pass (or another undo) is running."""
     gate = open_gate(apply, settings)

@@ -317,6 +317,12 @@ class ProvenanceStore:
         rows = await self._db.execute_fetchall("SELECT * FROM runs WHERE id = ?", (run_id,))
         return self._run(rows[0]) if rows else None
 
+    async def last_live_pass(self) -> int | None:
+        """The newest pass that ran with both locks open, however it ended: the one `scout undo last` means."""
+        rows = await self._db.execute_fetchall(
+            "SELECT id FROM runs WHERE kind = 'pass' AND dry_run = 0 ORDER BY id DESC LIMIT 1")
+        return int(rows[0][0]) if rows else None
+
     async def list_runs(self, limit: int = 20) -> list[RunRow]:
         rows = await self._db.execute_fetchall("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         return [self._run(r) for r in rows]

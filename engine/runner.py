@@ -16,6 +16,7 @@ from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.cache import cache_key, cached_extract
 from engine.extract.citations import verify_citations
+from engine.extract.hygiene import visible
 from engine.extract.pricing import BATCH_PRICE_FACTOR
 from engine.fieldtypes import CoercionError, coerce
 from engine.gate import Gate
@@ -320,14 +321,14 @@ class PassRunner:
         rows: list[ActionRow] = []
         if extraction is not None:
             log.info("%s: checking citations and deciding on %d finding(s)", deal.name, len(extraction.findings))
-            kept, unverified = verify_citations(extraction.findings, notes)
+            kept, unverified = verify_citations(extraction.findings, notes, self.field_map)
             for d in [*extraction.dropped, *unverified]:
                 fields = self.field_map.concepts.get(d.concept) if d.concept != "*" else None
                 rows.append(self._row(
                     run_id, deal, action=ActionKind.DROPPED, concept=d.concept, reason=d.reason,
                     field=fields.scout.name if fields else None,
-                    new=d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value),
-                    note_id=d.note_id, excerpt=d.excerpt,
+                    new=visible(d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value)),
+                    note_id=d.note_id, excerpt=visible(d.excerpt),
                 ))
             choices, unfit = choose(kept, notes, self.field_map)
             for f, reason in unfit:

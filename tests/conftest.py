@@ -31,7 +31,7 @@ def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, s
         capsys.readouterr()
         try:
             code = main(list(argv))
-        except SystemExit as exc:  # argparse reports usage errors by exiting, as the shell would see
+        except SystemExit as exc:  # argparse reports usage errors by exiting
             code = int(exc.code or 0)
         out, err = capsys.readouterr()
         return code, out, err

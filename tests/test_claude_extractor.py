@@ -109,7 +109,7 @@ async def test_happy_path_parses_findings_and_sends_a_pinned_cached_tool_request
     assert result.model == MODEL
     assert result.usage == Usage(input_tokens=1500, output_tokens=210, cache_read_tokens=0, cache_write_tokens=1100)
     # The excerpts the stand-in returned really are in the notes: the engine's citation check keeps them all.
-    kept, dropped = verify_citations(result.findings, NOTES)
+    kept, dropped = verify_citations(result.findings, NOTES, FIELD_MAP)
     assert len(kept) == 3 and dropped == []
 
     [request] = standin.requests

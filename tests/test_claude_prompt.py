@@ -52,7 +52,7 @@ def example_notes_and_answers() -> tuple[list[Note], list[Finding]]:
 def test_every_worked_example_passes_the_citation_check_it_teaches():
     notes, findings = example_notes_and_answers()
     assert len(notes) >= 14 and len(findings) >= 14
-    kept, dropped = verify_citations(findings, notes)
+    kept, dropped = verify_citations(findings, notes, FIELD_MAP)
     assert dropped == [] and len(kept) == len(findings)
     for f in findings:  # values in the excerpt's own words: every number in a value is in its excerpt
         assert set(re.findall(NUMBER, str(f.value))) <= set(re.findall(NUMBER, f.excerpt)), f

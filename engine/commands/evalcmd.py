@@ -62,7 +62,7 @@ def format_table(report: EvalReport, *, terminal: bool = False) -> str:
     lines = [head, "", render(RATE_COLS, [*rows, row("overall", report.overall)], terminal=terminal,
                               sections=[len(rows)]),
              "found: findings returned; pred: what survives the citation check and field coercion (one per "
-             "option); gold: labelled units; cite: share of found whose excerpt verifies", ""]
+             "option); gold: labelled units; cite: share of found whose excerpt verifies and states the value", ""]
     lines.append(f"superseded facts filed correctly: {report.superseded_correct}/{report.superseded_total}")
     if report.drops:
         lines.append("drops by reason:")
