@@ -238,6 +238,8 @@ def test_log_checks_the_action_filter_and_limits_a_runs_actions(scout, demo):
     assert shown == [str(a["id"]) for a in everything[:3]]  # exactly the first three action rows
     code, _, err = scout("log", "--limit", "0")
     assert code == EXIT_USAGE
+    code, out, _ = scout("log", "1", "--action", "failed", "--action", "revert_conflict")
+    assert code == EXIT_OK and out.rstrip().endswith("no failed or revert_conflict actions in run 1")
 
 
 def test_log_marks_a_running_run_and_shows_its_counts_so_far(scout, demo):

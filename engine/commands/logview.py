@@ -86,6 +86,10 @@ async def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
             dry = "" if not r.dry_run or r.action.value.startswith("would") else " (dry)"
             table.append([r.id, r.action.value + dry, " ".join((r.deal_name or "").split()), r.field or "",
                           " ".join(display(r.new).split()), " ".join(other.split()), why])
+        if not table:
+            kinds = " or ".join(args.action) + " " if args.action else ""
+            print(f"no {kinds}actions in run {run.id}")
+            return EXIT_OK
         print(render(ACTION_COLS, table, terminal=stdout_is_terminal()))
         if hidden:
             print(f"… {hidden} more action(s) not shown (--limit {args.limit})")
