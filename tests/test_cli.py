@@ -192,7 +192,13 @@ def test_partial_exit_code_when_setup_meets_a_conflicting_field(scout, demo, mon
     (None, "No such file"),
     ("concepts = [", "SCOUT_FIELD_MAP"),
     ('[concepts.champion]\nscout_field = "champion"\n', "must start with 'scout_'"),
-    ('[concepts.budget]\nrep_field = "x"\n', "'budget' is not a valid Concept"),
+    ('[concepts.budget]\nrep_field = "x"\n',
+     "unknown concept 'budget' in [concepts.budget]; the concepts are metrics, economic_buyer, decision_criteria, "
+     "identified_pain, champion, paper_process, competition"),
+    ('[concepts.champion]\nrep_type = "string"\n',
+     "unknown rep_type 'string' for champion; the types are text, number, date, select, multi_select, person, "
+     "record"),
+    ('[concepts.metrics]\nscout_type = "Text"\n', "unknown scout_type 'Text' for metrics; the types are text,"),
 ])
 def test_a_bad_field_map_is_one_line_not_a_traceback(scout, make_settings, tmp_path, content, expected):
     path = tmp_path / "map.toml"
@@ -241,3 +247,50 @@ def test_an_ambiguous_name_lists_candidates_with_ids_how_many_more_and_how_to_pi
     assert [c["deal_id"] for c in data["candidates"]] == [pair[0] for pair in shown]
     code, out, _ = scout("deal", "--no-extract", first)
     assert code == EXIT_OK and out.startswith(f"{dict(pilots)[first]} ({first})")
+
+
+def test_log_checks_the_action_filter_and_limits_a_runs_actions(scout, demo):
+    scout("run", "--cap", "10")
+    code, _, err = scout("log", "1", "--action", "would-write")
+    assert code == EXIT_USAGE and "invalid choice: 'would-write'" in err
+    assert "would_write" in err and "revert_conflict" in err  # the known actions are listed
+    code, _, err = scout("log", "--action", "failed")  # a filter needs the run it filters
+    assert code == EXIT_USAGE and "--action" in err and "scout log RUN --action" in err
+
+    everything = json.loads(scout("log", "1", "--json")[1])["actions"]
+    assert len(everything) > 3
+    limited = json.loads(scout("log", "1", "--json", "--limit", "3")[1])["actions"]
+    assert limited == everything[:3]
+    code, out, _ = scout("log", "1", "--limit", "3")
+    assert code == EXIT_OK and f"{len(everything) - 3} more" in out
+    table = out.split("\n\n", 1)[1].splitlines()  # after the run's summary
+    assert table[0].split()[:2] == ["id", "action"]
+    shown = [line.split()[0] for line in table[1:] if line.split() and line.split()[0].isdigit()]
+    assert shown == [str(a["id"]) for a in everything[:3]]  # exactly the first three action rows
+    code, _, err = scout("log", "--limit", "0")
+    assert code == EXIT_USAGE
+    code, out, _ = scout("log", "1", "--action", "failed", "--action", "revert_conflict")
+    assert code == EXIT_OK and out.rstrip().endswith("no failed or revert_conflict actions in run 1")
+
+
+def test_log_marks_a_running_run_and_shows_its_counts_so_far(scout, demo):
+    import asyncio
+
+    from engine.provenance import ProvenanceStore
+
+    scout("run", "--cap", "5")
+
+    async def start():  # a pass in progress in another process, as the log holds it
+        store = await ProvenanceStore.open(demo.log_db)
+        run_id = await store.start_run("pass", dry_run=True, dry_run_reason="--apply was not given", cap=50)
+        await store.aclose()
+        return run_id
+
+    running = asyncio.run(start())
+    code, out, _ = scout("log")
+    line = next(line for line in out.splitlines() if line.split() and line.split()[0] == str(running))
+    assert "RUNNING" in line
+    finished = next(line for line in out.splitlines() if line.split() and line.split()[0] == "1")
+    assert "RUNNING" not in finished and "finished" in finished
+    code, out, _ = scout("log", str(running))
+    assert code == EXIT_OK and out.startswith(f"run {running} (pass) is RUNNING: so far 0 written, 0 would-write")

@@ -59,7 +59,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
 
     ("Rehearse on your own data", "export SCOUT_DATA_DIR=./rehearsal"): Expect(),
     ("Rehearse on your own data", "scout import deals.csv --notes notes.csv"): Expect(
-        shows=("2 deals, 2 notes", "-> economic_buyer (person)")),
+        shows=("2 deals, 2 notes",), matches=(r"'Economic Buyer' +economic_buyer \(person\)",)),
     ("Rehearse on your own data", "scout check"): Expect(code=4, shows=("2 visible", "scout_metrics missing")),
     ("Rehearse on your own data", "scout run"): Expect(shows=("DRY RUN", "scanned 2/2")),
     ("Rehearse on your own data", "scout log 1"): Expect(shows=("would_write", "Blackline")),

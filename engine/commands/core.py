@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Callable
 
 from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.commands.progress import pass_progress
+from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
 from engine.dealview import format_candidates, format_view, lookup
@@ -15,6 +18,9 @@ from engine.settings import Settings
 from engine.summary import format_summary
 from engine.undo import LAST, RunRef, UndoRefused
 from engine.wiring import build_extractor
+
+
+SETUP_COLS = [Col("field"), Col("type"), Col("state"), Col("detail")]
 
 
 def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -71,8 +77,8 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     gate, run_id, plans = await setup_job(settings, apply=args.apply)
     print(f"{gate.label}: setup run {run_id}")
-    for p in plans:
-        print(f"  {p.field:<28} {p.type:<13} {p.state}{f' - {p.detail}' if p.detail else ''}")
+    print(render(SETUP_COLS, [[p.field, p.type, p.state, p.detail or ""] for p in plans],
+                 terminal=stdout_is_terminal(), indent=2))
     if not gate.live and any(p.state == "would_create" for p in plans):
         print("Nothing was created. To create: `scout setup --apply` with LIVE_WRITES=1.")
     return EXIT_PARTIAL if any(p.state in ("conflict", "failed") for p in plans) else EXIT_OK
@@ -85,7 +91,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
         require(settings, "slack_bot_token", "summary_channel")
     try:
-        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch)
+        with pass_progress(args.quiet, sys.stderr) as progress:
+            summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
+                                             progress=progress)
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
     except (MissingFields, MissingRepFields) as exc:
@@ -134,7 +142,7 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
     name = " ".join(args.name)
     crm = await open_reader(settings)
     log = None
-    if settings.log_db.exists():
+    if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
         log = await ProvenanceStore.open(settings.log_db, readonly=True)
     try:
         extractor = None if args.no_extract else build_extractor(settings)
@@ -174,6 +182,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
     p.add_argument("--batch", action=argparse.BooleanOptionalAction, default=None,
                    help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("undo", help="revert a run's writes (rehearsal unless --apply and LIVE_WRITES=1)")
