@@ -193,7 +193,7 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
     for concept, pair in field_map.concepts.items():
         for role, spec in (("rep", pair.rep), ("scout", pair.scout)):
             have = existing.get(spec.name)
-            check = FieldCheck(concept=concept.value, role=role, name=spec.name, want=spec.type,
+            check = FieldCheck(concept=str(concept), role=role, name=spec.name, want=spec.type,
                                have=have.type if have else None)
             checks.append(check)
             if have is None:
@@ -202,9 +202,9 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
                     issues.append(Issue(what=f"{spec.name} missing", fix=SETUP_FIX))
                 else:
                     issues.append(Issue(
-                        what=f"rep field {spec.name} ({concept.value}) missing{_suggest(spec.name, existing)}",
-                        fix=f"map {concept.value} to the field your reps fill: in the SCOUT_FIELD_MAP file set "
-                            f'[concepts.{concept.value}] rep_field = "<field>" and rep_type',
+                        what=f"rep field {spec.name} ({concept}) missing{_suggest(spec.name, existing)}",
+                        fix=f"map {concept} to the field your reps fill: in the SCOUT_FIELD_MAP file set "
+                            f'[concepts.{concept}] rep_field = "<field>" and rep_type',
                     ))
             elif have.type is not spec.type:
                 check.state = "wrong_type"
@@ -212,14 +212,14 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
                     issues.append(Issue(
                         what=f"{spec.name} exists as {have.type.value}, Scout needs {spec.type.value}",
                         fix="Scout will not touch it: rename or remove it in the CRM, or set another "
-                            f'scout_field for {concept.value} in the SCOUT_FIELD_MAP file',
+                            f'scout_field for {concept} in the SCOUT_FIELD_MAP file',
                     ))
                 else:
                     # Emptiness is judged by the mapped type; a mismatch changes what counts as "filled".
                     issues.append(Issue(
                         what=f"rep field {spec.name} is {have.type.value} in the CRM, the field map says "
                              f"{spec.type.value}",
-                        fix=f'set rep_type = "{have.type.value}" for {concept.value} in the SCOUT_FIELD_MAP file',
+                        fix=f'set rep_type = "{have.type.value}" for {concept} in the SCOUT_FIELD_MAP file',
                         blocking=False,
                     ))
             elif role == "scout" and spec.options:

@@ -59,13 +59,13 @@ class EvalDealRef(BaseModel):
 
 def _check_values(where: str, concept: Concept, values: list[str]) -> None:
     if not values:
-        raise ValueError(f"{where} {concept.value}: empty list of accepted values")
+        raise ValueError(f"{where} {concept}: empty list of accepted values")
     for value in values:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{where} {concept.value}: blank accepted value")
+            raise ValueError(f"{where} {concept}: blank accepted value")
         options = _LABEL_OPTIONS.get(concept)
         if options and value not in options:
-            raise ValueError(f"{where} {concept.value}: {value!r} is not an option ({', '.join(options)})")
+            raise ValueError(f"{where} {concept}: {value!r} is not an option ({', '.join(options)})")
 
 
 class EvalDeal(BaseModel):
@@ -93,7 +93,7 @@ class EvalDeal(BaseModel):
         for concept, values in self.final.items():
             _check_values(f"deal {self.deal.id} final", concept, values)
             if not any(concept in c for c in self.labels.values()):
-                raise ValueError(f"deal {self.deal.id} final {concept.value}: no note is labelled for it")
+                raise ValueError(f"deal {self.deal.id} final {concept}: no note is labelled for it")
         return self
 
     def as_deal(self) -> Deal:
@@ -364,14 +364,14 @@ def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], drop
     for f in kept:
         fields = field_map.concepts.get(f.concept)
         if fields is None:
-            result.dropped.append(DroppedFinding(concept=f.concept.value, value=f.value, note_id=f.note_id,
+            result.dropped.append(DroppedFinding(concept=str(f.concept), value=f.value, note_id=f.note_id,
                                                  excerpt=f.excerpt, reason="concept is not in the field map"))
             continue
         try:
             value = coerce(fields.scout, f.value)
         except CoercionError:
             # Grouped by field rather than by message, so the drop table stays readable.
-            result.dropped.append(DroppedFinding(concept=f.concept.value, value=f.value, note_id=f.note_id,
+            result.dropped.append(DroppedFinding(concept=str(f.concept), value=f.value, note_id=f.note_id,
                                                  excerpt=f.excerpt, reason=f"value does not fit {fields.scout.name}"))
             continue
         values = [str(v) for v in value] if isinstance(value, list) else [display(value)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class FieldType(StrEnum):
@@ -29,6 +29,18 @@ class Concept(StrEnum):
     CHAMPION = "champion"
     PAPER_PROCESS = "paper_process"
     COMPETITION = "competition"
+
+
+def as_concept(value: object) -> object:
+    """A MEDIC key as its Concept member (call sites compare with `is`), any other method's key as text."""
+    try:
+        return Concept(value)
+    except ValueError:
+        return value
+
+
+# A concept's key: a Concept member for the MEDIC seven, plain text for other methods' and custom concepts.
+ConceptKey = Annotated[Concept | str, BeforeValidator(as_concept)]
 
 
 class FieldSpec(BaseModel):
@@ -75,7 +87,7 @@ class Note(BaseModel):
 class Finding(BaseModel):
     """One value proposed by an extractor, with the word-for-word excerpt that supports it."""
 
-    concept: Concept
+    concept: ConceptKey
     value: str | list[str]
     note_id: str
     excerpt: str
@@ -140,7 +152,7 @@ class Verdict(StrEnum):
 
 
 class Decision(BaseModel):
-    concept: Concept
+    concept: ConceptKey
     verdict: Verdict
     scout_field: str
     rep_field: str
