@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sqlite3
 import sys
 import tomllib
-from typing import Sequence
+from typing import Any, Coroutine, Sequence
 
 from pydantic import ValidationError
 
@@ -43,6 +44,34 @@ def file_error(exc: BaseException, settings: Settings) -> str:
     return f"{detail} ({files})"
 
 
+class Terminated(Exception):
+    """SIGTERM arrived (a service manager or a platform stopping the process)."""
+
+
+async def stop_on_sigterm(work: Coroutine[Any, Any, int]) -> int:
+    """Run `work`; SIGTERM cancels it as Ctrl-C does, so a pass ends `interrupted` on record and frees its lock."""
+    loop, task, signalled = asyncio.get_running_loop(), asyncio.current_task(), False
+
+    def stop() -> None:
+        nonlocal signalled
+        signalled = True
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return await work  # not the main thread (or no signals here): SIGTERM keeps its default
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if signalled:
+            raise Terminated() from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -61,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scout: configuration error in SCOUT_FIELD_MAP ({settings.field_map_path}): {detail}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return asyncio.run(args.func(args, settings))
+        return asyncio.run(stop_on_sigterm(args.func(args, settings)))
     except (AuthError, CRMError, CommandError) as exc:
         print(f"scout: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_ERROR)
@@ -72,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scout: interrupted; an interrupted live write is reconciled on the next run", file=sys.stderr)
         return 130
+    except Terminated:
+        print("scout: stopped by SIGTERM; an interrupted live write is reconciled on the next run", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

@@ -182,6 +182,29 @@ def _holder_dead(holder: str) -> bool:
 
 SUGGESTIONS = (ActionKind.WRITTEN, ActionKind.WOULD_WRITE)
 
+# A run's counts, derived from its action rows the same way for every kind of run: a CRM change counts as
+# written once it is applied (reverts, promotions and created fields included), its rehearsal as would-write.
+# Deals whose batch extraction expired are logged as skipped but reported apart (RunSummary.expired).
+EXPIRED_REASON = "extraction expired in batch"
+
+
+def _among(*kinds: ActionKind) -> str:
+    return "action IN (" + ", ".join(f"'{k.value}'" for k in kinds) + ")"
+
+
+COUNT_COLUMNS = ("written", "would_write", "skipped", "dropped", "failed")
+_CHANGED = _among(ActionKind.WRITTEN, ActionKind.REVERTED, ActionKind.PROMOTED, ActionKind.FIELD_CREATED)
+_REHEARSED = _among(ActionKind.WOULD_WRITE, ActionKind.WOULD_REVERT, ActionKind.WOULD_PROMOTE,
+                    ActionKind.WOULD_CREATE_FIELD)
+COUNTS_SQL = (
+    f"SUM({_CHANGED} AND status = 'applied')",
+    f"SUM({_REHEARSED})",
+    f"SUM({_among(ActionKind.SKIPPED, ActionKind.REVERT_CONFLICT)} AND IFNULL(reason, '') NOT LIKE"
+    f" '{EXPIRED_REASON} %')",
+    f"SUM({_among(ActionKind.DROPPED)})",
+    f"SUM({_among(ActionKind.FAILED)})",
+)
+
 
 def suggestion_key(row: ActionRow) -> str:
     """One suggestion across passes: the same value for the same field of the same deal from the same note."""
@@ -300,13 +323,24 @@ class ProvenanceStore:
 
     async def finish_run(self, summary: RunSummary, text: str, status: str = "finished") -> None:
         await self._db.execute(
-            "UPDATE runs SET finished_at=?, status=?, scanned=?, total=?, written=?, would_write=?, skipped=?,"
-            " dropped=?, failed=?, usage=?, cost_usd=?, summary=? WHERE id=?",
-            (_now(), status, summary.scanned, summary.total, summary.written, summary.would_write,
-             summary.skipped, summary.dropped, summary.failed, summary.usage.model_dump_json(),
+            "UPDATE runs SET finished_at=?, status=?, scanned=?, total=?, usage=?, cost_usd=?, summary=? WHERE id=?",
+            (_now(), status, summary.scanned, summary.total, summary.usage.model_dump_json(),
              summary.cost_usd, text, summary.run_id),
         )
+        await self._store_counts("id = ?", (summary.run_id,))
         await self._db.commit()
+
+    async def set_total(self, run_id: int, total: int) -> None:
+        """The pipeline's size, recorded as soon as it is known, so a run killed mid-way still says X/Y."""
+        await self._db.execute("UPDATE runs SET total=? WHERE id=?", (total, run_id))
+        await self._db.commit()
+
+    async def _store_counts(self, where: str, params: tuple[Any, ...]) -> None:
+        """Copy the counts derived from the actions into the runs table, for readers of the plain SQLite file."""
+        await self._db.execute(
+            f"UPDATE runs SET ({', '.join(COUNT_COLUMNS)}) = (SELECT {', '.join(COUNTS_SQL)} FROM actions"
+            f" WHERE actions.run_id = runs.id) WHERE {where}", params,
+        )
 
     def _run(self, r: aiosqlite.Row) -> RunRow:
         data = dict(r)
@@ -314,12 +348,23 @@ class ProvenanceStore:
         data["usage"] = Usage.model_validate_json(data["usage"]) if data["usage"] else None
         return RunRow.model_validate({k: data[k] for k in RunRow.model_fields})
 
+    # The counts are read from the actions, never from what a process last wrote into `runs`: they are true
+    # while a run is going, after it was killed, and after a later reconcile settled its writes in flight.
+    _RUN_COLUMNS = ("id", "kind", "started_at", "finished_at", "status", "dry_run", "dry_run_reason", "target_run",
+                    "cap", "scanned", "total", "model", "prompt_version", "usage", "cost_usd", "summary")
+    _RUNS = (f"SELECT {', '.join(f'runs.{c}' for c in _RUN_COLUMNS)},"
+             f" {', '.join(f'IFNULL(c.{c}, 0) AS {c}' for c in COUNT_COLUMNS)} FROM runs"
+             f" LEFT JOIN (SELECT run_id, {', '.join(f'{sql} AS {c}' for c, sql in zip(COUNT_COLUMNS, COUNTS_SQL))}"
+             " FROM actions WHERE run_id IN (SELECT id FROM runs {where}) GROUP BY run_id) c ON c.run_id = runs.id")
+
     async def get_run(self, run_id: int) -> RunRow | None:
-        rows = await self._db.execute_fetchall("SELECT * FROM runs WHERE id = ?", (run_id,))
+        rows = await self._db.execute_fetchall(self._RUNS.format(where="WHERE id = ?") + " WHERE runs.id = ?",
+                                               (run_id, run_id))
         return self._run(rows[0]) if rows else None
 
     async def list_runs(self, limit: int = 20) -> list[RunRow]:
-        rows = await self._db.execute_fetchall("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        rows = await self._db.execute_fetchall(
+            self._RUNS.format(where="ORDER BY id DESC LIMIT ?") + " ORDER BY runs.id DESC LIMIT ?", (limit, limit))
         return [self._run(r) for r in rows]
 
     # -- actions ------------------------------------------------------------------------------------------
@@ -358,11 +403,14 @@ class ProvenanceStore:
         await self._insert_actions(rows)
         await self._db.commit()
 
-    async def log_scanned(self, rows: list[ActionRow], deal_id: str, run_id: int) -> None:
+    async def log_scanned(self, rows: list[ActionRow], deal_id: str, run_id: int, *, counted: bool = True) -> None:
         """A deal's rows and its scan mark in one commit: the deal counts as scanned exactly when its rows are
-        on record (and a pass makes one commit per deal instead of two)."""
+        on record (and a pass makes one commit per deal instead of two). `counted`: the run's `scanned` goes
+        up in the same commit, so it is true even if the process dies next."""
         await self._insert_actions(rows)
         await self._upsert_scan(deal_id, run_id)
+        if counted:
+            await self._db.execute("UPDATE runs SET scanned = IFNULL(scanned, 0) + 1 WHERE id = ?", (run_id,))
         await self._db.commit()
 
     async def set_outcome(self, action_id: int, status: str, error: str | None = None,
@@ -595,13 +643,16 @@ class ProvenanceStore:
 
         `started_before` (ISO time) limits it to runs older than that, for kinds no lock covers (a review click
         lasts seconds, so one still running after that long died with its process)."""
-        cur = await self._db.execute(
+        ended = await self._db.execute_fetchall(
             "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
-            " WHERE kind=? AND status='running' AND (? IS NULL OR started_at < ?)",
+            " WHERE kind=? AND status='running' AND (? IS NULL OR started_at < ?) RETURNING id",
             (_now(), note, kind, started_before, started_before),
         )
+        ids = [r[0] for r in ended]
+        if ids:
+            await self._store_counts(f"id IN ({','.join('?' * len(ids))})", tuple(ids))
         await self._db.commit()
-        return cur.rowcount
+        return len(ids)
 
     async def mark_interrupted(self, run_id: int, note: str) -> None:
         """A run whose process died (its batch is resumed by a later run) stops showing as running."""
@@ -610,6 +661,7 @@ class ProvenanceStore:
             " WHERE id=? AND status IN ('running', 'interrupted')",
             (_now(), note, run_id),
         )
+        await self._store_counts("id = ?", (run_id,))
         await self._db.commit()
 
     # -- one pass at a time -------------------------------------------------------------------------------

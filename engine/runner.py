@@ -21,7 +21,7 @@ from engine.fieldtypes import CoercionError, coerce
 from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
-from engine.provenance import ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
+from engine.provenance import EXPIRED_REASON, ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
 from engine.reconcile import reconcile_pending
 from engine.summary import format_summary
 
@@ -140,6 +140,7 @@ class PassRunner:
         try:
             ordered = await order_deals(self.crm, self.store, dry_run=not self.gate.live)
             total = len(ordered)
+            await self.store.set_total(run_id, total)
             if self._batch is not None:
                 await self._run_batch(run_id, ordered, cap)
             else:
@@ -215,7 +216,7 @@ class PassRunner:
             # Marked scanned: a deal that keeps failing to load must not hold the front of the rotation.
             row = self._row(run_id, ref, action=ActionKind.FAILED, reason="reading deal failed", error=str(exc))
             self.counts[row.action] += 1
-            await self.store.log_scanned([row], ref.id, run_id)
+            await self.store.log_scanned([row], ref.id, run_id, counted=False)
         return None
 
     async def _process(self, run_id: int, ref: DealRef) -> None:
@@ -382,7 +383,7 @@ class PassRunner:
             if outcome.expired:
                 # Not marked scanned: the deal keeps its place at the front of the next run.
                 expired.append(self._row(run_id, deal, action=ActionKind.SKIPPED,
-                                         reason=f"extraction expired in batch {batch_id}: retried next run"))
+                                         reason=f"{EXPIRED_REASON} {batch_id}: retried next run"))
                 continue
             if outcome.extraction is not None and cacheable(outcome.extraction):
                 await self.store.cache_put(keys[deal_id], outcome.extraction.model_dump_json())
