@@ -16,6 +16,7 @@ from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_field
 from engine.gate import Gate, open_gate
 from engine.models import RunSummary
 from engine.provenance import ProvenanceStore
+from engine.reconcile import reconcile_pending
 from engine.runner import run_pass
 from engine.settings import Settings
 from engine.undo import UndoResult, undo_run
@@ -99,22 +100,31 @@ async def run_job(
     return summary, missing
 
 
+@asynccontextmanager
+async def pass_lock(store: ProvenanceStore) -> AsyncIterator[str]:
+    """The one-at-a-time lock that passes, undo, setup and import share. Raises LockHeld when it is taken."""
+    holder = await store.acquire_lock()
+    try:
+        yield holder
+    finally:
+        await store.release_lock(holder)
+
+
 async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list[FieldPlan]]:
+    """Setup under the pass lock, settling first what a killed process left (as a pass would)."""
     gate = open_gate(apply, settings)
-    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+    async with open_log(settings) as store, pass_lock(store), gated_crm(settings, gate) as (crm, writer):
+        await reconcile_pending(crm, store)
         run_id, plans = await setup_fields(crm, writer, store, settings.field_map, gate)
     return gate, run_id, plans
 
 
 async def undo_job(settings: Settings, run_id: int, *, apply: bool) -> tuple[Gate, UndoResult]:
     """Undo under the pass lock: a pass writing the same fields meanwhile would make the revert unsound.
+    Holding it, a killed pass or undo is settled first, so a revert that landed before a kill counts as done.
     Raises LockHeld when a pass (or another undo) is running."""
     gate = open_gate(apply, settings)
-    async with open_log(settings) as store:
-        holder = await store.acquire_lock()
-        try:
-            async with gated_crm(settings, gate) as (crm, writer):
-                result = await undo_run(run_id, crm, writer, store, gate)
-        finally:
-            await store.release_lock(holder)
+    async with open_log(settings) as store, pass_lock(store), gated_crm(settings, gate) as (crm, writer):
+        await reconcile_pending(crm, store)
+        result = await undo_run(run_id, crm, writer, store, gate)
     return gate, result

@@ -33,7 +33,7 @@ from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_val
 from engine.gate import Gate, open_gate
 from engine.jobs import gated_crm, open_log
 from engine.medic import ConceptFields
-from engine.reconcile import SETTLE_AFTER
+from engine.reconcile import interrupt_dead_runs
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.provenance import (
     SUGGESTIONS,
@@ -104,12 +104,9 @@ async def _abandon(store: ProvenanceStore, run_id: int, gate: Gate | None, exc: 
 
 
 async def _close_dead_clicks(store: ProvenanceStore) -> None:
-    """A click's run still 'running' long after any click could last died with its process: say so in the log.
-    (Its pending intent, if any, is settled by the next pass's reconcile, which asks the CRM.)"""
-    cutoff = (datetime.now(timezone.utc) - SETTLE_AFTER).isoformat(timespec="seconds")
-    for kind in ("promote", "dismiss"):
-        await store.interrupt_running(kind, "interrupted: the process stopped before the click was answered",
-                                      started_before=cutoff)
+    """A click's run still 'running' whose process is gone, or long after any click could last, died with its
+    process: say so in the log. (Its pending intent is settled by the next reconcile, which asks the CRM.)"""
+    await interrupt_dead_runs(store, holding_lock=False)
 
 
 async def _guarded(store: ProvenanceStore, run_id: int, gate: Gate | None, progress: _Progress,

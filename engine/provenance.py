@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS runs (
     written INTEGER, would_write INTEGER, skipped INTEGER, dropped INTEGER, failed INTEGER,
     model TEXT, prompt_version TEXT,
     usage TEXT, cost_usd REAL,
-    summary TEXT
+    summary TEXT,
+    holder TEXT                        -- host:pid of the process running it: a dead one is settled at once
 );
 CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -163,10 +164,17 @@ class RunRow(BaseModel):
     usage: Usage | None
     cost_usd: float | None
     summary: str | None
+    holder: str | None = None  # host:pid of the process that ran it
 
 
-def _holder_dead(holder: str) -> bool:
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_dead(holder: str | None) -> bool:
     """A lock left by a killed process on this host is stale at once; elsewhere only its TTL frees it."""
+    if not holder:
+        return False
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
@@ -299,6 +307,9 @@ class ProvenanceStore:
                 await db.execute("PRAGMA synchronous=NORMAL")
                 await db.execute("PRAGMA busy_timeout=5000")
                 await db.executescript(SCHEMA)
+                columns = {r[1] for r in await db.execute_fetchall("PRAGMA table_info(runs)")}
+                if "holder" not in columns:  # a log from before runs named their process
+                    await db.execute("ALTER TABLE runs ADD COLUMN holder TEXT")
                 await db.commit()
 
         db = await open_sqlite(path, readonly=readonly, where=where, setup=setup)
@@ -315,8 +326,8 @@ class ProvenanceStore:
     ) -> int:
         cur = await self._db.execute(
             "INSERT INTO runs (kind, started_at, status, dry_run, dry_run_reason, cap, model, prompt_version,"
-            " target_run) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-            (kind, _now(), int(dry_run), dry_run_reason, cap, model, prompt_version, target_run),
+            " target_run, holder) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+            (kind, _now(), int(dry_run), dry_run_reason, cap, model, prompt_version, target_run, this_process()),
         )
         await self._db.commit()
         return int(cur.lastrowid)
@@ -335,6 +346,12 @@ class ProvenanceStore:
         await self._db.execute("UPDATE runs SET total=? WHERE id=?", (total, run_id))
         await self._db.commit()
 
+    async def refresh_counts(self, run_ids: set[int]) -> None:
+        """After a reconcile settled some of these runs' writes: their stored counts follow."""
+        for run_id in run_ids:
+            await self._store_counts("id = ?", (run_id,))
+        await self._db.commit()
+
     async def _store_counts(self, where: str, params: tuple[Any, ...]) -> None:
         """Copy the counts derived from the actions into the runs table, for readers of the plain SQLite file."""
         await self._db.execute(
@@ -351,7 +368,8 @@ class ProvenanceStore:
     # The counts are read from the actions, never from what a process last wrote into `runs`: they are true
     # while a run is going, after it was killed, and after a later reconcile settled its writes in flight.
     _RUN_COLUMNS = ("id", "kind", "started_at", "finished_at", "status", "dry_run", "dry_run_reason", "target_run",
-                    "cap", "scanned", "total", "model", "prompt_version", "usage", "cost_usd", "summary")
+                    "cap", "scanned", "total", "model", "prompt_version", "usage", "cost_usd", "summary",
+                    "holder")
     _RUNS = (f"SELECT {', '.join(f'runs.{c}' for c in _RUN_COLUMNS)},"
              f" {', '.join(f'IFNULL(c.{c}, 0) AS {c}' for c in COUNT_COLUMNS)} FROM runs"
              f" LEFT JOIN (SELECT run_id, {', '.join(f'{sql} AS {c}' for c, sql in zip(COUNT_COLUMNS, COUNTS_SQL))}"
@@ -638,21 +656,19 @@ class ProvenanceStore:
         )
         await self._db.commit()
 
-    async def interrupt_running(self, kind: str, note: str, *, started_before: str | None = None) -> int:
-        """Runs of `kind` still marked running: called while holding the pass lock, so none of them is alive.
+    async def running_runs(self) -> list[RunRow]:
+        rows = await self._db.execute_fetchall(
+            self._RUNS.format(where="WHERE status = 'running'") + " WHERE runs.status = 'running' ORDER BY runs.id")
+        return [self._run(r) for r in rows]
 
-        `started_before` (ISO time) limits it to runs older than that, for kinds no lock covers (a review click
-        lasts seconds, so one still running after that long died with its process)."""
-        ended = await self._db.execute_fetchall(
-            "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
-            " WHERE kind=? AND status='running' AND (? IS NULL OR started_at < ?) RETURNING id",
-            (_now(), note, kind, started_before, started_before),
-        )
-        ids = [r[0] for r in ended]
-        if ids:
-            await self._store_counts(f"id IN ({','.join('?' * len(ids))})", tuple(ids))
+    async def interrupt_runs(self, notes: dict[int, str]) -> None:
+        """Runs whose process is gone (the caller proved it): `interrupted`, with their counts as the log has them."""
+        for run_id, note in notes.items():
+            await self._db.execute(
+                "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
+                " WHERE id=? AND status='running'", (_now(), note, run_id))
+            await self._store_counts("id = ?", (run_id,))
         await self._db.commit()
-        return len(ids)
 
     async def mark_interrupted(self, run_id: int, note: str) -> None:
         """A run whose process died (its batch is resumed by a later run) stops showing as running."""
@@ -667,12 +683,12 @@ class ProvenanceStore:
     # -- one pass at a time -------------------------------------------------------------------------------
 
     async def acquire_lock(self, name: str = "pass") -> str:
-        holder = f"{socket.gethostname()}:{os.getpid()}:{datetime.now(timezone.utc).timestamp()}"
+        holder = f"{this_process()}:{datetime.now(timezone.utc).timestamp()}"
         now = datetime.now(timezone.utc)
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             rows = await self._db.execute_fetchall("SELECT holder, expires_at FROM locks WHERE name = ?", (name,))
-            if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now and not _holder_dead(rows[0]["holder"]):
+            if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now and not holder_dead(rows[0]["holder"]):
                 raise LockHeld(f"another pass is running ({rows[0]['holder']}); try again when it finishes")
             await self._db.execute(
                 "INSERT OR REPLACE INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)",

@@ -461,8 +461,6 @@ async def run_pass(
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch."""
     holder = await store.acquire_lock()
     try:
-        # Holding the lock proves no other pass is alive: any pass still marked running died mid-way.
-        await store.interrupt_running("pass", "interrupted: the process stopped before the pass finished")
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
                             gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder)
         return await runner.run(cap)

@@ -59,6 +59,10 @@ async def undo_run(
         # Ends on record either way; a pending intent stays pending for the next pass to reconcile.
         await store.finish_run(_summary(result, gate), f"{describe(result, gate)}; stopped: {exc}", status="failed")
         raise
+    except BaseException:
+        # Ctrl-C or SIGTERM: never left 'running'; a revert in flight is reconciled by the next lock holder.
+        await store.mark_interrupted(run_id, f"{describe(result, gate)}; interrupted")
+        raise
     await store.finish_run(_summary(result, gate), describe(result, gate))
     return result
 

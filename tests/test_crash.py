@@ -29,9 +29,12 @@ def scout_process(*argv: str, **env: str) -> subprocess.Popen[str]:
 
 
 def count(db: Path, sql: str, *params: object) -> int:
-    """A plain read of the log, as `sqlite3` would do it, while another process writes it."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+    """A plain read, as `sqlite3` would do it (it rolls back a hot journal a killed writer left)."""
+    conn = sqlite3.connect(db, timeout=5)
+    try:
         return int(conn.execute(sql, params).fetchone()[0])
+    finally:
+        conn.close()
 
 
 def wait_for_writes(settings: Settings, at_least: int, proc: subprocess.Popen[str], timeout: float = 60) -> int:
@@ -116,3 +119,70 @@ def test_sigterm_ends_a_live_pass_interrupted_on_record_and_frees_the_lock(scout
     assert run["written"] == count(live_demo.log_db, "SELECT COUNT(*) FROM actions WHERE run_id = 2"
                                                      " AND action = 'written' AND status = 'applied'")
     assert count(live_demo.log_db, "SELECT COUNT(*) FROM locks") == 0
+
+
+# -- a killed undo or promotion ---------------------------------------------------------------------------------
+
+
+def scout_values(workspace: Path) -> int:
+    return count(workspace, "SELECT COUNT(*) FROM deal_values WHERE field LIKE 'scout\\_%' ESCAPE '\\'")
+
+
+def test_an_undo_killed_mid_way_is_settled_by_the_next_undo(scout, live_demo):
+    assert scout("run", "--apply", "--cap", "600")[0] == EXIT_OK
+    written = scout_values(live_demo.workspace)
+    proc = scout_process("undo", "2", "--apply")
+    sql = "SELECT COUNT(*) FROM actions WHERE run_id = 3 AND action = 'reverted' AND status = 'applied'"
+    deadline = time.monotonic() + 60
+    while count(live_demo.log_db, sql) < 20:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert 0 < scout_values(live_demo.workspace) < written
+
+    code, out, _ = scout("undo", "2", "--apply")
+
+    assert code == EXIT_OK, out  # no conflict: a revert that landed before the kill is known as reverted
+    assert scout_values(live_demo.workspace) == 0
+    runs = {r["id"]: r for r in log_json(scout)}
+    assert runs[3]["status"] == "interrupted" and runs[4]["status"] == "finished"
+    assert count(live_demo.log_db, "SELECT COUNT(*) FROM actions WHERE status = 'pending'") == 0
+    assert runs[3]["written"] + runs[4]["written"] == written  # every write reverted exactly once
+    assert runs[4]["skipped"] == runs[3]["written"]  # ... and the first undo's reverts known as done
+
+
+DIES_MID_WRITE = """
+import asyncio, sys
+from engine.models import ActionKind
+from engine.provenance import ActionRow, ProvenanceStore
+
+async def main():
+    store = await ProvenanceStore.open(sys.argv[1])
+    for kind, action, field, value in (("undo", ActionKind.REVERTED, "scout_champion", None),
+                                       ("promote", ActionKind.PROMOTED, "champion", "Tom Becker")):
+        run = await store.start_run(kind, dry_run=False, dry_run_reason=None)
+        await store.log(ActionRow(run_id=run, deal_id="d0001", field=field, new=value, action=action,
+                                  status="pending", dry_run=False))
+    await store.aclose()
+
+asyncio.run(main())  # the process ends between each intent and its CRM call, as a SIGKILL would leave it
+"""
+
+
+def test_an_undo_and_a_promotion_killed_between_intent_and_outcome_are_settled_by_the_next_pass(scout, live_demo):
+    subprocess.run([sys.executable, "-c", DIES_MID_WRITE, str(live_demo.log_db)], cwd=ROOT, check=True)
+
+    code, out, _ = scout("run", "--cap", "1")  # a rehearsal holds the lock too
+
+    assert code == EXIT_OK
+    assert "2 interrupted write(s) from an earlier run reconciled." in out
+    runs = {r["id"]: r for r in log_json(scout)}
+    assert (runs[2]["kind"], runs[2]["status"]) == ("undo", "interrupted")
+    assert (runs[3]["kind"], runs[3]["status"]) == ("promote", "interrupted")
+    code, out, _ = scout("log", "2", "--json")
+    (revert,) = json.loads(out)["actions"]
+    assert (revert["action"], revert["status"]) == ("reverted", "applied")  # the field is empty: it landed
+    code, out, _ = scout("log", "3", "--json")
+    (promotion,) = json.loads(out)["actions"]
+    assert (promotion["action"], promotion["status"]) == ("failed", "failed")  # champion is not Tom Becker

@@ -50,7 +50,10 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
-    gate, run_id, plans = await setup_job(settings, apply=args.apply)
+    try:
+        gate, run_id, plans = await setup_job(settings, apply=args.apply)
+    except LockHeld as exc:
+        raise CommandError(str(exc), EXIT_BUSY) from exc
     print(f"{gate.label}: setup run {run_id}")
     for p in plans:
         print(f"  {p.field:<28} {p.type:<13} {p.state}{f' - {p.detail}' if p.detail else ''}")
