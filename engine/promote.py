@@ -33,7 +33,7 @@ from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_val
 from engine.gate import Gate, open_gate
 from engine.jobs import gated_crm, open_log
 from engine.medic import ConceptFields
-from engine.reconcile import interrupt_dead_runs
+from engine.reconcile import field_holds, interrupt_dead_runs
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.provenance import (
     SUGGESTIONS,
@@ -82,6 +82,10 @@ class ReviewInterrupted(Exception):
     def __init__(self, cause: BaseException, *, run_id: int, intent_pending: bool):
         super().__init__(str(cause) or type(cause).__name__)
         self.run_id, self.intent_pending = run_id, intent_pending
+
+
+class _OutcomeUnknown(Exception):
+    """The write raised and the CRM could not be read back: its intent stays pending until reconciled."""
 
 
 class _Progress:
@@ -344,17 +348,17 @@ async def _promote_run(
     if claim.action_id is None:
         return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
     progress.intent = claim.action_id
-    try:
-        await writer.set_field(deal.id, fields.rep.name, value)
-    except CRMError as exc:
-        await store.set_outcome(claim.action_id, "failed", str(exc), action=ActionKind.FAILED)
-        progress.intent = None
+    rep = fields.rep.name
+    outcome = await store.carry_out(claim.action_id, lambda: writer.set_field(deal.id, rep, value),
+                                    lambda: field_holds(crm, deal.id, rep, value))
+    if outcome.status == "pending":
+        raise _OutcomeUnknown(outcome.error or "the write's outcome is unknown")
+    progress.intent = None
+    if not outcome.applied:
         result = _result(ReviewOutcome.FAILED, suggestion, fields, reviewer_id,
-                         f"not written: the CRM refused {fields.rep.name} = '{display(value)}': {exc}",
+                         f"not written: the CRM refused {rep} = '{display(value)}': {outcome.error}",
                          final=False, written=value, run_id=run_id, action_id=claim.action_id)
         return await _finish(store, result, gate)
-    await store.set_outcome(claim.action_id, "applied")
-    progress.intent = None
     result = _result(ReviewOutcome.PROMOTED, suggestion, fields, reviewer_id,
                      f"written to {fields.rep.name}: '{display(value)}' (undo with `scout undo {run_id}`)",
                      written=value, run_id=run_id, action_id=claim.action_id)

@@ -11,11 +11,12 @@ import os
 import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import aiosqlite
 from pydantic import BaseModel
 
+from engine.crm.base import CRMError
 from engine.models import ActionKind, RunSummary, Usage
 from engine.sqlitefile import open_sqlite
 
@@ -280,6 +281,17 @@ class AppliedWrites:
         self._keys.add((field, note_id, _dump(new)))
 
 
+class Outcome(BaseModel):
+    """How one logged intent ended: `applied`, `failed`, or still `pending` (no one can tell yet)."""
+
+    status: str
+    error: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.status == "applied"
+
+
 class LockHeld(Exception):
     """Another pass holds the lock."""
 
@@ -443,6 +455,33 @@ class ProvenanceStore:
                 (status, error, action.value, _now(), action_id),
             )
         await self._db.commit()
+
+    async def carry_out(self, intent: int, call: Callable[[], Awaitable[None]],
+                        landed: Callable[[], Awaitable[bool]]) -> Outcome:
+        """The CRM call of a logged intent, and its outcome on record whatever the call raises (invariant 4).
+
+        A CRMError is the CRM's answer: failed. Any other error (a read-only workspace, a bug in an adapter)
+        leaves open whether the write landed, so `landed` asks the CRM; only if that cannot tell either does
+        the intent stay pending, for the next reconcile. Cancellation (Ctrl-C, SIGTERM) leaves it pending too.
+        """
+        try:
+            await call()
+        except CRMError as exc:
+            await self.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
+            return Outcome(status="failed", error=str(exc))
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            try:
+                held = await landed()
+            except Exception:
+                return Outcome(status="pending", error=f"{error} (outcome unknown until reconciled)")
+            if held:
+                await self.set_outcome(intent, "applied", f"the value landed despite {error}")
+                return Outcome(status="applied")
+            await self.set_outcome(intent, "failed", error, action=ActionKind.FAILED)
+            return Outcome(status="failed", error=error)
+        await self.set_outcome(intent, "applied")
+        return Outcome(status="applied")
 
     def _action(self, r: aiosqlite.Row) -> ActionRow:
         data = dict(r)

@@ -22,7 +22,7 @@ from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.provenance import EXPIRED_REASON, ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
-from engine.reconcile import reconcile_pending
+from engine.reconcile import field_holds, reconcile_pending
 from engine.summary import format_summary
 
 log = logging.getLogger("scout.pass")
@@ -433,16 +433,16 @@ class PassRunner:
         await self._log_rows(rows)
         intent = await self.store.log(self._row(run_id, deal, action=ActionKind.WRITTEN, reason=reason,
                                                 previous=decision.previous, new=new, status="pending", **base))
-        try:
-            await self.writer.set_field(deal.id, fields.scout.name, new)
-        except CRMError as exc:
-            self.errors.append(f"{deal.name} {fields.scout.name}: {exc}")
-            await self.store.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
-            self.counts[ActionKind.FAILED] += 1
-            return []
-        await self.store.set_outcome(intent, "applied")
-        applied.add(fields.scout.name, finding.note_id, new)
-        self.counts[ActionKind.WRITTEN] += 1
+        writer, field = self.writer, fields.scout.name
+        outcome = await self.store.carry_out(intent, lambda: writer.set_field(deal.id, field, new),
+                                             lambda: field_holds(self.crm, deal.id, field, new))
+        if outcome.applied:
+            applied.add(field, finding.note_id, new)
+            self.counts[ActionKind.WRITTEN] += 1
+        else:
+            self.errors.append(f"{deal.name} {field}: {outcome.error}")
+            if outcome.status == "failed":
+                self.counts[ActionKind.FAILED] += 1
         return []
 
     async def _log_rows(self, rows: list[ActionRow]) -> None:

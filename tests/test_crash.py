@@ -186,3 +186,72 @@ def test_an_undo_and_a_promotion_killed_between_intent_and_outcome_are_settled_b
     code, out, _ = scout("log", "3", "--json")
     (promotion,) = json.loads(out)["actions"]
     assert (promotion["action"], promotion["status"]) == ("failed", "failed")  # champion is not Tom Becker
+
+
+# -- errors from the writer that are not CRMError ---------------------------------------------------------------
+
+
+def refuse_writes(workspace: Path) -> None:
+    """The workspace starts refusing every write with a plain SQLite error, as a read-only copy would."""
+    conn = sqlite3.connect(workspace)
+    for event, table in (("INSERT", "deal_values"), ("UPDATE", "deal_values"), ("DELETE", "deal_values"),
+                         ("UPDATE", "deals")):
+        conn.execute(f"CREATE TRIGGER no_{event.lower()}_{table} BEFORE {event} ON {table}"
+                     " BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END")
+    conn.commit()
+    conn.close()
+
+
+def test_a_writer_error_that_is_not_a_crm_error_still_records_each_intents_outcome(scout, live_demo):
+    refuse_writes(live_demo.workspace)
+
+    code, out, _ = scout("run", "--apply", "--cap", "5")
+
+    assert code == 4  # finished, with failed actions
+    code, log_out, _ = scout("log", "2", "--json")
+    actions = json.loads(log_out)["actions"]
+    failed = [a for a in actions if a["action"] == "failed"]
+    assert failed and all(a["status"] == "failed" for a in failed)
+    assert all("attempt to write a readonly database" in a["error"] for a in failed)
+    assert [a for a in actions if a["status"] == "pending" or a["reason"] == "unexpected error"] == []
+    run = json.loads(log_out)["run"]
+    assert (run["written"], run["failed"]) == (0, len(failed))
+    assert f"0 written, 0 would-write, " in out and f"{len(failed)} failed" in out
+
+
+def test_an_undo_whose_writer_fails_that_way_records_each_reverts_outcome(scout, live_demo):
+    assert scout("run", "--apply", "--cap", "5")[0] == EXIT_OK
+    refuse_writes(live_demo.workspace)
+
+    code, out, _ = scout("undo", "2", "--apply")
+
+    assert code == 4 and " 0 reverted," in out
+    actions = json.loads(scout("log", "3", "--json")[1])["actions"]
+    assert actions and {(a["action"], a["status"]) for a in actions} == {("failed", "failed")}
+    assert all("attempt to write a readonly database" in a["error"] for a in actions)
+
+
+async def test_a_promotion_whose_writer_fails_that_way_is_failed_on_record(make_settings):
+    from engine.jobs import run_job
+    from engine.promote import ReviewOutcome, promote
+    from engine.provenance import ProvenanceStore
+    from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
+    from tests.scripted_model import ScriptedModel
+
+    settings = make_settings(LIVE_WRITES="1")
+    await seed(settings.workspace, small_pipeline())
+    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    suggestion = next(r for r in await store.run_suggestions(summary.run_id) if r.field == "scout_competition")
+    await store.aclose()
+    refuse_writes(settings.workspace)
+
+    result = await promote(suggestion.id, "U0REVIEWER", settings)
+
+    assert result.outcome is ReviewOutcome.FAILED and "readonly database" in result.detail
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    (row,) = await store.actions_for_run(result.run_id)
+    run = await store.get_run(result.run_id)
+    await store.aclose()
+    assert (row.action.value, row.status) == ("failed", "failed") and "readonly database" in row.error
+    assert (run.status, run.failed) == ("finished", 1)
