@@ -28,6 +28,16 @@ def scout_process(*argv: str, **env: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env})
 
 
+def finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[str, str]:
+    """Its output once it exits; a process that hangs is killed and fails the test."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"the process did not exit within {timeout} s") from None
+
+
 def count(db: Path, sql: str, *params: object) -> int:
     """A plain read, as `sqlite3` would do it (it rolls back a hot journal a killed writer left)."""
     conn = sqlite3.connect(db, timeout=5)
@@ -110,7 +120,7 @@ def test_sigterm_ends_a_live_pass_interrupted_on_record_and_frees_the_lock(scout
     proc = scout_process("run", "--apply", "--cap", "600")
     wait_for_writes(live_demo, 40, proc)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    out, err = finish(proc)
 
     assert proc.returncode == 128 + signal.SIGTERM
     assert err == "scout: stopped by SIGTERM; an interrupted live write is reconciled on the next run\n"
@@ -255,3 +265,100 @@ async def test_a_promotion_whose_writer_fails_that_way_is_failed_on_record(make_
     await store.aclose()
     assert (row.action.value, row.status) == ("failed", "failed") and "readonly database" in row.error
     assert (run.status, run.failed) == ("finished", 1)
+
+
+# -- import -----------------------------------------------------------------------------------------------------
+
+NOTE_WITH_A_LONE_SURROGATE = [
+    '{"type": "deal", "id": "d1", "name": "Acme Corp"}',
+    '{"type": "note", "id": "n1", "deal_id": "d1", "created_at": "2026-09-02T09:00:00Z", "text": "bad \\ud800 here"}',
+]
+
+
+def test_a_note_with_a_lone_surrogate_is_named_and_the_process_exits(make_settings, tmp_path):
+    settings = make_settings()
+    source = tmp_path / "pipeline.jsonl"
+    source.write_text("\n".join(NOTE_WITH_A_LONE_SURROGATE) + "\n", encoding="utf-8")
+
+    proc = scout_process("import", str(source))
+    out, err = finish(proc)  # before the fix the process never exited
+
+    assert proc.returncode == 1 and out == ""
+    assert err.splitlines() == [
+        "  pipeline.jsonl line 2: note: text holds a lone surrogate (\\ud800), which is not text; fix the file's escapes",
+        "scout: pipeline.jsonl: 1 problem(s), nothing imported"]
+    assert not settings.workspace.exists()
+
+
+def test_import_replace_with_a_file_of_no_deals_is_refused_unless_asked(scout, live_demo, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    before = count(live_demo.workspace, "SELECT COUNT(*) FROM deals")
+
+    code, _, err = scout("import", str(empty), "--replace")
+
+    assert code == 2 and err == (f"scout: {empty.name} holds no deals; replacing the {before} deals in "
+                                 f"{live_demo.workspace} with nothing needs --allow-empty; nothing was imported\n")
+    assert count(live_demo.workspace, "SELECT COUNT(*) FROM deals") == before
+    assert scout("import", str(empty), "--replace", "--allow-empty")[0] == EXIT_OK
+    assert count(live_demo.workspace, "SELECT COUNT(*) FROM deals") == 0
+
+
+def test_import_waits_its_turn_while_a_pass_holds_the_lock(scout, live_demo, tmp_path):
+    import asyncio
+
+    from engine.provenance import ProvenanceStore
+
+    source = tmp_path / "pipeline.jsonl"
+    source.write_text(NOTE_WITH_A_LONE_SURROGATE[0] + "\n")
+
+    async def hold():
+        store = await ProvenanceStore.open(live_demo.log_db)
+        return store, await store.acquire_lock()
+
+    store, holder = asyncio.run(hold())
+    try:
+        code, _, err = scout("import", str(source), "--replace")
+        assert code == 3 and "another pass is running" in err
+        assert count(live_demo.workspace, "SELECT COUNT(*) FROM deals") == 600
+    finally:
+        asyncio.run(_release(store, holder))
+
+
+async def _release(store, holder):
+    await store.release_lock(holder)
+    await store.aclose()
+
+
+@pytest.mark.parametrize("kind", ["device", "symlink"])
+def test_import_never_replaces_a_device_or_follows_a_link_elsewhere(scout, make_settings, tmp_path, kind):
+    source = tmp_path / "pipeline.jsonl"
+    source.write_text(NOTE_WITH_A_LONE_SURROGATE[0] + "\n")
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    elsewhere.write_bytes(b"")
+    target = tmp_path / "data" / "workspace.sqlite"
+    target.parent.mkdir()
+    if kind == "device":
+        make_settings(SCOUT_WORKSPACE="/dev/null")
+        where = "/dev/null"
+    else:
+        target.symlink_to(elsewhere)
+        make_settings(SCOUT_WORKSPACE=str(target))
+        where = str(target)
+
+    code, _, err = scout("import", str(source), "--replace")
+
+    assert code == 2 and err.startswith(f"scout: the workspace {where} is not a regular file") and err.count("\n") == 1
+    assert elsewhere.read_bytes() == b"" and Path("/dev/null").is_char_device()
+
+
+def test_scout_deal_with_a_corrupt_log_is_one_line_and_the_process_exits(scout, make_settings):
+    settings = make_settings()
+    assert scout("demo")[0] == EXIT_OK
+    settings.log_db.write_text("garbage\n")
+
+    proc = scout_process("deal", "Acme", "--no-extract")
+    out, err = finish(proc)  # the workspace's connection was left open: the process hung
+
+    assert proc.returncode == 1 and out == ""
+    assert err == f"scout: cannot open the provenance log {settings.log_db}: file is not a database\n"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import AsyncExitStack
 
-from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError, regular_file
 from engine.crm.factory import open_reader
 from engine.dealview import format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
@@ -33,6 +34,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if settings.crm != "local":
         raise CommandError("`scout demo` seeds the embedded workspace; unset SCOUT_CRM (or set it to local)")
     path = settings.workspace
+    regular_file(path, "the workspace")
     if path.exists() and not args.reset:
         print(f"Demo workspace already at {path} (use --reset to reseed it).")
         return EXIT_OK
@@ -116,17 +118,15 @@ async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
     name = " ".join(args.name)
-    crm = await open_reader(settings)
-    log = None
-    if settings.log_db.exists():
-        log = await ProvenanceStore.open(settings.log_db, readonly=True)
-    try:
+    async with AsyncExitStack() as opened:  # whatever fails, what was opened is closed (or the process hangs)
+        crm = await open_reader(settings)
+        opened.push_async_callback(crm.aclose)
+        log = None
+        if settings.log_db.exists():
+            log = await ProvenanceStore.open(settings.log_db, readonly=True)
+            opened.push_async_callback(log.aclose)
         extractor = None if args.no_extract else build_extractor(settings)
         result = await lookup(name, crm, log, extractor, settings.field_map)
-    finally:
-        await crm.aclose()
-        if log is not None:
-            await log.aclose()
     if args.json:
         print(result.model_dump_json(indent=2))
         return EXIT_OK if result.view else EXIT_NOT_FOUND
