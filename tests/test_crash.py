@@ -362,3 +362,37 @@ def test_scout_deal_with_a_corrupt_log_is_one_line_and_the_process_exits(scout, 
 
     assert proc.returncode == 1 and out == ""
     assert err == f"scout: cannot open the provenance log {settings.log_db}: file is not a database\n"
+
+
+# -- Slack ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["payload=not-json", "payload=%5B1%2C2%5D", "payload=%22text%22",
+                                  "payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%22x%22"])
+async def test_a_malformed_interactive_payload_gets_a_4xx_signed_or_not_and_no_traceback(
+        make_settings, slack, caplog, body):
+    import logging
+
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from bot.web import EVENTS_PATH, http_app
+    from tests.slack_standin import SIGNING_SECRET, signed_headers
+
+    settings = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                             SLACK_API_URL=slack.base_url)
+    server = TestServer(http_app(settings), host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = f"http://127.0.0.1:{server.port}{EVENTS_PATH}"
+        signed = {k: v[0] for k, v in signed_headers(body).items()}
+        caplog.set_level(logging.WARNING)
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, data=body, headers=signed) as reply:
+                assert reply.status == 400, await reply.text()
+            async with session.post(url, data=body, headers={"content-type": signed["content-type"]}) as reply:
+                assert reply.status == 401
+    finally:
+        await server.close()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert slack.calls == []
