@@ -68,7 +68,7 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 
 async def run_job(
     settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
-    batch: bool | None = None,
+    batch: bool | None = None, new_log: bool = False,
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
@@ -93,7 +93,7 @@ async def run_job(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
             cost=cost_function(),
-            batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
+            batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None, new_log=new_log,
         )
     if no_rep:
         summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")

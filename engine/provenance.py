@@ -297,9 +297,10 @@ class LockHeld(Exception):
 
 
 class ProvenanceStore:
-    def __init__(self, db: aiosqlite.Connection, readonly: bool):
+    def __init__(self, db: aiosqlite.Connection, readonly: bool, path: Path | None = None):
         self._db = db
         self.readonly = readonly
+        self.path = path  # named in errors about the log as a whole
 
     @classmethod
     async def open(cls, path: Path, *, readonly: bool = False) -> "ProvenanceStore":
@@ -325,7 +326,7 @@ class ProvenanceStore:
                 await db.commit()
 
         db = await open_sqlite(path, readonly=readonly, where=where, setup=setup)
-        return cls(db, readonly)
+        return cls(db, readonly, path)
 
     async def aclose(self) -> None:
         await self._db.close()
@@ -391,6 +392,10 @@ class ProvenanceStore:
         rows = await self._db.execute_fetchall(self._RUNS.format(where="WHERE id = ?") + " WHERE runs.id = ?",
                                                (run_id, run_id))
         return self._run(rows[0]) if rows else None
+
+    async def has_passes(self) -> bool:
+        """Whether any pass was ever recorded: a log without one is new, or was emptied or replaced."""
+        return bool(await self._db.execute_fetchall("SELECT 1 FROM runs WHERE kind = 'pass' LIMIT 1"))
 
     async def list_runs(self, limit: int = 20) -> list[RunRow]:
         rows = await self._db.execute_fetchall(

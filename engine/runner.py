@@ -453,14 +453,34 @@ class PassRunner:
         await self.store.log_many(rows)
 
 
+class LogReplaced(Exception):
+    """The log has no pass on record, yet the CRM holds scout_* values: it was emptied, replaced or lost."""
+
+
+async def refuse_a_replaced_log(crm: CRMReader, store: ProvenanceStore, field_map: FieldMap) -> None:
+    """A log restarted under values it does not know would orphan their provenance and reuse run ids."""
+    if await store.has_passes():
+        return
+    found = await crm.first_filled([s.name for s in field_map.scout_fields()])
+    if found is not None:
+        raise LogReplaced(
+            f"the provenance log {store.path} has no record of any pass, but the CRM already holds Scout's values "
+            f"(deal {found[0]} {found[1]}): restore the log from a backup (or point SCOUT_LOG_DB at it), or pass "
+            "--new-log to start a new log over these values on purpose")
+
+
 async def run_pass(
     *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
-    cost: Callable[[str, Usage], float] | None = None, batch: BatchOptions | None = None,
+    cost: Callable[[str, Usage], float] | None = None, batch: BatchOptions | None = None, new_log: bool = False,
 ) -> RunSummary:
-    """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch."""
+    """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch.
+
+    `new_log`: start a log over a CRM that already holds Scout's values (refused otherwise: LogReplaced)."""
     holder = await store.acquire_lock()
     try:
+        if not new_log:
+            await refuse_a_replaced_log(crm, store, field_map)
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
                             gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder)
         return await runner.run(cap)

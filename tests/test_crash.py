@@ -396,3 +396,34 @@ async def test_a_malformed_interactive_payload_gets_a_4xx_signed_or_not_and_no_t
         await server.close()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
     assert slack.calls == []
+
+
+# -- an emptied or replaced log ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["emptied", "deleted"])
+def test_a_log_emptied_or_lost_under_a_crm_holding_scout_values_is_refused(scout, make_settings, how):
+    settings = make_settings(LIVE_WRITES="1")
+    assert scout("demo")[0] == EXIT_OK
+    assert scout("run")[0] == EXIT_OK  # a brand-new install starts cleanly, a rehearsal ...
+    assert scout("setup", "--apply")[0] == EXIT_OK
+    assert scout("run", "--apply")[0] == EXIT_OK  # ... and a live pass
+    if how == "emptied":
+        settings.log_db.write_bytes(b"")
+    else:
+        settings.log_db.unlink()
+    for leftover in (settings.log_db.with_name("log.sqlite-wal"), settings.log_db.with_name("log.sqlite-shm")):
+        leftover.unlink(missing_ok=True)
+    before = (settings.workspace.read_bytes())
+
+    for argv in (("run",), ("run", "--apply"), ("setup", "--apply"), ("run",)):
+        code, out, err = scout(*argv)
+        if argv[0] == "setup":
+            continue  # setup writes no values; the pass after it is still refused
+        assert code == 1 and out == ""
+        assert err.startswith(f"scout: the provenance log {settings.log_db} has no record of any pass, but the "
+                              "CRM already holds Scout's values (deal d")
+        assert err.endswith("restore the log from a backup (or point SCOUT_LOG_DB at it), or pass --new-log to "
+                            "start a new log over these values on purpose\n") and err.count("\n") == 1
+    assert settings.workspace.read_bytes() == before
+    assert scout("run", "--apply", "--new-log")[0] in (EXIT_OK, 4)

@@ -371,11 +371,14 @@ async def test_a_deal_deleted_mid_run_is_a_logged_skip(name, tmp_path) -> None:
     ids = vendor.standin.load(small_pipeline())
     gone = ids["d1"]
     listing = "/records/query" if name == "attio" else "GET /crm/v3/objects/deals"
+    # On a new log Attio's records are read once first, to see whether Scout's values are already there.
+    listings = {"seen": 0, "pass": 2 if name == "attio" else 1}
 
     def handler(request: httpx.Request) -> httpx.Response:
         response = vendor.standin.handler(request)
         where = f"{request.method} {request.url.path}"
-        if where.endswith(listing) and gone in (vendor.standin.records["deals"] if name == "attio"
+        listings["seen"] += where.endswith(listing)
+        if where.endswith(listing) and listings["seen"] >= listings["pass"] and gone in (vendor.standin.records["deals"] if name == "attio"
                                                  else vendor.standin.deals):
             # The pipeline was listed with the deal in it; someone deletes it before Scout reaches it.
             (vendor.standin.delete_record("deals", gone) if name == "attio" else vendor.standin.delete_deal(gone))

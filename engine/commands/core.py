@@ -10,6 +10,7 @@ from engine.crm.factory import open_reader
 from engine.dealview import format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
 from engine.provenance import LockHeld, ProvenanceStore
+from engine.runner import LogReplaced
 from engine.settings import Settings
 from engine.summary import format_summary
 from engine.undo import UndoRefused
@@ -71,10 +72,11 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
         require(settings, "slack_bot_token", "summary_channel")
     try:
-        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch)
+        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
+                                         new_log=args.new_log)
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
-    except (MissingFields, MissingRepFields) as exc:
+    except (MissingFields, MissingRepFields, LogReplaced) as exc:
         raise CommandError(str(exc)) from exc
     text = format_summary(summary)
     if missing:
@@ -157,6 +159,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
     p.add_argument("--batch", action=argparse.BooleanOptionalAction, default=None,
                    help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
+    p.add_argument("--new-log", action="store_true",
+                   help="start a new provenance log although the CRM already holds scout_* values")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("undo", help="revert a run's writes by run id (rehearsal unless --apply and LIVE_WRITES=1)")
