@@ -1,7 +1,9 @@
 """Block Kit builders. Pure functions from engine results to the dicts Slack renders.
 
 Note text is data: every excerpt, value and deal name is escaped, so a note saying `<!channel>` or
-`<https://evil|click>` shows as text and never pings or links.
+`<https://evil|click>` shows as text and never pings or links, and `*bold*`, `_it_`, `~struck~` or a
+backtick shows as written, not as formatting. Slack's mrkdwn has no escape for those four, so they are
+shown as look-alikes (∗ ˍ ∼ ˋ); an underscore inside a word ("scout_champion") cannot format and stays.
 """
 
 from __future__ import annotations
@@ -28,18 +30,28 @@ USAGE = ("*Usage:* `/scout DEAL NAME`, e.g. `/scout acme`.\nShows the deal's MED
 
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_LOOKALIKES = {"*": "\u2217", "~": "\u223c", "`": "\u02cb", "_": "\u02cd"}
+
+
+def _shown(text: str, i: int) -> str:
+    """One character as Slack must receive it to show it as text."""
+    ch = text[i]
+    if ch == "_" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum():
+        return ch  # inside a word: never formatting
+    return _ENTITIES.get(ch) or _LOOKALIKES.get(ch) or ch
 
 
 def esc(text: Any, limit: int = 600) -> str:
-    """Escape for mrkdwn (the three characters Slack treats as markup) and keep it to `limit` characters.
+    """Escape for mrkdwn (links, mentions and formatting) and keep it to `limit` characters.
 
     The limit counts the escaped text, and the cut never splits an entity: what Slack receives fits the field
     it goes into and shows no stray `&am`.
     """
     out: list[str] = []
     used = 0
-    for ch in " ".join(display(text).split()):
-        piece = _ENTITIES.get(ch, ch)
+    flat = " ".join(display(text).split())
+    for i in range(len(flat)):
+        piece = _shown(flat, i)
         if used + len(piece) > limit - 1:
             out.append("…")
             break
@@ -148,7 +160,7 @@ def deal_view_blocks(view: DealView, *, fresh_ran: bool) -> list[Block]:
     if view.fresh_error:
         notes.append(f":warning: fresh extraction failed: {esc(view.fresh_error, 300)}")
     if view.fresh_dropped:
-        notes.append(f"{view.fresh_dropped} fresh finding(s) dropped: no word-for-word quote in the notes")
+        notes.append(f"{view.fresh_dropped} fresh finding(s) dropped: not stated by a word-for-word quote of the notes")
     if notes:
         blocks.append(context(*notes))
     return blocks

@@ -42,6 +42,7 @@ class BatchItem(BaseModel):
     outcome: Literal["succeeded", "errored", "canceled", "expired"]
     extraction: Extraction | None = None
     error: str | None = None
+    usage: Usage = Field(default_factory=Usage)  # tokens the request spent, even when its reply was unusable
 
 
 class BatchGone(ExtractionError):
@@ -93,7 +94,7 @@ class DealOutcome(BaseModel):
     extraction: Extraction | None = None
     error: str | None = None
     expired: bool = False
-    usage: Usage = Field(default_factory=Usage)  # every token the deal's succeeded requests spent
+    usage: Usage = Field(default_factory=Usage)  # every token the deal's requests spent
 
 
 def custom_ids(keys: list[tuple[str, int]]) -> list[str]:
@@ -148,7 +149,7 @@ def outcomes(source: SupportsBatch, items: list[BatchItem], entries: list[BatchE
     out: dict[str, DealOutcome] = {}
     for deal_id, parts in parts_of.items():
         done = [p.extraction for p in parts if p is not None and p.extraction is not None]
-        usage = sum((e.usage for e in done), Usage())
+        usage = sum((p.usage for p in parts if p is not None), Usage())
         errors = [p.error or "errored" for p in parts if p is not None and p.outcome == "errored"]
         if errors:
             out[deal_id] = DealOutcome(deal_id=deal_id, error=errors[0], usage=usage)

@@ -69,7 +69,7 @@ async def build_view(
     if extractor is not None and notes:
         try:
             extraction = await extractor.extract(deal, notes, field_map)
-            kept, dropped = verify_citations(extraction.findings, notes)
+            kept, dropped = verify_citations(extraction.findings, notes, field_map)
             fresh = choose(kept, notes, field_map)[0]
             fresh_dropped = len(dropped) + len(extraction.dropped)
         except ExtractionError as exc:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.citations import normalise, verify_citations
+from engine.extract.pricing import format_cost
 from engine.fieldtypes import CoercionError, coerce, display
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap, default_field_map
 from engine.models import Concept, Deal, DroppedFinding, Finding, FieldType, Note, Usage
@@ -236,7 +237,7 @@ class DealResult(BaseModel):
     model: str = ""
     latency_s: float = 0.0
     usage: Usage = Field(default_factory=Usage)
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: unpriced model
     error: str | None = None
     tp: int = 0
     fp: int = 0
@@ -285,7 +286,7 @@ class EvalReport(BaseModel):
     superseded_correct: int = 0
     superseded_total: int = 0
     usage: Usage = Field(default_factory=Usage)
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: some tokens were spent on a model the price table does not know
     latency: Latency = Field(default_factory=Latency)
     errors: int = 0
     per_deal: list[DealResult] = Field(default_factory=list)
@@ -295,12 +296,11 @@ class EvalReport(BaseModel):
 # Scoring
 
 
-def _estimate_cost(model: str, usage: Usage) -> float:
-    try:
-        from engine.extract.pricing import estimate_cost
-    except ImportError:  # the price table is optional: without it the cost reads 0.0
-        return 0.0
-    return float(estimate_cost(model, usage))
+def _estimate_cost(model: str, usage: Usage) -> float | None:
+    """None: tokens spent on a model the price table does not know (shown as "unpriced")."""
+    from engine.extract.pricing import estimate_cost
+
+    return estimate_cost(model, usage)
 
 
 def _is_multi(field_map: FieldMap, concept: Concept) -> bool:
@@ -349,7 +349,7 @@ def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[Concept, Fi
 
 def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], dropped: list[DroppedFinding],
                 field_map: FieldMap, per_concept: dict[Concept, _Tally], result: DealResult) -> None:
-    kept, unverified = verify_citations(findings, notes)
+    kept, unverified = verify_citations(findings, notes, field_map)
     for f in findings:
         per_concept[f.concept].findings += 1
     for f in kept:
@@ -440,6 +440,10 @@ async def evaluate(
         except ExtractionError as exc:
             result.latency_s = time.perf_counter() - started
             result.error = str(exc) or type(exc).__name__
+            # A cut-short reply still spent tokens: count them, so the cost is not understated.
+            result.model, result.usage = extractor.model, exc.usage
+            result.cost_usd = _estimate_cost(extractor.model, exc.usage)
+            usage = usage + exc.usage
             _score_deal(deal, notes, [], [], field_map, per_concept, result)
             results.append(result)
             continue
@@ -468,7 +472,7 @@ async def evaluate(
         superseded_correct=sum(c.correct for c in checks),
         superseded_total=len(checks),
         usage=usage,
-        cost_usd=sum(r.cost_usd for r in results),
+        cost_usd=None if any(r.cost_usd is None for r in results) else sum(r.cost_usd or 0.0 for r in results),
         latency=Latency(
             mean_s=statistics.fmean(latencies) if latencies else 0.0,
             p50_s=statistics.median(latencies) if latencies else 0.0,
@@ -503,7 +507,7 @@ def format_table(report: EvalReport) -> str:
         lines.append(row(concept.value, rates))
     lines += ["-" * len(cols), row("overall", report.overall),
               "found: findings returned; pred: what survives the citation check and field coercion (one per "
-              "option); gold: labelled units; cite: share of found whose excerpt verifies", ""]
+              "option); gold: labelled units; cite: share of found whose excerpt verifies and states the value", ""]
     lines.append(f"superseded facts filed correctly: {report.superseded_correct}/{report.superseded_total}")
     if report.drops:
         lines.append("drops by reason:")
@@ -513,7 +517,7 @@ def format_table(report: EvalReport) -> str:
         lines.append("drops by reason: none")
     u = report.usage
     lines.append(f"tokens: input {u.input_tokens}, output {u.output_tokens}, cache read {u.cache_read_tokens}, "
-                 f"cache write {u.cache_write_tokens}; estimated cost ${report.cost_usd:.4f}")
+                 f"cache write {u.cache_write_tokens}; estimated cost {format_cost(report.cost_usd, report.model)}")
     lines.append(f"latency per deal: mean {report.latency.mean_s:.3f}s, median {report.latency.p50_s:.3f}s, "
                  f"max {report.latency.max_s:.3f}s")
     if report.errors:

@@ -54,6 +54,11 @@ def is_empty(field_type: FieldType, value: Any) -> bool:
     return _EMPTY[field_type](value)
 
 
+# The longest text Scout files in a field; a longer value is refused, never cut (a cut value says something
+# its excerpt may not).
+MAX_TEXT_CHARS = 2000
+
+
 class CoercionError(ValueError):
     """A proposed value does not fit the target field; the finding is dropped with this reason."""
 
@@ -100,7 +105,9 @@ def coerce(spec: FieldSpec, value: str | list[str]) -> Any:
         return _match_option(spec, text) if spec.options else text
     if spec.type in (FieldType.PERSON, FieldType.RECORD):
         raise CoercionError(f"{spec.name} is a {spec.type} link; Scout only suggests into text-like fields")
-    return text[:2000]
+    if len(text) > MAX_TEXT_CHARS:
+        raise CoercionError(f"value is {len(text):,} characters; {spec.name} holds at most {MAX_TEXT_CHARS:,}")
+    return text
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -5,10 +5,11 @@ The gate decides whether a writer exists at all: a dry run is handed a CRM reade
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
-from engine.batch import BatchOptions
+from engine.batch import BatchOptions, SupportsBatch
 from engine.crm.base import CRMReader, CRMWriter
 from engine.crm.factory import open_reader, open_writer
 from engine.extract.base import Extractor
@@ -19,7 +20,7 @@ from engine.provenance import ProvenanceStore
 from engine.reconcile import reconcile_pending
 from engine.runner import run_pass
 from engine.settings import Settings
-from engine.undo import UndoResult, undo_run
+from engine.undo import RunRef, UndoResult, undo_run
 from engine.wiring import build_extractor, cost_function
 
 
@@ -68,14 +69,16 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 
 async def run_job(
     settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
-    batch: bool | None = None, new_log: bool = False,
+    batch: bool | None = None, clock: Callable[[], float] = time.monotonic, new_log: bool = False,
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
     A rep field missing from the CRM also refuses a live pass; a dry run goes ahead and carries the
     warning in the returned summary's notices (`scout run` prints it with the summary).
 
-    `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH.
+    `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH. A plain
+    pass that finds a batch an interrupted batch pass left pending collects that batch instead.
+    `clock`: what SCOUT_PASS_DEADLINE is measured on (tests inject one).
     """
     if cap is not None and cap < 1:
         raise ValueError(f"cap must be at least 1, not {cap}")
@@ -89,12 +92,19 @@ async def run_job(
         no_rep = await missing_rep_fields(crm, settings.field_map)
         if no_rep and gate.live:
             raise MissingRepFields(no_rep)
+        resumed = None if use_batch else await _pending_batch(store, extractor)
+        if resumed is not None:
+            use_batch = True  # its deals are already paid for: collect them, never extract them again at full price
         summary = await run_pass(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
             cost=cost_function(),
-            batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None, new_log=new_log,
+            batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
+            deadline=settings.pass_deadline or None, clock=clock, new_log=new_log,
         )
+    if resumed is not None:
+        summary.notices.insert(0, f"Message Batch {resumed} from an interrupted batch pass was still pending: this "
+                                  "pass collected it instead of extracting its deals again at full price.")
     if no_rep:
         summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")
     return summary, missing
@@ -110,6 +120,16 @@ async def pass_lock(store: ProvenanceStore) -> AsyncIterator[str]:
         await store.release_lock(holder)
 
 
+async def _pending_batch(store: ProvenanceStore, extractor: Extractor) -> str | None:
+    """The id of a batch an interrupted batch pass left for this model and prompt, which a plain pass resumes."""
+    if not isinstance(extractor, SupportsBatch):
+        return None  # the offline extractor pays nothing to extract again
+    stored = await store.open_batch()
+    if stored is None or (stored.model, stored.prompt_version) != (extractor.model, extractor.prompt_version):
+        return None
+    return stored.id
+
+
 async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list[FieldPlan]]:
     """Setup under the pass lock, settling first what a killed process left (as a pass would)."""
     gate = open_gate(apply, settings)
@@ -119,7 +139,7 @@ async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list
     return gate, run_id, plans
 
 
-async def undo_job(settings: Settings, run_id: int, *, apply: bool) -> tuple[Gate, UndoResult]:
+async def undo_job(settings: Settings, run_id: RunRef, *, apply: bool) -> tuple[Gate, UndoResult]:
     """Undo under the pass lock: a pass writing the same fields meanwhile would make the revert unsound.
     Holding it, a killed pass or undo is settled first, so a revert that landed before a kill counts as done.
     Raises LockHeld when a pass (or another undo) is running."""

@@ -7,6 +7,13 @@ The default map lives here; a workspace overrides names, types and options with 
     [concepts.economic_buyer]
     rep_field = "eb_name"
     rep_type = "text"
+    [concepts.decision_criteria.synonyms]
+    Security = ["security", "SOC 2", "pen test*"]
+
+Each select option carries a synonym table: the phrases that, in an excerpt, state that option. A phrase
+matches whole words, ignoring case, accents and quote styles; a trailing `*` matches any word ending
+("integrat*" covers "integration" and "integrates") and `...` up to four words in between ("terms ...
+accepted"). The option's own name always counts.
 """
 
 from __future__ import annotations
@@ -39,6 +46,63 @@ PAPER_PROCESS_OPTIONS = (
     "Signed",
 )
 
+# Phrases that state each built-in option in an excerpt, in English, German, Spanish and French (accents
+# folded). The citation check drops an option whose excerpt holds none of them.
+DEFAULT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    # decision criteria
+    "Security": ("security", "secure", "SSO", "SAML", "SOC 2", "SOC2", "encrypt*", "pen test*", "pentest*",
+                 "penetration test*", "data protection", "security questionnaire", "seguridad", "sicherheit*",
+                 "securite"),
+    "Price": ("price*", "pricing", "cost", "costs", "TCO", "affordab*", "cheap*", "budget", "precio*", "coste*",
+              "costo*", "preis*", "kosten", "prix", "cout", "couts", "tarif*"),
+    "Integrations": ("integrat*", "interface*", "interop*", "API", "APIs", "connector*", "plug-in*", "plugin*",
+                     "plug in*", "work with",
+                     "works with", "working with", "connect*", "sync*", "talk to", "talks to", "talk with",
+                     "talks with", "plug into", "plugs into", "integrar", "schnittstelle*", "anbindung*",
+                     "s'integr*", "se integre*", "connecteur*"),
+    "Ease of use": ("ease of use", "easy", "easier", "simple", "usab*", "user-friendly", "user friendly",
+                    "intuitive", "adopt*", "learn*", "training", "user interface", "simplicity", "facil*",
+                    "sencill*", "benutzerfreundlich*", "einfach*", "bedien*", "prise en main", "ergonomi*"),
+    "Support": ("support*", "customer success", "SLA", "SLAs", "service level*", "responsiveness", "soporte",
+                "atencion al cliente", "kundendienst", "betreuung", "assistance", "accompagnement"),
+    "Scalability": ("scal*", "performance", "high volume*", "escalab*", "skalier*", "montee en charge"),
+    "Compliance": ("complian*", "GDPR", "HIPAA", "SOX", "regulat*", "audit*", "data residency", "ISO 27001",
+                   "ISO27001", "FERPA", "PCI", "cumplimiento", "normativ*", "regulatori*", "DSGVO", "datenschutz*",
+                   "regulatorisch*", "conformite", "RGPD", "reglementaire*"),
+    "Reporting": ("report*", "dashboard*", "analytics", "visibility", "insight*", "informes", "reportes",
+                  "cuadro de mando", "cuadros de mando", "analitica", "bericht*", "auswertung*", "rapport*",
+                  "tableau de bord", "tableaux de bord"),
+    # paper process
+    "Not started": ("not started", "not yet started", "hasn't started", "haven't started", "has not started",
+                    "have not started", "hasn't yet started", "has not yet started", "not begun", "not yet begun",
+                    "hasn't begun", "not kicked off", "no paperwork", "no paper work", "no contracting",
+                    "no paper process", "no han iniciado", "no hemos iniciado", "no han empezado",
+                    "no hemos empezado", "no han comenzado", "no hemos comenzado", "ningun tramite",
+                    "noch nicht begonnen", "noch nicht gestartet", "noch nicht angefangen", "noch kein*",
+                    "pas encore commence*", "pas encore demarre*", "pas encore lance*", "aucune demarche"),
+    "Security review": ("security", "infosec", "vendor risk", "SIG", "CAIQ", "pen test*", "pentest*", "SOC 2",
+                        "SOC2", "seguridad", "sicherheit*", "it-sicherheit", "securite", "RSSI"),
+    "Legal review": ("legal*", "redlin*", "MSA", "DPA", "counsel", "contract review", "lawyer*", "attorney*",
+                     "juridic*", "abogad*", "rechtsabteilung", "jurist*", "anwalt*", "anwalte*",
+                     "vertragsprufung", "juridique", "avocat*"),
+    "Procurement": ("procurement", "purchase order*", "PO", "POs", "vendor onboarding", "vendor registration",
+                    "vendor setup", "as a vendor", "as a supplier", "supplier*", "sourcing", "purchasing",
+                    "vendor form*", "vendor questionnaire", "vendor portal", "compras", "orden de compra",
+                    "proveedor*", "einkauf", "beschaffung", "bestellung", "lieferant*", "achats",
+                    "bon de commande", "fournisseur*"),
+    "Awaiting signature": ("signature*", "countersignature", "docusign", "adobe sign", "ready to sign",
+                           "signatory", "firma", "unterschrift", "signer"),
+    "Signed": ("signed", "countersigned", "executed", "closed won", "closed-won", "accepted our terms",
+               "accepted the terms",
+               "agreed to our terms", "agreed to the terms", "agreed to terms", "terms ... accepted",
+               "terms ... agreed to",
+               "firmado", "firmaron", "unterschrieben", "unterzeichnet", "signe", "signee", "signes"),
+}
+
+
+def default_synonyms(options: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    return {o: DEFAULT_SYNONYMS[o] for o in options if o in DEFAULT_SYNONYMS}
+
 
 class ConceptFields(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -47,6 +111,11 @@ class ConceptFields(BaseModel):
     description: str
     rep: FieldSpec
     scout: FieldSpec
+    # option -> phrases that state it in an excerpt (besides the option's own name)
+    synonyms: dict[str, tuple[str, ...]] = {}
+
+    def option_phrases(self, option: str) -> tuple[str, ...]:
+        return (option, *self.synonyms.get(option, ()))
 
     @model_validator(mode="after")
     def _scout_owned(self) -> "ConceptFields":
@@ -57,6 +126,10 @@ class ConceptFields(BaseModel):
             raise ValueError(f"rep field for {self.concept} must not be a scout_* field: {self.rep.name}")
         if self.scout.type in (FieldType.PERSON, FieldType.RECORD):
             raise ValueError(f"{self.scout.name}: Scout suggests text, not {self.scout.type} links")
+        unknown = [o for o in self.synonyms if o not in self.scout.options]
+        if unknown:
+            raise ValueError(f"synonyms for {', '.join(map(repr, unknown))}, which is not an option of "
+                             f"{self.scout.name} ({', '.join(self.scout.options)})")
         return self
 
 
@@ -112,7 +185,8 @@ def default_field_map() -> FieldMap:
         rep = FieldSpec(name=concept.value, type=rep_type, label=_label(concept.value), options=options)
         scout_name = SCOUT_PREFIX + concept.value
         scout = FieldSpec(name=scout_name, type=scout_type, label=_label(scout_name), options=options)
-        concepts[concept] = ConceptFields(concept=concept, description=description, rep=rep, scout=scout)
+        concepts[concept] = ConceptFields(concept=concept, description=description, rep=rep, scout=scout,
+                                          synonyms=default_synonyms(options))
     return FieldMap(concepts=concepts)
 
 
@@ -139,7 +213,10 @@ def load_field_map(path: Path | None) -> FieldMap:
             label=override.get("scout_label", cur.scout.label),
             options=tuple(override.get("options", cur.scout.options)),
         )
+        synonyms = {**default_synonyms(scout.options),
+                    **{o: tuple(p) for o, p in (override.get("synonyms") or {}).items()}}
         concepts[concept] = ConceptFields(
-            concept=concept, description=override.get("description", cur.description), rep=rep, scout=scout
+            concept=concept, description=override.get("description", cur.description), rep=rep, scout=scout,
+            synonyms=synonyms,
         )
     return FieldMap(object=data.get("object", base.object), concepts=concepts)

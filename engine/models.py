@@ -169,13 +169,15 @@ class RunSummary(BaseModel):
     not_reached: int = 0
     model: str = ""
     usage: Usage = Field(default_factory=Usage)
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: tokens were spent on a model the price table does not know
     reconciled: int = 0
     errors: list[str] = Field(default_factory=list)
     batch: bool = False  # extraction went through the Message Batches API (billed at the batch price)
     batch_id: str | None = None  # the batch submitted, or resumed, this run
     batch_resumed: bool = False  # polled a batch an interrupted run had submitted, instead of paying again
     expired: int = 0  # deals whose batch extraction expired or was canceled: not marked scanned
+    deadline_left: int = 0  # deals not extracted because the pass deadline passed: not marked scanned
+    deadline_seconds: float | None = None
     notices: list[str] = Field(default_factory=list)
 
 

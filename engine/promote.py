@@ -21,18 +21,17 @@ with the first answer. Who may review is checked by the caller (bot/), which kno
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
-from engine.extract.citations import verify_citations
+from engine.extract.citations import EXCERPT_NOT_FOUND, verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
 from engine.gate import Gate, open_gate
 from engine.jobs import gated_crm, open_log
-from engine.medic import ConceptFields
+from engine.medic import ConceptFields, FieldMap
 from engine.reconcile import field_holds, interrupt_dead_runs
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.provenance import (
@@ -178,8 +177,11 @@ async def recheck(
     finding = Finding(concept=Concept(suggestion.concept), note_id=suggestion.note_id or "",
                       excerpt=suggestion.excerpt or "",
                       value=suggestion.new if isinstance(suggestion.new, list) else display(suggestion.new))
-    if verify_citations([finding], notes)[1]:
-        raise _Refusal(f"note {suggestion.note_id} no longer holds the quoted excerpt")
+    unverified = verify_citations([finding], notes, FieldMap(concepts={fields.concept: fields}))[1]
+    if unverified:
+        reason = unverified[0].reason
+        raise _Refusal(f"note {suggestion.note_id} no longer holds the quoted excerpt" if reason == EXCERPT_NOT_FOUND
+                       else f"the quoted excerpt does not state this suggestion: {reason}")
     scout_now = deal.values.get(fields.scout.name)
     if suggestion.action is ActionKind.WRITTEN:
         if not same_value(scout_now, suggestion.new):

@@ -397,6 +397,12 @@ class ProvenanceStore:
         """Whether any pass was ever recorded: a log without one is new, or was emptied or replaced."""
         return bool(await self._db.execute_fetchall("SELECT 1 FROM runs WHERE kind = 'pass' LIMIT 1"))
 
+    async def last_live_pass(self) -> int | None:
+        """The newest pass that ran with both locks open, however it ended: the one `scout undo last` means."""
+        rows = await self._db.execute_fetchall(
+            "SELECT id FROM runs WHERE kind = 'pass' AND dry_run = 0 ORDER BY id DESC LIMIT 1")
+        return int(rows[0][0]) if rows else None
+
     async def list_runs(self, limit: int = 20) -> list[RunRow]:
         rows = await self._db.execute_fetchall(
             self._RUNS.format(where="ORDER BY id DESC LIMIT ?") + " ORDER BY runs.id DESC LIMIT ?", (limit, limit))

@@ -16,6 +16,7 @@ from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.cache import cache_key, cached_extract
 from engine.extract.citations import verify_citations
+from engine.extract.hygiene import visible
 from engine.extract.pricing import BATCH_PRICE_FACTOR
 from engine.fieldtypes import CoercionError, coerce
 from engine.gate import Gate
@@ -101,8 +102,10 @@ class PassRunner:
 
     def __init__(
         self, *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
-        field_map: FieldMap, gate: Gate, concurrency: int, cost: Callable[[str, Usage], float] | None = None,
+        field_map: FieldMap, gate: Gate, concurrency: int,
+        cost: Callable[[str, Usage], float | None] | None = None,
         batch: BatchOptions | None = None, lock_holder: str | None = None,
+        deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
     ):
         if gate.live != (writer is not None):
             raise ValueError("a live gate needs a writer and a dry run must not have one")
@@ -124,6 +127,10 @@ class PassRunner:
         self._failures_in_a_row = 0
         self._halted: str | None = None
         self._lock_renewed = time.monotonic()
+        # Past the deadline no deal starts and none in flight finishes: they lead the next run, not scanned.
+        self._deadline, self._clock = deadline or None, clock
+        self._deadline_at: float | None = None
+        self.deadline_left = 0
 
     def _row(self, run_id: int, deal: Deal | DealRef, **kw: Any) -> ActionRow:
         return ActionRow(run_id=run_id, deal_id=deal.id, deal_name=deal.name, model=self.extractor.model,
@@ -137,6 +144,8 @@ class PassRunner:
         )
         status = "finished"
         total = 0
+        if self._deadline is not None:
+            self._deadline_at = self._clock() + self._deadline
         try:
             ordered = await order_deals(self.crm, self.store, dry_run=not self.gate.live)
             total = len(ordered)
@@ -174,14 +183,15 @@ class PassRunner:
         if self._halted:
             self.errors.insert(0, self._halted)
         cost = self._cost(self.extractor.model, self.usage) if self._cost else 0.0
+        if cost is not None and self._batch is not None:
+            cost *= BATCH_PRICE_FACTOR  # in batch mode every token spent this run went through the batch
         summary = RunSummary(
             run_id=run_id, mode=self.gate.mode, dry_run_reason=self.gate.reason,
             written=self.counts[ActionKind.WRITTEN], would_write=self.counts[ActionKind.WOULD_WRITE],
             skipped=self.counts[ActionKind.SKIPPED], dropped=self.counts[ActionKind.DROPPED],
             failed=self.counts[ActionKind.FAILED], scanned=self.scanned, total=total, cap=cap,
             not_reached=max(0, total - min(total, cap)), model=self.extractor.model, usage=self.usage,
-            # In batch mode every token spent this run went through the batch, billed at the batch price.
-            cost_usd=cost * BATCH_PRICE_FACTOR if self._batch is not None else cost,
+            cost_usd=cost, deadline_left=self.deadline_left, deadline_seconds=self._deadline,
             reconciled=reconciled, errors=self.errors[:20], batch=self._batch is not None,
             batch_id=self.batch_id, batch_resumed=self.batch_resumed, expired=self.expired, notices=self.notices,
         )
@@ -223,6 +233,9 @@ class PassRunner:
         """One deal, guarded: an unexpected error fails this deal, logged, and the pass goes on."""
         if self._halted:
             return  # not scanned: these deals lead the next run
+        if self._time_left() == 0:
+            self.deadline_left += 1  # not scanned: leads the next run
+            return
         await self._keep_lock_fresh()
         try:
             await self._process_one(run_id, ref)
@@ -242,17 +255,33 @@ class PassRunner:
         deal, notes = loaded
         extraction = None
         if notes:
+            limit = asyncio.timeout(self._time_left())
             try:
-                extraction, _hit = await cached_extract(self.store, self.extractor, deal, notes, self.field_map)
+                async with limit:
+                    extraction, _hit = await cached_extract(self.store, self.extractor, deal, notes, self.field_map)
             except ExtractionError as exc:
-                await self._extraction_failed(run_id, deal, str(exc))
+                await self._extraction_failed(run_id, deal, str(exc), exc.usage)
+                return
+            except TimeoutError:
+                if not limit.expired():
+                    raise
+                self.deadline_left += 1  # cut off by the pass deadline: not scanned, leads the next run
                 return
             self.usage = self.usage + extraction.usage
             self._failures_in_a_row = 0
         await self._settle(run_id, deal, notes, extraction)
 
-    async def _extraction_failed(self, run_id: int, deal: Deal, error: str) -> None:
-        """Logged, and NOT marked scanned: an outage must not send the cap to the back of the rotation."""
+    def _time_left(self) -> float | None:
+        """Seconds until the pass deadline (0 once past it); None without a deadline."""
+        if self._deadline_at is None:
+            return None
+        return max(0.0, self._deadline_at - self._clock())
+
+    async def _extraction_failed(self, run_id: int, deal: Deal, error: str, usage: Usage | None = None) -> None:
+        """Logged, and NOT marked scanned: an outage or a cut-short reply must not send the deal to the back of
+        the rotation. Counts toward the halt after MAX_FAILURES_IN_A_ROW."""
+        if usage is not None:
+            self.usage = self.usage + usage  # a cut-short reply still spent its tokens
         self.errors.append(f"{deal.name}: {error}")
         await self._log_rows([self._row(run_id, deal, action=ActionKind.FAILED, reason="extraction failed",
                                         error=error)])
@@ -271,14 +300,14 @@ class PassRunner:
         """Shared by both paths: check citations, decide, gate, log, and mark the deal scanned."""
         rows: list[ActionRow] = []
         if extraction is not None:
-            kept, unverified = verify_citations(extraction.findings, notes)
+            kept, unverified = verify_citations(extraction.findings, notes, self.field_map)
             for d in [*extraction.dropped, *unverified]:
                 fields = self.field_map.concepts.get(d.concept) if d.concept != "*" else None
                 rows.append(self._row(
                     run_id, deal, action=ActionKind.DROPPED, concept=d.concept, reason=d.reason,
                     field=fields.scout.name if fields else None,
-                    new=d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value),
-                    note_id=d.note_id, excerpt=d.excerpt,
+                    new=visible(d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value)),
+                    note_id=d.note_id, excerpt=visible(d.excerpt),
                 ))
             choices, unfit = choose(kept, notes, self.field_map)
             for f, reason in unfit:
@@ -472,17 +501,19 @@ async def refuse_a_replaced_log(crm: CRMReader, store: ProvenanceStore, field_ma
 async def run_pass(
     *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
-    cost: Callable[[str, Usage], float] | None = None, batch: BatchOptions | None = None, new_log: bool = False,
+    cost: Callable[[str, Usage], float | None] | None = None, batch: BatchOptions | None = None,
+    deadline: float | None = None, clock: Callable[[], float] = time.monotonic, new_log: bool = False,
 ) -> RunSummary:
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch.
-
+    `deadline`: seconds after which no deal is extracted (the rest lead the next run); `clock` for tests.
     `new_log`: start a log over a CRM that already holds Scout's values (refused otherwise: LogReplaced)."""
     holder = await store.acquire_lock()
     try:
         if not new_log:
             await refuse_a_replaced_log(crm, store, field_map)
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
-                            gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder)
+                            gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder,
+                            deadline=deadline, clock=clock)
         return await runner.run(cap)
     finally:
         await store.release_lock(holder)

@@ -17,7 +17,14 @@ from engine.medic import FieldMap, load_field_map
 # The production scan cap: at most this many deals are extracted per pass. At ~2 notes a deal this keeps a
 # daily Claude bill predictable, and fair ordering rotates the cap through the whole pipeline.
 PRODUCTION_SCAN_CAP = 50
-DEFAULT_MODEL = "claude-sonnet-4-6"  # 4-5 retires 2026-11-30 (anthropic SDK deprecated_models)
+# Anthropic's models overview lists Claude Sonnet 5.5 as the current Sonnet (4.6 and 5 are legacy). It refuses
+# forced tool use, so the request asks for the tool with tool_choice "auto" (engine/extract/claude.py).
+DEFAULT_MODEL = "claude-sonnet-5-5"
+# Deadlines on the Claude path: one request, one server-requested wait, one pass. A longer retry-after fails
+# the deal for this run (it leads the next); past the pass deadline the remaining deals wait for the next run.
+DEFAULT_ANTHROPIC_TIMEOUT = 120.0
+DEFAULT_RETRY_AFTER_CAP = 30.0
+DEFAULT_PASS_DEADLINE = 1800.0
 # Long notes: one request carries at most this much note text (~6k tokens); a longer note is cut into pieces
 # that overlap, so a quote across a cut is still seen whole. Keep the overlap above the longest excerpt (600).
 DEFAULT_NOTE_CHUNK_CHARS = 24_000
@@ -42,8 +49,16 @@ class Settings(BaseSettings):
     extractor: Literal["auto", "offline", "claude"] = Field(default="auto", validation_alias="SCOUT_EXTRACTOR")
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     model: str = Field(default=DEFAULT_MODEL, validation_alias="SCOUT_MODEL")
-    max_tokens: int = Field(default=2048, ge=256, validation_alias="SCOUT_MAX_TOKENS")
-    anthropic_max_retries: int = Field(default=4, ge=0, validation_alias="SCOUT_ANTHROPIC_MAX_RETRIES")
+    # Room for adaptive thinking (on by default on current models) as well as the findings. Capped because the
+    # SDK skips its own non-streaming guard (about 21K tokens) once a timeout is set.
+    max_tokens: int = Field(default=8192, ge=256, le=20_000, validation_alias="SCOUT_MAX_TOKENS")
+    anthropic_max_retries: int = Field(default=4, ge=0, le=10, validation_alias="SCOUT_ANTHROPIC_MAX_RETRIES")
+    anthropic_timeout: float = Field(default=DEFAULT_ANTHROPIC_TIMEOUT, gt=0, le=600,
+                                     validation_alias="SCOUT_ANTHROPIC_TIMEOUT")
+    retry_after_cap: float = Field(default=DEFAULT_RETRY_AFTER_CAP, ge=0, le=600,
+                                   validation_alias="SCOUT_RETRY_AFTER_CAP")
+    # 0 turns the pass deadline off (a batch pass's wait for its batch is bounded by the API's 24 h instead).
+    pass_deadline: float = Field(default=DEFAULT_PASS_DEADLINE, ge=0, validation_alias="SCOUT_PASS_DEADLINE")
     note_chunk_chars: int = Field(default=DEFAULT_NOTE_CHUNK_CHARS, ge=2000, validation_alias="SCOUT_NOTE_CHUNK_CHARS")
     note_chunk_overlap: int = Field(default=DEFAULT_NOTE_CHUNK_OVERLAP, ge=0,
                                     validation_alias="SCOUT_NOTE_CHUNK_OVERLAP")

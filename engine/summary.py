@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.extract.pricing import BATCH_PRICE_FACTOR
+from engine.extract.pricing import BATCH_PRICE_FACTOR, format_cost
 from engine.gate import mode_label
 from engine.models import RunSummary
 
@@ -30,8 +30,12 @@ def format_summary(s: RunSummary) -> str:
         price = f" (batch, {BATCH_PRICE_FACTOR:.0%} price)" if batch else ""
         lines.append(
             f"tokens: {u.input_tokens} in, {u.output_tokens} out, {u.cache_read_tokens} cache read, "
-            f"{u.cache_write_tokens} cache write · est. ${s.cost_usd:.4f}{price}"
+            f"{u.cache_write_tokens} cache write · est. {format_cost(s.cost_usd, s.model)}{price}"
         )
+    if s.deadline_left:
+        deals = "1 deal" if s.deadline_left == 1 else f"{s.deadline_left} deals"
+        lines.append(f"Pass deadline reached (SCOUT_PASS_DEADLINE={s.deadline_seconds:g} s): {deals} left for the "
+                     "next run, where they come first.")
     if s.expired:
         whose = "1 deal's extraction" if s.expired == 1 else f"{s.expired} deals' extractions"
         lines.append(f"{whose} expired: retried next run.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
@@ -12,6 +14,8 @@ from engine.provenance import ActionRow, ProvenanceStore
 from engine.reconcile import field_holds
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
+LAST = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
+RunRef = int | Literal["last"]
 
 
 class UndoResult(BaseModel):
@@ -43,8 +47,11 @@ def _summary(result: UndoResult, gate: Gate) -> RunSummary:
 
 
 async def undo_run(
-    target: int, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, gate: Gate
+    ref: RunRef, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, gate: Gate
 ) -> UndoResult:
+    target = await store.last_live_pass() if ref == LAST else ref
+    if target is None:
+        raise UndoRefused("no live pass in the log yet, so nothing to undo")
     run = await store.get_run(target)
     if run is None:
         raise UndoRefused(f"no run {target} in the log")

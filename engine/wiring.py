@@ -19,7 +19,7 @@ def build_extractor(settings: Settings) -> Extractor:
     return OfflineExtractor()
 
 
-def cost_function() -> Callable[[str, Usage], float] | None:
+def cost_function() -> Callable[[str, Usage], float | None] | None:
     try:
         from engine.extract.pricing import estimate_cost
     except ImportError:

@@ -33,6 +33,7 @@ class RecordedRequest:
     path: str
     headers: httpx2.Headers
     json: Any
+    timeout: dict[str, float] | None = None  # the client's per-request timeouts (connect, read, write, pool)
 
 
 @dataclass
@@ -67,11 +68,14 @@ class AnthropicStandIn:
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         body = json.loads(request.content) if request.content else None
-        self.requests.append(RecordedRequest(request.method, request.url.path, request.headers, body))
+        self.requests.append(RecordedRequest(request.method, request.url.path, request.headers, body,
+                                             request.extensions.get("timeout")))
         for queued in self._queue:
             if queued.matches(request):
                 self._queue.remove(queued)
                 reply = queued.body
+                if isinstance(reply, bytes):  # a raw body, e.g. a proxy's HTML error page served with 200
+                    return httpx2.Response(queued.status, content=reply, headers=queued.headers)
                 if isinstance(reply, dict) and reply.get("type") == "message" and reply.get("model") is None:
                     reply = {**reply, "model": (body or {}).get("model")}  # the API echoes the model asked for
                 return httpx2.Response(queued.status, json=reply, headers=queued.headers)

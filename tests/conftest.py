@@ -29,7 +29,10 @@ def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, s
 
     def run(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = main(list(argv))
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse reports usage errors by exiting
+            code = int(exc.code or 0)
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -95,7 +95,8 @@ class ModelServer(AnthropicStandIn):
         if any(q.matches(request) for q in self._queue):
             return super().handle(request)
         body = json.loads(request.content) if request.content else None
-        self.requests.append(RecordedRequest(request.method, request.url.path, request.headers, body))
+        self.requests.append(RecordedRequest(request.method, request.url.path, request.headers, body,
+                                             request.extensions.get("timeout")))
         path = request.url.path
         if (request.method, path) == ("POST", "/v1/messages"):
             try:

@@ -145,8 +145,8 @@ async def test_note_text_and_deal_data_cannot_ping_or_link_from_the_channel(env,
     note = next(n for n in data.notes if n.id == "n5")
     note.deal_id = "h|<!here>"
     note.text = "Hooli: <!channel> legal review starts next week, see <https://evil.example|the MSA> & sign."
-    script = {"n5": [{"concept": "identified_pain", "value": "<!channel> legal review <https://evil.example|MSA>",
-                      "note_id": "n5", "excerpt": "<!channel> legal review starts next week"}]}
+    quote = "<!channel> legal review starts next week, see <https://evil.example|the MSA>"
+    script = {"n5": [{"concept": "identified_pain", "value": quote, "note_id": "n5", "excerpt": quote}]}
     await posted_pass(settings, apply=True, data=data, script=script)
     message = next(m for m in slack.messages.values() if "scout_identified_pain" in m["text"])
 
@@ -161,6 +161,24 @@ async def test_note_text_and_deal_data_cannot_ping_or_link_from_the_channel(env,
     for raw in ("<!channel>", "<!here>", "<https://evil", "|Renewal>", "|MSA>"):
         assert raw not in sent
     assert "&lt;!channel&gt; legal review" in sent  # shown as text, not dropped
+
+
+async def test_markup_in_values_and_excerpts_shows_as_written_not_as_slack_formatting(env, slack):
+    settings = env(LIVE_WRITES="1")
+    data = small_pipeline()
+    note = next(n for n in data.notes if n.id == "n5")
+    quote = "pain is *manual* _re-keying_ of `orders` and ~late~ invoices"
+    note.text = f"Hooli: {quote}."
+    script = {"n5": [{"concept": "identified_pain", "value": quote, "note_id": "n5", "excerpt": quote}]}
+    await posted_pass(settings, apply=True, data=data, script=script)
+
+    # Stored as text, exactly as quoted.
+    assert (await snapshot(settings.workspace))["d5"]["scout_identified_pain"] == quote
+    sent = _mrkdwn_sent(slack)
+    for markup in ("*manual*", "_re-keying_", "`orders`", "~late~"):
+        assert markup not in sent, markup
+    assert "pain is ∗manual∗ ˍre-keyingˍ of ˋordersˋ and ∼late∼ invoices" in sent  # value and excerpt alike
+    assert "scout_identified_pain" in sent  # an underscore inside a word cannot format and stays
 
 
 # -- Block Kit limits ------------------------------------------------------------------------------------------

@@ -157,7 +157,8 @@ def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, m
         s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
                           SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_EXTRACTOR="offline")
         data = small_pipeline()
-        data.notes = [n for n in data.notes if n.id == "n5"]  # one suggestion: one paced reply
+        data.notes = [n.model_copy(update={"text": "Hooli: procurement has the MSA; legal review starts next week."})
+                      for n in data.notes if n.id == "n5"]  # one suggestion: one paced reply
         asyncio.run(seed(s.workspace, data))
 
         assert cli.main(["run", "--post"]) == 0

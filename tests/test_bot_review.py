@@ -325,7 +325,7 @@ async def test_a_dismissed_suggestion_is_not_posted_by_a_later_run(env, slack):
 async def test_a_suggestion_replaced_by_a_newer_one_is_no_longer_promotable(env, slack):
     settings = env(LIVE_WRITES="1")
     await posted_pass(settings, apply=True)
-    newer = dict(GOOD_SCRIPT, n2=[{"concept": "competition", "value": "Blackline and FloQast", "note_id": "n2",
+    newer = dict(GOOD_SCRIPT, n2=[{"concept": "competition", "value": "evaluating Blackline", "note_id": "n2",
                                    "excerpt": "Also evaluating Blackline."}])
     # Another model (so the extraction cache does not answer) reads the same note differently.
     await run_job(settings, apply=True, extractor=ScriptedModel(newer).extractor(model="claude-opus-4-6"))
@@ -334,7 +334,7 @@ async def test_a_suggestion_replaced_by_a_newer_one_is_no_longer_promotable(env,
 
     assert "competition" not in (await snapshot(settings.workspace))["d1"]
     assert status(message_for(slack, "scout_competition")) == (
-        ":x: Not promoted: scout_competition now holds 'Blackline and FloQast': this suggestion is no longer "
+        ":x: Not promoted: scout_competition now holds 'evaluating Blackline': this suggestion is no longer "
         f"current (<@{REVIEWER}>)")
 
 
@@ -350,14 +350,14 @@ async def test_a_rehearsed_suggestion_a_newer_rehearsal_replaced_is_refused(env)
     settings = env(LIVE_WRITES="1")
     await seed(settings.workspace, small_pipeline())
     first, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
-    newer = dict(GOOD_SCRIPT, n2=[{"concept": "competition", "value": "Blackline and FloQast", "note_id": "n2",
+    newer = dict(GOOD_SCRIPT, n2=[{"concept": "competition", "value": "evaluating Blackline", "note_id": "n2",
                                    "excerpt": "Also evaluating Blackline."}])
     second, _ = await run_job(settings, apply=False, extractor=ScriptedModel(newer).extractor(model="claude-opus-4-6"))
 
     result = await promote((await suggestion_ids(settings, first.run_id))["scout_competition"], REVIEWER, settings)
 
     assert result.outcome is ReviewOutcome.REFUSED and result.final
-    assert result.detail == (f"not promoted: a newer suggestion ('Blackline and FloQast', run {second.run_id}) "
+    assert result.detail == (f"not promoted: a newer suggestion ('evaluating Blackline', run {second.run_id}) "
                              "replaced this one")
     assert "competition" not in (await snapshot(settings.workspace))["d1"]
 

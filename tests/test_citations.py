@@ -1,14 +1,22 @@
 from datetime import datetime, timezone
 
-from engine.extract.citations import verify_citations
+from engine.extract.citations import verify_citations as verify
+from engine.medic import default_field_map
 from engine.models import Concept, Finding, Note
+
+FIELD_MAP = default_field_map()
+
+
+def verify_citations(findings: list[Finding], notes: list[Note]):
+    return verify(findings, notes, FIELD_MAP)
 
 NOTE = Note(id="n1", deal_id="d1", created_at=datetime(2026, 5, 1, tzinfo=timezone.utc),
             text="Call recap.\nDana Ruiz (CFO) said \u201cwe\u2019ll sign\u00a0off   by Q3\u201d \u2014 budget is approved.")
 
 
 def f(excerpt: str, note_id: str = "n1") -> Finding:
-    return Finding(concept=Concept.ECONOMIC_BUYER, value="Dana Ruiz", note_id=note_id, excerpt=excerpt)
+    """A finding whose value is its excerpt's own words, so only the citation itself is under test."""
+    return Finding(concept=Concept.IDENTIFIED_PAIN, value=excerpt, note_id=note_id, excerpt=excerpt)
 
 
 def test_excerpt_must_occur_word_for_word_modulo_quotes_and_whitespace():

@@ -89,7 +89,7 @@ def delimiter_of(user_text: str) -> str:
     return match.group(1)
 
 
-async def test_happy_path_parses_findings_and_sends_a_pinned_forced_cached_request() -> None:
+async def test_happy_path_parses_findings_and_sends_a_pinned_cached_tool_request() -> None:
     standin = AnthropicStandIn()
     standin.queue_tool_use(
         TOOL_NAME,
@@ -109,7 +109,7 @@ async def test_happy_path_parses_findings_and_sends_a_pinned_forced_cached_reque
     assert result.model == MODEL
     assert result.usage == Usage(input_tokens=1500, output_tokens=210, cache_read_tokens=0, cache_write_tokens=1100)
     # The excerpts the stand-in returned really are in the notes: the engine's citation check keeps them all.
-    kept, dropped = verify_citations(result.findings, NOTES)
+    kept, dropped = verify_citations(result.findings, NOTES, FIELD_MAP)
     assert len(kept) == 3 and dropped == []
 
     [request] = standin.requests
@@ -118,7 +118,9 @@ async def test_happy_path_parses_findings_and_sends_a_pinned_forced_cached_reque
     body = request.json
     assert body["model"] == MODEL
     assert body["max_tokens"] == 1024
-    assert body["tool_choice"] == {"type": "tool", "name": "record_findings", "disable_parallel_tool_use": True}
+    # Current models answer forced tool use with a 400: the tool is offered with "auto", and a reply without
+    # the call is a failed extraction (test_cut_short_replies_are_failures_not_answers).
+    assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
     [tool] = body["tools"]
     assert tool["name"] == "record_findings"
     assert tool["input_schema"] == FindingsInput.model_json_schema()
@@ -179,14 +181,12 @@ async def test_malformed_items_are_dropped_with_reasons_and_valid_items_kept() -
 
 
 @pytest.mark.parametrize("tool_input", [{"items": []}, ["not", "an", "object"], {"findings": "none"}])
-async def test_tool_input_without_a_findings_list_is_one_drop(tool_input: object) -> None:
+async def test_tool_input_without_a_findings_list_is_a_failed_extraction(tool_input: object) -> None:
     standin = AnthropicStandIn()
     standin.queue_tool_use(TOOL_NAME, tool_input)
 
-    result = await extractor(standin).extract(DEAL, NOTES, FIELD_MAP)
-
-    assert result.findings == []
-    assert [(d.concept, d.reason) for d in result.dropped] == [("*", "tool input has no findings list")]
+    with pytest.raises(ExtractionError, match="^Claude gave no findings: record_findings input has no findings list$"):
+        await extractor(standin).extract(DEAL, NOTES, FIELD_MAP)
 
 
 async def test_empty_findings_list_is_a_clean_answer() -> None:
@@ -198,34 +198,91 @@ async def test_empty_findings_list_is_a_clean_answer() -> None:
     assert result.findings == [] and result.dropped == []
 
 
+CUT_OFF_CALL = [{"type": "tool_use", "id": "toolu_1", "name": "record_findings", "input": GOOD_INPUT}]
+
+
 @pytest.mark.parametrize(
-    ("content", "stop_reason"),
+    ("content", "stop_reason", "reason"),
     [
-        ([{"type": "text", "text": "I can't help with that."}], "refusal"),
-        # Cut off mid-call: even a tool_use block with some complete items must not be used.
-        ([{"type": "tool_use", "id": "toolu_1", "name": "record_findings", "input": GOOD_INPUT}], "max_tokens"),
-        ([{"type": "text", "text": "Priya Shah is the economic buyer."}], "end_turn"),
+        ([{"type": "text", "text": "I can't help with that."}], "refusal", "the model refused"),
+        ([{"type": "text", "text": "Priya Shah is the economic buyer."}], "end_turn",
+         "the model answered without calling record_findings"),
     ],
 )
-async def test_incomplete_replies_give_no_findings_and_one_logged_drop(content: list, stop_reason: str) -> None:
+async def test_cut_short_replies_are_failures_not_answers(content: list, stop_reason: str, reason: str) -> None:
     standin = AnthropicStandIn()
     standin.queue_message(content, stop_reason, usage=usage_body(input_tokens=900, output_tokens=1024))
 
+    with pytest.raises(ExtractionError) as caught:
+        await extractor(standin).extract(DEAL, NOTES, FIELD_MAP)
+
+    assert str(caught.value) == f"Claude gave no findings: {reason}"
+    assert caught.value.usage.output_tokens == 1024  # the tokens were still spent, so still counted
+    assert len(standin.requests) == 1  # only max_tokens is worth a second try
+
+
+async def test_max_tokens_is_retried_once_with_the_notes_split_then_succeeds() -> None:
+    standin = AnthropicStandIn()
+    # Cut off mid-call: even a tool_use block with some complete items must not be used.
+    standin.queue_message(CUT_OFF_CALL, "max_tokens", usage=usage_body(input_tokens=900, output_tokens=1024))
+    standin.queue_tool_use(TOOL_NAME, {"findings": [GOOD_INPUT["findings"][0]]})
+    standin.queue_tool_use(TOOL_NAME, {"findings": GOOD_INPUT["findings"][1:]})
+
     result = await extractor(standin).extract(DEAL, NOTES, FIELD_MAP)
 
-    assert result.findings == []
-    assert [(d.concept, d.reason) for d in result.dropped] == [("*", f"model stopped: {stop_reason}")]
-    assert result.usage.output_tokens == 1024  # the tokens were still spent, so still counted
+    assert [f.note_id for f in result.findings] == ["n1", "n2", "n2"]
+    texts = [r.json["messages"][0]["content"] for r in standin.requests]
+    assert ['id="n1"' in t and 'id="n2"' in t for t in texts] == [True, False, False]  # then one note each
+    assert 'id="n1"' in texts[1] and 'id="n2"' in texts[2]
+    assert result.usage.output_tokens == 1024 + 180 + 180  # the cut-short reply's tokens count too
 
 
-async def test_tool_use_stop_without_our_tool_is_a_drop() -> None:
+async def test_max_tokens_again_after_the_split_fails_the_deal() -> None:
+    standin = AnthropicStandIn()
+    for _ in range(2):
+        standin.queue_message(CUT_OFF_CALL, "max_tokens", usage=usage_body(output_tokens=1024))
+
+    with pytest.raises(ExtractionError) as caught:
+        await extractor(standin).extract(DEAL, NOTES, FIELD_MAP)
+
+    assert str(caught.value) == ("Claude gave no findings: reply cut short at max_tokens (1024, SCOUT_MAX_TOKENS) "
+                                 "(again with the notes split in 2 smaller requests)")
+    assert caught.value.usage.output_tokens == 2048
+    assert len(standin.requests) == 2  # the second half is not sent once the first is cut short again
+
+
+async def test_max_tokens_on_one_long_note_retries_it_in_two_overlapping_parts() -> None:
+    sentence = "Spoke with the finance team about the rollout plan and the quarterly review cadence. "
+    long_note = NOTES[0].model_copy(update={"text": sentence * 30 + NOTES[0].text})
+    standin = AnthropicStandIn()
+    standin.queue_message(CUT_OFF_CALL, "max_tokens")
+    standin.queue_tool_use(TOOL_NAME, {"findings": []})
+    standin.queue_tool_use(TOOL_NAME, {"findings": [GOOD_INPUT["findings"][0]]})
+
+    result = await extractor(standin).extract(DEAL, [long_note], FIELD_MAP)
+
+    assert [f.note_id for f in result.findings] == ["n1"]
+    texts = [r.json["messages"][0]["content"] for r in standin.requests]
+    assert " part=" not in texts[0] and " part=1/2 " in texts[1] and " part=2/2 " in texts[2]
+    assert NOTES[0].text in texts[2]  # the signal at the end of the note is seen whole in the second part
+
+
+async def test_max_tokens_on_a_note_too_short_to_split_fails_at_once() -> None:
+    standin = AnthropicStandIn()
+    standin.queue_message(CUT_OFF_CALL, "max_tokens")
+
+    with pytest.raises(ExtractionError, match=r"^Claude gave no findings: reply cut short at max_tokens"):
+        await extractor(standin).extract(DEAL, NOTES[:1], FIELD_MAP)
+
+    assert len(standin.requests) == 1
+
+
+async def test_tool_use_stop_without_our_tool_is_a_failure() -> None:
     standin = AnthropicStandIn()
     standin.queue_tool_use("some_other_tool", GOOD_INPUT)
 
-    result = await extractor(standin).extract(DEAL, NOTES, FIELD_MAP)
-
-    assert result.findings == []
-    assert [d.reason for d in result.dropped] == ["model stopped: tool_use without a record_findings call"]
+    with pytest.raises(ExtractionError, match="^Claude gave no findings: tool_use without a record_findings call$"):
+        await extractor(standin).extract(DEAL, NOTES, FIELD_MAP)
 
 
 async def test_rate_limit_is_retried_by_the_sdk_then_succeeds() -> None:
@@ -238,7 +295,8 @@ async def test_rate_limit_is_retried_by_the_sdk_then_succeeds() -> None:
     result = await extractor(standin, max_retries=2).extract(DEAL, NOTES, FIELD_MAP)
 
     assert len(result.findings) == 3
-    assert [r.headers["x-stainless-retry-count"] for r in standin.requests] == ["0", "1"]
+    # Scout retries, not the SDK: every attempt is the SDK's first (retries live in one place).
+    assert [r.headers["x-stainless-retry-count"] for r in standin.requests] == ["0", "0"]
     assert standin.requests[0].json == standin.requests[1].json  # the same request, delimiter included
 
 
@@ -350,10 +408,12 @@ def test_from_settings_without_a_key_names_the_variable() -> None:
         ClaudeExtractor.from_settings(Settings(ANTHROPIC_API_KEY=None))
 
 
-def test_cost_table_prices_the_default_model_and_zeroes_unknown_ones() -> None:
+def test_cost_table_prices_the_default_model_and_leaves_unknown_ones_unpriced() -> None:
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_write_tokens=1_000_000,
                   cache_read_tokens=1_000_000)
-    # Sonnet: $3 in, $15 out, cache write 1.25x input, cache read 0.1x input.
-    assert estimate_cost(DEFAULT_MODEL, usage) == pytest.approx(3 + 15 + 3.75 + 0.30)
+    # Sonnet 5.5: $2 in, $10 out, cache write 1.25x input ($2.50), cache read $0.10 (Anthropic's model pages).
+    assert DEFAULT_MODEL == "claude-sonnet-5-5"
+    assert estimate_cost(DEFAULT_MODEL, usage) == pytest.approx(2 + 10 + 2.50 + 0.10)
     assert estimate_cost("claude-haiku-4-5", Usage(input_tokens=2_000, output_tokens=500)) == pytest.approx(0.0045)
-    assert estimate_cost("offline-rules-1", usage) == 0.0
+    assert estimate_cost("claude-unknown-9", usage) is None  # unpriced, never $0.00
+    assert estimate_cost("offline-rules-1", Usage()) == 0.0  # nothing spent costs nothing

@@ -108,6 +108,27 @@ def test_undo_by_run_id_through_the_cli(scout, demo, monkeypatch):
     assert code == EXIT_NOT_FOUND and "no run 999" in err
 
 
+def test_undo_last_reverts_the_most_recent_live_pass_whatever_its_number(scout, demo, monkeypatch):
+    code, _, err = scout("undo", "last")
+    assert code == EXIT_NOT_FOUND and "no live pass" in err
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout("setup", "--apply")
+    before = await_snapshot(demo)
+    code, out, _ = scout("run", "--apply", "--cap", "20")
+    assert code == EXIT_OK and out.startswith("LIVE")
+    live = json.loads(scout("log", "--json")[1])[0]["id"]
+    scout("run", "--cap", "5")  # a later rehearsal and setup are not "the last pass" to undo
+    scout("setup")
+    code, out, _ = scout("undo", "last")
+    assert code == EXIT_OK and out.startswith(f"DRY RUN (--apply was not given): undo of run {live} ")
+    assert " 0 would-revert" not in out and "To revert: `scout undo last --apply` with LIVE_WRITES=1" in out
+    code, out, _ = scout("undo", "last", "--apply")
+    assert code == EXIT_OK and out.startswith(f"LIVE: undo of run {live} ") and " 0 conflicts" in out
+    assert await_snapshot(demo) == before
+    code, _, err = scout("undo", "lats")
+    assert code == EXIT_USAGE and "last" in err
+
+
 def test_deal_lookup_is_read_only_and_handles_ambiguity(scout, demo):
     scout("run", "--cap", "212")
     workspace, log = file_digest(demo.workspace), file_digest(demo.log_db)

@@ -23,6 +23,7 @@ from engine.extract.base import ExtractionError
 from engine.extract.citations import normalise
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap
 from engine.models import Concept, Deal, DroppedFinding, Extraction, Finding, Note, Usage
+from tests.scripted_findings import truthful_findings
 
 SPLITS = ("dev", "test")
 OPTION_CONCEPTS = {Concept.DECISION_CRITERIA: DECISION_CRITERIA_OPTIONS, Concept.PAPER_PROCESS: PAPER_PROCESS_OPTIONS}
@@ -281,11 +282,11 @@ ACME = Extraction(
     findings=[
         # TP: says more than the accepted value.
         F(Concept.ECONOMIC_BUYER, "Dana Ruiz, CFO", "n1", "Dana Ruiz (CFO) holds the purse strings"),
-        # Security TP, Reporting FP; Price is then a FN.
+        # Security TP; Reporting is not stated by the excerpt, so dropped; Price is then a FN.
         F(Concept.DECISION_CRITERIA, ["Security", "Reporting"], "n1", "They care about security and price."),
         # The same claim again counts once.
         F(Concept.DECISION_CRITERIA, ["security"], "n1", "They care about security"),
-        # FP: wrong competitor; Gong is then a FN.
+        # A competitor the excerpt does not name: dropped; Gong is then a FN.
         F(Concept.COMPETITION, "Chorus", "n1", "Gong is in the mix."),
         # Right value, invented excerpt: a citation failure, dropped, and the label becomes a FN.
         F(Concept.PAPER_PROCESS, "Legal review", "n2", "Legal signed the MSA yesterday."),
@@ -302,15 +303,16 @@ async def test_scores_exact_counts_on_a_hand_made_stub(tiny_dir):
 
     assert stub.calls == [("d1", ["n1", "n2", "n3"]), ("d2", ["k1", "k2"])]  # notes oldest first
     o = report.overall
-    # d1: predictions EB, Security, Reporting, Chorus, Omar = 5; TP EB + Security; d2 contributes 2 FN.
-    assert (o.findings, o.verified, o.predictions, o.tp, o.fp) == (6, 5, 5, 2, 3)
+    # d1: predictions EB, Security, Omar = 3 (Reporting and Chorus are not what their excerpts say); TP EB +
+    # Security; d2 contributes 2 FN.
+    assert (o.findings, o.verified, o.predictions, o.tp, o.fp) == (6, 4, 3, 2, 1)
     assert (o.labelled, o.fn) == (7, 5)
-    assert o.precision == pytest.approx(2 / 5) and o.recall == pytest.approx(2 / 7)
-    assert o.f1 == pytest.approx(2 * (2 / 5) * (2 / 7) / ((2 / 5) + (2 / 7)))
-    assert o.citation_validity == pytest.approx(5 / 6)
+    assert o.precision == pytest.approx(2 / 3) and o.recall == pytest.approx(2 / 7)
+    assert o.f1 == pytest.approx(2 * (2 / 3) * (2 / 7) / ((2 / 3) + (2 / 7)))
+    assert o.citation_validity == pytest.approx(4 / 6)
 
     dc = report.per_concept[Concept.DECISION_CRITERIA]
-    assert (dc.predictions, dc.tp, dc.fp, dc.labelled, dc.fn) == (2, 1, 1, 2, 1)
+    assert (dc.predictions, dc.tp, dc.fp, dc.labelled, dc.fn) == (1, 1, 0, 2, 1)
     pp = report.per_concept[Concept.PAPER_PROCESS]
     assert (pp.findings, pp.verified, pp.predictions, pp.fn) == (1, 0, 0, 1)
     assert pp.citation_validity == 0.0 and pp.precision is None and pp.recall == 0.0 and pp.f1 == 0.0
@@ -318,16 +320,19 @@ async def test_scores_exact_counts_on_a_hand_made_stub(tiny_dir):
     assert (eb.precision, eb.recall, eb.f1) == (1.0, 1.0, 1.0)
     assert report.per_concept[Concept.METRICS].f1 is None  # nothing labelled, nothing predicted
 
-    assert report.drops == {"excerpt not found word for word in the cited note": 1, "item failed validation": 1}
+    assert report.drops == {"excerpt not found word for word in the cited note": 1, "item failed validation": 1,
+                            "the excerpt does not state 'Reporting' (none of its synonyms is in it)": 1,
+                            "the excerpt does not name the competitor 'Chorus'": 1}
     assert report.usage == Usage(input_tokens=1000, output_tokens=200, cache_read_tokens=50)
-    assert report.cost_usd == 0.0  # an unpriced model
+    assert report.cost_usd is None  # an unpriced model: says so, never $0.00
+    assert "estimated cost unpriced (stub-1 is not in engine/extract/pricing.py)" in format_table(report)
     assert (report.deals, report.notes, report.model, report.prompt_version) == (2, 5, "stub-1", "p1")
     assert all(r.latency_s >= 0 for r in report.per_deal) and report.latency.max_s >= report.latency.mean_s
 
     acme = report.per_deal[0]
     assert sorted((m.kind, m.note_id, m.value) for m in acme.mistakes) == [
         ("fn", "n1", "Gong"), ("fn", "n1", "Price"), ("fn", "n2", "Legal review"),
-        ("fp", "n1", "Chorus"), ("fp", "n1", "Reporting"), ("fp", "n3", "Omar"),
+        ("fp", "n3", "Omar"),
     ]
     assert report.superseded_total == 1 and report.superseded_correct == 0  # d2 found nothing
 
@@ -351,14 +356,15 @@ async def test_superseded_fact_is_scored_on_what_the_pass_would_file(tiny_dir):
     assert bad.per_deal[1].superseded[0].got == "Tom Becker"
 
 
-async def test_value_that_does_not_fit_the_field_is_dropped_not_scored(tiny_dir):
+async def test_value_that_is_not_an_option_is_dropped_not_scored(tiny_dir):
     stub = StubExtractor({"d1": Extraction(model="stub-1", findings=[
         F(Concept.PAPER_PROCESS, "Negotiation", "n2", "Legal is reviewing the MSA now."),
     ])})
     report = await evaluate(stub, split="tiny", data_dir=tiny_dir)
-    assert report.drops == {"value does not fit scout_paper_process": 1}
+    assert report.drops == {"'Negotiation' is not an option of scout_paper_process (Not started, Security review, "
+                            "Legal review, Procurement, Awaiting signature, Signed)": 1}
     pp = report.per_concept[Concept.PAPER_PROCESS]
-    assert (pp.verified, pp.predictions, pp.fp, pp.fn) == (1, 0, 0, 1)
+    assert (pp.verified, pp.predictions, pp.fp, pp.fn) == (0, 0, 0, 1)
 
 
 async def test_extraction_error_is_reported_and_its_labels_are_missed(tiny_dir):
@@ -373,14 +379,14 @@ async def test_table_and_json_show_the_numbers(tiny_dir):
     table = format_table(report)
     assert "split tiny (2 deals, 5 notes), model stub-1, prompt p1" in table
     overall = next(line for line in table.splitlines() if line.startswith("overall"))
-    assert overall.split() == ["overall", "6", "5", "2", "3", "7", "5", "0.40", "0.29", "0.33", "0.83"]
+    assert overall.split() == ["overall", "6", "3", "2", "1", "7", "5", "0.67", "0.29", "0.40", "0.67"]
     dc = next(line for line in table.splitlines() if line.startswith("decision_criteria"))
-    assert dc.split()[-4:] == ["0.50", "0.50", "0.50", "1.00"]
+    assert dc.split()[-4:] == ["1.00", "0.50", "0.67", "1.00"]
     assert "excerpt not found word for word in the cited note" in table
     assert "tokens: input 1000, output 200, cache read 50, cache write 0" in table
     assert "superseded facts filed correctly: 0/1" in table
     data = json.loads(report.model_dump_json(indent=2))
-    assert data["overall"]["precision"] == pytest.approx(0.4)
+    assert data["overall"]["precision"] == pytest.approx(2 / 3)
     assert data["per_concept"]["decision_criteria"]["fn"] == 1
     assert EvalReport.model_validate_json(report.model_dump_json()) == report
 
@@ -389,15 +395,9 @@ async def test_table_and_json_show_the_numbers(tiny_dir):
 # The real splits, end to end with an oracle that cites every label from its own note
 
 
-def whole_words(text: str, start: int, end: int) -> str:
-    """text[start:end] widened to whole words, as the citation check requires."""
-    start = text.rfind(" ", 0, max(0, start)) + 1 if start > 0 else 0
-    space = text.find(" ", end)
-    return text[start: len(text) if space == -1 else space]
-
-
 class Oracle:
-    """Proposes every label with an excerpt cut from the note: every label must be reachable and verify."""
+    """Proposes every label in the note's own words, quoting the sentence that states it: every label must be
+    reachable, verify and be stated by its excerpt."""
 
     def __init__(self, deals: list[EvalDeal]):
         self.deals = {d.deal.id: d for d in deals}
@@ -406,20 +406,7 @@ class Oracle:
     prompt_version = "labels"
 
     async def extract(self, deal: Deal, notes: list[Note], field_map: FieldMap) -> Extraction:
-        labels = self.deals[deal.id].labels
-        findings = []
-        for note in notes:
-            text = normalise(note.text)
-            for concept, values in labels.get(note.id, {}).items():
-                if concept in OPTION_CONCEPTS:
-                    value = values if concept is Concept.DECISION_CRITERIA else values[0]
-                    excerpt = whole_words(text, 0, 80)
-                else:
-                    value = next(v for v in values if normalise(v).lower() in text.lower())
-                    at = text.lower().index(normalise(value).lower())
-                    excerpt = whole_words(text, max(0, at - 10), at + len(normalise(value)) + 10)
-                findings.append(Finding(concept=concept, value=value, note_id=note.id, excerpt=excerpt))
-        return Extraction(model=self.model, findings=findings)
+        return Extraction(model=self.model, findings=truthful_findings(self.deals[deal.id], notes, field_map))
 
 
 @pytest.mark.parametrize("split", SPLITS)

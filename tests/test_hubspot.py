@@ -85,7 +85,7 @@ async def test_html_note_body_becomes_plain_text_and_citations_verify_against_it
         concept=Concept.IDENTIFIED_PAIN, value="x", note_id=note_id, excerpt="manual reconciliation &amp; late invoices"
     )
     from_script = Finding(concept=Concept.COMPETITION, value="x", note_id=note_id, excerpt="alert('x')")
-    kept, dropped = verify_citations([quoted, from_markup, from_script], notes)
+    kept, dropped = verify_citations([quoted, from_markup, from_script], notes, default_field_map())
     assert kept == [quoted]
     assert [d.reason for d in dropped] == ["excerpt not found word for word in the cited note"] * 2
 

@@ -192,7 +192,7 @@ async def test_a_deal_whose_notes_exceed_the_budget_is_read_in_several_requests_
         long_note(rival + "\n\n" + paragraphs_until(10_000, 9), note_id="n8", day=6),
     ]
     await seed_with(settings, *notes)
-    server = ReadingServer({pain: ("identified_pain", "Month-end close takes 12 days"),
+    server = ReadingServer({pain: ("identified_pain", "Month-end close takes twelve days"),
                             rival: ("competition", "Blackline")}, context_chars=30_000)
     extractor = ClaudeExtractor.from_settings(settings, http_client=server.http_client())
 

@@ -27,7 +27,7 @@ def _note(text: str, note_id: str = "n1", days: int = 0) -> Note:
 async def _extract(*texts: str, deal: Deal = DEAL, field_map=FIELD_MAP) -> list[Finding]:
     notes = [_note(t, f"n{i + 1}", i) for i, t in enumerate(texts)]
     extraction = await OfflineExtractor().extract(deal, notes, field_map)
-    kept, dropped = verify_citations(extraction.findings, notes)
+    kept, dropped = verify_citations(extraction.findings, notes, field_map)
     assert dropped == [], dropped  # every excerpt is word for word in its note
     assert extraction.model == "offline-rules-1"
     return kept
@@ -55,7 +55,7 @@ def matches(concept: Concept, expected: str | list[str], got: str | list[str]) -
 def test_satisfies_the_extractor_protocol():
     extractor: Extractor = OfflineExtractor()
     assert extractor.model == "offline-rules-1"
-    assert extractor.prompt_version == "rules-2"
+    assert extractor.prompt_version == "rules-3"
 
 
 # ------------------------------------------------------------------------------ representative prose
@@ -339,7 +339,7 @@ def demo_run():
     extractor, findings, dropped = OfflineExtractor(), [], []
     for deal in data.deals:
         found = extractor.findings(deal, notes_by_deal[deal.id], FIELD_MAP)
-        kept, lost = verify_citations(found, notes_by_deal[deal.id])
+        kept, lost = verify_citations(found, notes_by_deal[deal.id], FIELD_MAP)
         findings += kept
         dropped += lost
     return data, truth, findings, dropped

@@ -121,10 +121,11 @@ async def test_injected_instructions_change_nothing_outside_that_deals_scout_fie
                 assert deal_id == "d3" and field.startswith("scout_"), (deal_id, field)
     assert after["d3"]["amount"] == 30000.0 and "champion" not in after["d3"]
     assert after["d2"] == before["d2"]
-    # What the model said about another deal landed, at most, in this deal's own suggestion field.
-    assert after["d3"].get("scout_economic_buyer") == "approved"
+    # What the model said about another deal is an instruction, not a finding: it lands nowhere.
+    assert "scout_economic_buyer" not in after["d3"]
     rows = await actions(settings, summary.run_id)
     drops = {r.reason for r in rows if r.action is ActionKind.DROPPED}
+    assert "excerpt reads as an instruction to a machine, not a note of the call" in drops
     assert any("unknown concept 'amount'" in d for d in drops)
     assert "cited note is not one of this deal's notes" in drops
     assert "excerpt not found word for word in the cited note" in drops

@@ -104,8 +104,9 @@ async def test_values_are_fitted_before_the_newest_note_wins_and_same_note_optio
     settings = make_settings()
     await seed(settings.workspace, small_pipeline())
     script = {
-        "n1": [finding("paper_process", "Legal review", "n1", "Dana Ruiz, the CFO, holds the budget")],
+        "n1": [finding("economic_buyer", "Dana Ruiz, CFO", "n1", "Dana Ruiz, the CFO, holds the budget")],
         "n2": [
+            finding("economic_buyer", ["Dana Ruiz", "CFO"], "n2", "They will judge vendors on security"),
             finding("paper_process", "Approved by Mallory", "n2", "They will judge vendors on security"),
             finding("decision_criteria", ["Security"], "n2", "They will judge vendors on security"),
             finding("decision_criteria", ["Integrations"], "n2", "integrations with NetSuite"),
@@ -114,7 +115,8 @@ async def test_values_are_fitted_before_the_newest_note_wins_and_same_note_optio
     summary, _ = await run_job(settings, apply=False, extractor=ScriptedModel(script).extractor())
     rows, _ = await actions(settings, summary.run_id)
     d1 = [(r.field, r.action, r.new) for r in rows if r.deal_id == "d1"]
-    assert ("scout_paper_process", ActionKind.WOULD_WRITE, "Legal review") in d1
+    assert ("scout_economic_buyer", ActionKind.WOULD_WRITE, "Dana Ruiz, CFO") in d1
+    assert ("scout_economic_buyer", ActionKind.DROPPED, ["Dana Ruiz", "CFO"]) in d1
     assert ("scout_paper_process", ActionKind.DROPPED, "Approved by Mallory") in d1
     assert ("scout_decision_criteria", ActionKind.WOULD_WRITE, ["Integrations", "Security"]) in d1
 

@@ -13,7 +13,7 @@ from engine.provenance import LockHeld, ProvenanceStore
 from engine.runner import LogReplaced
 from engine.settings import Settings
 from engine.summary import format_summary
-from engine.undo import UndoRefused
+from engine.undo import LAST, RunRef, UndoRefused
 from engine.wiring import build_extractor
 
 
@@ -26,6 +26,16 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def run_ref(text: str) -> RunRef:
+    """argparse type for `scout undo`: a run id, or `last` for the newest live pass."""
+    if text == LAST:
+        return LAST
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a run id (a whole number) or 'last'") from None
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -112,7 +122,7 @@ async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{head}: {result.reverted} reverted, {result.would_revert} would-revert, "
           f"{result.conflicts} conflicts, {result.failed} failed, {result.already} already reverted")
     if not gate.live:
-        print("Nothing was changed. To revert: `scout undo RUN --apply` with LIVE_WRITES=1.")
+        print(f"Nothing was changed. To revert: `scout undo {args.run} --apply` with LIVE_WRITES=1.")
     if result.conflicts:
         print(f"Conflicts were left as the humans set them; see `scout log {result.run_id}`.")
     return EXIT_PARTIAL if result.conflicts or result.failed else EXIT_OK
@@ -163,8 +173,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start a new provenance log although the CRM already holds scout_* values")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("undo", help="revert a run's writes by run id (rehearsal unless --apply and LIVE_WRITES=1)")
-    p.add_argument("run", type=int)
+    p = sub.add_parser("undo", help="revert a run's writes (rehearsal unless --apply and LIVE_WRITES=1)")
+    p.add_argument("run", type=run_ref, metavar="RUN", help="a run id, or `last` for the newest live pass")
     p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
     p.set_defaults(func=cmd_undo)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from engine.commands import EXIT_OK, EXIT_USAGE, CommandError
 from engine.evaluate import DEFAULT_DATA_DIR, EvalReport, evaluate, format_table
 from engine.extract.base import Extractor
+from engine.extract.pricing import format_cost
 from engine.medic import default_field_map
 from engine.settings import Settings
 
@@ -42,8 +43,9 @@ def _extractor(kind: str, settings: Settings) -> Extractor:
 
 def _per_deal_line(report: EvalReport) -> str:
     deals = max(report.deals, 1)
+    cost = None if report.cost_usd is None else report.cost_usd / deals
     return (f"per deal: {report.usage.input_tokens / deals:.0f} input and {report.usage.output_tokens / deals:.0f} "
-            f"output tokens, estimated ${report.cost_usd / deals:.4f}, {report.latency.mean_s:.2f}s")
+            f"output tokens, estimated {format_cost(cost, report.model)}, {report.latency.mean_s:.2f}s")
 
 
 async def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

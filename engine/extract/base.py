@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from engine.medic import FieldMap
-from engine.models import Deal, Extraction, Note
+from engine.models import Deal, Extraction, Note, Usage
 
 
 class Extractor(Protocol):
@@ -28,4 +28,9 @@ class Extractor(Protocol):
 
 
 class ExtractionError(Exception):
-    """The extractor could not produce an answer at all (service down after retries, auth rejected)."""
+    """The extractor could not produce an answer at all (service down after retries, auth rejected, a reply cut
+    short or unreadable). `usage`: tokens already spent on the deal, so the run's cost still counts them."""
+
+    def __init__(self, message: str, usage: Usage | None = None):
+        super().__init__(message)
+        self.usage = usage or Usage()

@@ -26,8 +26,9 @@ def cache_key(deal: Deal, notes: list[Note], extractor: Extractor, field_map: Fi
 
 
 def worth_caching(extraction: Extraction) -> bool:
-    """A reply the model cut short (max_tokens, refusal: a dropped finding for concept "*") is not an answer
-    worth keeping: the deal is extracted again next pass."""
+    """An extraction with a whole-reply drop (concept "*", e.g. an item that is not even an object) is not an
+    answer worth keeping: the deal is extracted again next pass. A reply Claude cut short never gets here: it
+    is a failed extraction (engine/extract/claude.py)."""
     return not any(d.concept == "*" for d in extraction.dropped)
 
 

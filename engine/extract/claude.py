@@ -7,9 +7,10 @@ returns can raise: bad output becomes `DroppedFinding` entries so it is logged, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import anthropic
 import httpx2
@@ -17,14 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.batch import BatchGone, BatchItem
 from engine.extract.base import ExtractionError
-from engine.extract.chunks import NotePiece, note_pieces, pack
+from engine.extract.chunks import NotePiece, note_pieces, pack, split_spans
 from engine.extract.citations import normalise
+from engine.extract.prompt_examples import WORKED_EXAMPLES
+from engine.extract.retry import RetryPolicy, with_retries
 from engine.medic import ConceptFields, FieldMap
 from engine.models import Concept, Deal, DroppedFinding, Extraction, FieldType, Finding, Note, Usage
 from engine.settings import DEFAULT_NOTE_CHUNK_CHARS, DEFAULT_NOTE_CHUNK_OVERLAP, Settings
 
 # Part of the extraction cache key: bump whenever SYSTEM_RULES, the tool schema or the note framing change.
-PROMPT_VERSION = "claude-v2"  # v2: long notes sent in overlapping parts (rule 7, part=K/N headers)
+# v2: long notes sent in overlapping parts (rule 7, part=K/N headers). v3: values in the excerpt's own words
+# (rule 8), worked examples (a cached prefix above every current model's minimum), tool_choice auto.
+PROMPT_VERSION = "claude-v3"
 TOOL_NAME = "record_findings"
 
 
@@ -82,6 +87,14 @@ options; for select concepts, give exactly one allowed option. Use the option sp
 7. A deal's notes may be too long for one request: then each request carries some of them, and a long \
 note arrives in overlapping parts, its header marked part=K/N. Quote only text you can see, and cite the \
 note's own id.
+8. Give each value in the excerpt's own words: a name exactly as the excerpt writes it (a role word such as \
+"CFO" may be added when the excerpt states it), a number exactly as the excerpt writes it (never convert \
+"forty hours" to "40 hours", never round, never add a currency the note does not name), and an option only \
+when the excerpt states it, directly or by a plain synonym. A value the excerpt does not state is not a \
+finding, however likely it seems. Never answer with a placeholder such as "N/A", "unknown" or "TBD": omit \
+the concept instead.
+9. Always answer by calling record_findings, exactly once, even when the findings list is empty. Do not \
+answer in prose.
 
 Concepts:
 """
@@ -108,8 +121,11 @@ def _value_hint(fields: ConceptFields) -> str:
 
 
 def system_prompt(field_map: FieldMap) -> str:
-    """Depends only on the field map, so it is identical across deals and the prompt cache can reuse it."""
-    return SYSTEM_RULES + _concept_lines(field_map)
+    """Depends only on the field map, so it is identical across deals and the prompt cache can reuse it.
+
+    The worked examples teach the citation and grounding rules by example, and keep the cached prefix (tools
+    plus system) above every current model's minimum cacheable length (tests/test_claude_prompt.py)."""
+    return SYSTEM_RULES + _concept_lines(field_map) + "\n\n" + WORKED_EXAMPLES
 
 
 def tool_definition(field_map: FieldMap) -> dict[str, Any]:
@@ -261,26 +277,20 @@ def merge_extractions(parts: list[Extraction], model: str) -> Extraction:
     return Extraction(model=model, findings=findings, dropped=dropped, usage=usage)
 
 
-def _retries(count: int | str) -> str:
-    return f"{count} {'retry' if str(count) == '1' else 'retries'}"
-
-
-def _retries_taken(exc: anthropic.APIStatusError) -> str:
-    # The SDK stamps each attempt with its retry count; the failing attempt's header is the truth
-    # (fewer than max_retries when the server said `x-should-retry: false`).
-    return _retries(exc.response.request.headers.get("x-stainless-retry-count", "0"))
+def _retries(count: int) -> str:
+    return f"{count} {'retry' if count == 1 else 'retries'}"
 
 
 def _request_id(exc: anthropic.APIStatusError) -> str:
     return f" [request {exc.request_id}]" if exc.request_id else ""
 
 
-def describe_api_error(exc: anthropic.APIError, model: str, max_retries: int) -> str:
-    """One line a human can act on; never includes the key."""
+def describe_api_error(exc: anthropic.APIError, model: str, retries: int) -> str:
+    """One line a human can act on; never includes the key. `retries`: how many retries were made."""
     if isinstance(exc, anthropic.APITimeoutError):
-        return f"Claude request timed out after {_retries(max_retries)}"
+        return f"Claude request timed out (SCOUT_ANTHROPIC_TIMEOUT) after {_retries(retries)}"
     if isinstance(exc, anthropic.APIConnectionError):
-        return f"could not reach the Claude API after {_retries(max_retries)}: {exc}"
+        return f"could not reach the Claude API after {_retries(retries)}: {exc}"
     if not isinstance(exc, anthropic.APIStatusError):
         return f"Claude API error: {exc}"
     status = exc.status_code
@@ -293,38 +303,117 @@ def describe_api_error(exc: anthropic.APIError, model: str, max_retries: int) ->
     if status == 404:
         return f"Claude model {model!r} was not found (404): check SCOUT_MODEL{rid}"
     if status == 429:
-        return f"Claude rate limit (429) after {_retries_taken(exc)}{detail}{rid}"
+        return f"Claude rate limit (429) after {_retries(retries)}{detail}{rid}"
     if status == 529:
-        return f"Claude is overloaded (529) after {_retries_taken(exc)}{rid}"
+        return f"Claude is overloaded (529) after {_retries(retries)}{rid}"
     if status >= 500:
-        return f"Claude server error ({status}) after {_retries_taken(exc)}{detail}{rid}"
+        return f"Claude server error ({status}) after {_retries(retries)}{detail}{rid}"
     return f"Claude rejected the request ({status}){detail}{rid}"
 
 
+class CutShort(ExtractionError):
+    """The model stopped without a complete record_findings call (max_tokens, refusal, prose): no answer."""
+
+    def __init__(self, message: str, stop_reason: str, usage: Usage):
+        super().__init__(message, usage)
+        self.stop_reason = stop_reason
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class _Shape(BaseModel):
+    """The parts of a Message Scout reads; anything else in it is the SDK's business."""
+
+    class Block(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        type: str
+
+    class Spent(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        input_tokens: int
+        output_tokens: int
+
+    model_config = ConfigDict(extra="allow")
+    content: list[Block]
+    stop_reason: str | None
+    usage: Spent
+
+
+def checked_reply(reply: object) -> anthropic.types.Message:
+    """The reply as a well-formed Message, or an ExtractionError naming what came instead (an HTML error page,
+    `content: null`, a wrong shape): the SDK builds replies without validating them."""
+    if not isinstance(reply, anthropic.types.Message):
+        what = f"{type(reply).__name__} {_clip(str(reply))!r}" if isinstance(reply, str) else type(reply).__name__
+        raise ExtractionError(f"Claude sent a reply that is not a message ({what})")
+    try:
+        _Shape.model_validate(reply.model_dump(warnings=False))
+        return reply
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "reply"
+        raise ExtractionError(f"Claude sent a malformed message: {where}: {first['msg']}") from None
+
+
+def _halves(group: list[NotePiece], overlap: int) -> list[list[NotePiece]] | None:
+    """The group's note text in two requests, for a reply cut short by max_tokens; None when too short to split."""
+    if len(group) > 1:
+        total = sum(p.end - p.start for p in group)
+        used, cut = 0, 1
+        for i, piece in enumerate(group[:-1], start=1):
+            used += piece.end - piece.start
+            cut = i
+            if used * 2 >= total:
+                break
+        return [group[:cut], group[cut:]]
+    [piece] = group
+    size = piece.end - piece.start
+    if size < 1_200:  # each half must still hold the longest allowed excerpt (600) whole
+        return None
+    spans = split_spans(piece.text, size // 2 + overlap // 2, overlap)
+    parts = [NotePiece(note=piece.note, start=piece.start + a, end=piece.start + b,
+                       part=i if piece.parts == 1 else piece.part, parts=len(spans) if piece.parts == 1 else piece.parts)
+             for i, (a, b) in enumerate(spans, start=1)]
+    return [[p] for p in parts]
+
+
 class ClaudeExtractor:
-    """`Extractor` backed by the Messages API. The client is injected so tests reach the real SDK."""
+    """`Extractor` backed by the Messages API. The client is injected so tests reach the real SDK.
+
+    Retries happen in one place, `retry` (engine/extract/retry.py): the client's own are switched off."""
 
     def __init__(
         self, client: anthropic.AsyncAnthropic, model: str, max_tokens: int,
         chunk_chars: int = DEFAULT_NOTE_CHUNK_CHARS, chunk_overlap: int = DEFAULT_NOTE_CHUNK_OVERLAP,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        self._client = client
+        self._retry = retry or RetryPolicy(max_retries=client.max_retries)
+        self._client = client.with_options(max_retries=0)
         self._model = model
         self._max_tokens = max_tokens
         self._chunk_chars = chunk_chars  # note text per request; a longer note is split with overlap
         self._chunk_overlap = chunk_overlap
 
     @classmethod
-    def from_settings(cls, settings: Settings, http_client: httpx2.AsyncClient | None = None) -> "ClaudeExtractor":
+    def from_settings(
+        cls, settings: Settings, http_client: httpx2.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> "ClaudeExtractor":
+        """`sleep`: how retries wait (tests inject one that records instead of waiting)."""
         if settings.anthropic_api_key is None:
             raise ExtractionError("ANTHROPIC_API_KEY is not set (or set SCOUT_EXTRACTOR=offline)")
         client = anthropic.AsyncAnthropic(
             api_key=settings.anthropic_api_key.get_secret_value(),
-            max_retries=settings.anthropic_max_retries,
+            max_retries=0,
+            timeout=settings.anthropic_timeout,
             http_client=http_client,
         )
+        policy = RetryPolicy(max_retries=settings.anthropic_max_retries, retry_after_cap=settings.retry_after_cap,
+                             sleep=sleep)
         return cls(client, model=settings.model, max_tokens=settings.max_tokens,
-                   chunk_chars=settings.note_chunk_chars, chunk_overlap=settings.note_chunk_overlap)
+                   chunk_chars=settings.note_chunk_chars, chunk_overlap=settings.note_chunk_overlap, retry=policy)
 
     @property
     def model(self) -> str:
@@ -348,75 +437,125 @@ class ClaudeExtractor:
             "max_tokens": self._max_tokens,
             "system": [{"type": "text", "text": system_prompt(field_map), "cache_control": {"type": "ephemeral"}}],
             "tools": [tool_definition(field_map)],
-            "tool_choice": {"type": "tool", "name": TOOL_NAME, "disable_parallel_tool_use": True},
+            # Current models refuse forced tool use (400); the prompt asks for the call and a reply without it
+            # is a failed extraction (parse_reply), never an empty answer.
+            "tool_choice": {"type": "auto", "disable_parallel_tool_use": True},
             "messages": [{"role": "user", "content": text}],
         }
 
+    def _groups(self, notes: list[Note]) -> list[list[NotePiece]]:
+        return pack(note_pieces(notes, self._chunk_chars, self._chunk_overlap), self._chunk_chars)
+
     def requests_for(self, deal: Deal, notes: list[Note], field_map: FieldMap) -> list[dict[str, Any]]:
         """The requests one deal needs: one, unless its notes exceed the per-request budget."""
-        groups = pack(note_pieces(notes, self._chunk_chars, self._chunk_overlap), self._chunk_chars)
+        groups = self._groups(notes)
         return [
             self.request_params(deal, notes, field_map, new_delimiter(notes), pieces=group,
                                 position=(i, len(groups)))
             for i, group in enumerate(groups, start=1)
         ]
 
+    async def _send(self, params: dict[str, Any]) -> anthropic.types.Message:
+        async def call() -> Any:
+            try:
+                return await self._client.messages.create(**params)
+            except ValueError as exc:  # a 200 whose body is not JSON: the SDK's json.loads fails
+                raise ExtractionError(f"Claude sent a reply Scout cannot read: {_clip(str(exc))}") from None
+
+        reply = await with_retries(self._retry, call, lambda exc, n: describe_api_error(exc, self._model, n))
+        return checked_reply(reply)
+
+    async def _ask(self, deal: Deal, notes: list[Note], field_map: FieldMap, pieces: list[NotePiece],
+                   position: tuple[int, int]) -> Extraction:
+        params = self.request_params(deal, notes, field_map, new_delimiter(notes), pieces=pieces, position=position)
+        return self.parse_reply(await self._send(params), field_map)
+
     async def extract(self, deal: Deal, notes: list[Note], field_map: FieldMap) -> Extraction:
+        """Raises ExtractionError (CutShort for a reply without findings) carrying every token already spent."""
         if not notes:
             return Extraction(model=self._model)  # nothing to read: spend no tokens
         parts: list[Extraction] = []
-        for params in self.requests_for(deal, notes, field_map):
+        spent = Usage()  # tokens of cut-short replies, which no part carries
+
+        def so_far(extra: Usage = Usage()) -> Usage:
+            return sum((p.usage for p in parts), spent + extra)
+
+        groups = self._groups(notes)
+        for index, group in enumerate(groups, start=1):
             try:
-                reply = await self._client.messages.create(**params)
-            except anthropic.APIError as exc:
-                raise ExtractionError(describe_api_error(exc, self._model, self._client.max_retries)) from exc
-            parts.append(self.parse_reply(reply, field_map))
-        return self.merge(parts)
+                parts.append(await self._ask(deal, notes, field_map, group, (index, len(groups))))
+                continue
+            except CutShort as exc:
+                spent = spent + exc.usage
+                halves = _halves(group, self._chunk_overlap) if exc.stop_reason == "max_tokens" else None
+                if halves is None:
+                    raise CutShort(str(exc), exc.stop_reason, so_far()) from None
+                cut = str(exc)
+            except ExtractionError as exc:
+                raise ExtractionError(str(exc), so_far(exc.usage)) from exc
+            # Once: the cut-short request's notes again in smaller requests; a second cut-short fails the deal.
+            for i, half in enumerate(halves, start=1):
+                try:
+                    parts.append(await self._ask(deal, notes, field_map, half, (i, len(halves))))
+                except CutShort as exc:
+                    raise CutShort(f"{exc} (again with the notes split in {len(halves)} smaller requests)",
+                                   exc.stop_reason, so_far(exc.usage)) from None
+                except ExtractionError as exc:
+                    raise ExtractionError(f"{exc} (retrying after: {cut})", so_far(exc.usage)) from exc
+        merged = self.merge(parts)
+        return merged.model_copy(update={"usage": merged.usage + spent})
 
     def merge(self, parts: list[Extraction]) -> Extraction:
         return merge_extractions(parts, self._model)
 
     # -- Message Batches (engine/batch.py drives these) ---------------------------------------------------
 
-    def _batch_error(self, exc: anthropic.AnthropicError, batch_id: str | None) -> ExtractionError:
-        if isinstance(exc, anthropic.NotFoundError) and batch_id is not None:
-            return BatchGone(f"Message Batch {batch_id} is no longer available (404){_request_id(exc)}: "
+    def _describe(self, exc: anthropic.APIError, retries: int) -> str:
+        return describe_api_error(exc, self._model, retries)
+
+    def _batch_error(self, exc: ExtractionError, batch_id: str | None) -> ExtractionError:
+        cause = exc.__cause__
+        if isinstance(cause, anthropic.NotFoundError) and batch_id is not None:
+            return BatchGone(f"Message Batch {batch_id} is no longer available (404){_request_id(cause)}: "
                              "its deals are retried next run")
-        if isinstance(exc, anthropic.APIError):
-            return ExtractionError(describe_api_error(exc, self._model, self._client.max_retries))
-        if batch_id is not None:  # ended without a results_url: its results cannot be had, so do not wait forever
-            return BatchGone(f"Message Batch {batch_id} has no results: {exc}; its deals are retried next run")
-        return ExtractionError(f"Message Batch: {exc}")
+        return exc
+
+    async def _batch_call(self, call: Any, batch_id: str | None) -> Any:
+        try:
+            return await with_retries(self._retry, call, self._describe)
+        except ExtractionError as exc:
+            raise self._batch_error(exc, batch_id) from exc.__cause__
+        except anthropic.AnthropicError as exc:
+            if batch_id is not None:  # e.g. ended without a results_url: its results cannot be had, do not wait
+                raise BatchGone(f"Message Batch {batch_id} has no results: {exc}; its deals are retried next run") \
+                    from exc
+            raise ExtractionError(f"Message Batch: {exc}") from exc
 
     async def submit_batch(self, requests: list[dict[str, Any]]) -> str:
-        try:
-            batch = await self._client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
-        except anthropic.AnthropicError as exc:
-            raise self._batch_error(exc, None) from exc
+        batch = await self._batch_call(lambda: self._client.messages.batches.create(requests=requests), None)
         return batch.id
 
     async def batch_ended(self, batch_id: str) -> bool:
-        try:
-            batch = await self._client.messages.batches.retrieve(batch_id)
-        except anthropic.AnthropicError as exc:
-            raise self._batch_error(exc, batch_id) from exc
+        batch = await self._batch_call(lambda: self._client.messages.batches.retrieve(batch_id), batch_id)
         return batch.processing_status == "ended"
 
     async def batch_results(self, batch_id: str, field_map: FieldMap) -> list[BatchItem]:
         """Every result line, each reply through the same parse_reply as a synchronous request."""
-        items: list[BatchItem] = []
-        try:
-            async for line in await self._client.messages.batches.results(batch_id):
-                items.append(self._batch_item(line, field_map))
-        except anthropic.AnthropicError as exc:
-            raise self._batch_error(exc, batch_id) from exc
-        return items
+        async def read() -> list[BatchItem]:
+            return [self._batch_item(line, field_map)
+                    async for line in await self._client.messages.batches.results(batch_id)]
+
+        return await self._batch_call(read, batch_id)
 
     def _batch_item(self, line: Any, field_map: FieldMap) -> BatchItem:
         result = line.result
         if result.type == "succeeded":
-            return BatchItem(custom_id=line.custom_id, outcome="succeeded",
-                             extraction=self.parse_reply(result.message, field_map))
+            try:
+                extraction = self.parse_reply(checked_reply(result.message), field_map)
+            except ExtractionError as exc:  # cut short or malformed: that deal fails, the rest stand
+                return BatchItem(custom_id=line.custom_id, outcome="errored", error=str(exc), usage=exc.usage)
+            return BatchItem(custom_id=line.custom_id, outcome="succeeded", extraction=extraction,
+                             usage=extraction.usage)
         if result.type == "errored":
             err = result.error.error
             rid = f" [request {result.error.request_id}]" if result.error.request_id else ""
@@ -425,14 +564,19 @@ class ClaudeExtractor:
         return BatchItem(custom_id=line.custom_id, outcome=result.type)
 
     def parse_reply(self, reply: anthropic.types.Message, field_map: FieldMap) -> Extraction:
-        """Findings from a complete record_findings call; anything else is one logged drop, never a partial write."""
+        """Findings from a complete record_findings call. Anything else (cut short by max_tokens, a refusal,
+        prose instead of the call, a call without a findings list) raises CutShort: a failed extraction."""
         usage = _usage(reply)
         call = next((b for b in reply.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
         if reply.stop_reason != "tool_use" or call is None:
-            why = reply.stop_reason or "unknown"
-            if reply.stop_reason == "tool_use":
-                why = f"tool_use without a {TOOL_NAME} call"
-            stopped = DroppedFinding(concept="*", reason=f"model stopped: {why}")
-            return Extraction(model=self._model, dropped=[stopped], usage=usage)
+            why = {
+                "max_tokens": f"reply cut short at max_tokens ({self._max_tokens}, SCOUT_MAX_TOKENS)",
+                "refusal": "the model refused",
+                "end_turn": f"the model answered without calling {TOOL_NAME}",
+                "tool_use": f"tool_use without a {TOOL_NAME} call",
+            }.get(reply.stop_reason or "", f"the model stopped ({reply.stop_reason or 'no stop reason'})")
+            raise CutShort(f"Claude gave no findings: {why}", reply.stop_reason or "unknown", usage)
+        if not isinstance(call.input, dict) or not isinstance(call.input.get("findings"), list):
+            raise CutShort(f"Claude gave no findings: {TOOL_NAME} input has no findings list", "shape", usage)
         findings, dropped = parse_tool_input(call.input, field_map)
         return Extraction(model=self._model, findings=findings, dropped=dropped, usage=usage)

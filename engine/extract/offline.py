@@ -20,11 +20,12 @@ from typing import Callable, Iterable
 
 from engine.extract import offline_lexicon as lx
 from engine.extract.citations import MAX_EXCERPT_CHARS, MIN_EXCERPT_CHARS, normalise
+from engine.extract.grounding import PERSON_CONCEPTS, Excerpt, fold, person_problem as _person_problem
 from engine.medic import FieldMap
 from engine.models import Concept, Deal, Extraction, FieldSpec, FieldType, Finding, Note
 
 MODEL = "offline-rules-1"
-PROMPT_VERSION = "rules-2"  # part of the extraction cache key: bump when rules change
+PROMPT_VERSION = "rules-3"  # part of the extraction cache key: bump when rules change
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _SENTENCE_END = re.compile(
@@ -635,6 +636,10 @@ def _excerpt(note: Note, start: int, end: int) -> str:
     return text
 
 
+def _names_stated(value: str, excerpt: str) -> bool:
+    return _person_problem(value, Excerpt.of(excerpt)) is None
+
+
 def _shape(spec: FieldSpec, values: list[str]) -> str | list[str] | None:
     """Fit raw values to the scout field: option names for select types, one short phrase for text."""
     if spec.type in (FieldType.SELECT, FieldType.MULTI_SELECT) and spec.options:
@@ -693,7 +698,27 @@ class OfflineExtractor:
         # last of the best-scored hits wins.
         top = max(h.score for h in hits)
         last = [h for h in hits if h.score == top][-1]
-        return self._finding(rule.concept, _shape(spec, last.values), note, last.start, last.end)
+        value = _shape(spec, last.values)
+        if rule.concept in PERSON_CONCEPTS and isinstance(value, str):
+            return self._person_finding(rule.concept, value, note, sentences, last, spec)
+        return self._finding(rule.concept, value, note, last.start, last.end)
+
+    def _person_finding(self, concept: Concept, value: str, note: Note, sentences: list[_Sentence], hit: _Hit,
+                        spec: FieldSpec) -> Finding:
+        """The excerpt must name the person: a name completed from elsewhere in the notes ("Dana" -> "Dana
+        Ruiz") widens the quote back to the sentence that named them, or else keeps only the words it states."""
+        if _names_stated(value, _excerpt(note, hit.start, hit.end)):
+            return self._finding(concept, value, note, hit.start, hit.end)
+        for s in reversed([s for s in sentences if s.start < hit.start]):
+            if hit.end - s.start > MAX_EXCERPT_CHARS - 20:
+                break
+            if _names_stated(value, _excerpt(note, s.start, hit.end)):
+                return self._finding(concept, value, note, s.start, hit.end)
+        excerpt = fold(_excerpt(note, hit.start, hit.end))
+        name, _, role = value.partition(", ")
+        stated = " ".join(w for w in name.split() if fold(w) in excerpt.split() or fold(w) in excerpt)
+        value = f"{stated}, {role}" if stated and role else stated or role or value
+        return self._finding(concept, value, note, hit.start, hit.end)
 
     @staticmethod
     def _finding(concept: Concept, value: str | list[str] | None, note: Note, start: int, end: int) -> Finding:
