@@ -356,7 +356,7 @@ class ProvenanceStore:
 
     async def set_total(self, run_id: int, total: int) -> None:
         """The pipeline's size, recorded as soon as it is known, so a run killed mid-way still says X/Y."""
-        await self._db.execute("UPDATE runs SET total=? WHERE id=?", (total, run_id))
+        await self._db.execute("UPDATE runs SET total=?, scanned=IFNULL(scanned, 0) WHERE id=?", (total, run_id))
         await self._db.commit()
 
     async def refresh_counts(self, run_ids: set[int]) -> None:
