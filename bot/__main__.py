@@ -8,11 +8,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pydantic import ValidationError
-
 from bot.config import MissingSetting
-
-EXIT_USAGE = 2
+from engine.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from engine.crm.base import TokenMissing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,13 +22,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from engine.settings import Settings
+    from engine.startup import SettingsError, load_settings
 
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        print(f"scout-bot: configuration error in {err.get('loc', ['?'])[0]}: {err.get('msg')}", file=sys.stderr)
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"scout-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         if args.process == "web":
@@ -45,15 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.clock import run_clock
 
             asyncio.run(run_clock(settings))
-    except MissingSetting as exc:
+    except (MissingSetting, TokenMissing) as exc:
         print(f"scout-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # e.g. SCOUT_SCHEDULE is not a crontab, SCOUT_TIMEZONE unknown
         print(f"scout-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        pass
-    return 0
+        return EXIT_INTERRUPTED  # as `scout` does; the clock stops on SIGINT/SIGTERM by itself and exits 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.dealview import ConceptView, DealView
+from engine.dealview import ConceptView, DealView, Lookup
 from engine.fieldtypes import display
 from engine.models import ActionKind, RunSummary
 from engine.promote import ReviewOutcome, ReviewResult
@@ -117,10 +117,12 @@ def not_found_blocks(query: str) -> list[Block]:
             context("`/scout` is read-only: it only looks.")]
 
 
-def candidates_blocks(query: str, candidates: list[str]) -> list[Block]:
-    lines = "\n".join(f"• {esc(c, 140)}" for c in candidates)
-    return [section(f"*{esc(query, 100)}* matches several deals. Which one?\n{lines}"),
-            context("Type `/scout` with more of the name, e.g. `/scout " + esc(candidates[0], 80) + "`.")]
+def candidates_blocks(result: Lookup) -> list[Block]:
+    lines = "\n".join(f"• `{esc(c.deal_id, 60)}` {esc(c.name, 140)}" for c in result.candidates)
+    if result.more:
+        lines += f"\n…and {result.more} more"
+    return [section(f"*{esc(result.query, 100)}* matches {result.total} deals. Which one?\n{lines}"),
+            context(f"Type `/scout {esc(result.candidates[0].deal_id, 60)}` (an id from the list) or more of the name.")]
 
 
 def error_blocks(text: str) -> list[Block]:

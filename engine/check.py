@@ -13,7 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, Field
 
-from engine.crm.base import AuthError, CRMError, CRMReader
+from engine.crm.base import AuthError, CRMError, CRMReader, CRMUnreachable
 from engine.crm.factory import open_reader
 from engine.crm.http import RateLimiter, request
 from engine.medic import FieldMap
@@ -71,8 +71,12 @@ class FieldCheck(BaseModel):
 
 
 class TokenInfo(BaseModel):
+    # accepted: the CRM answered and took it; unverified: it answered but could not say (the reads below
+    # then test the token); unreachable: no answer at all, so nothing is known about the token.
+    state: Literal["accepted", "unverified", "unreachable"] = "accepted"
     identity: str = ""
     scopes: list[str] | None = None  # None: the CRM could not list them (the probes below still test access)
+    detail: str = ""  # why it is unverified or unreachable
 
 
 class CheckReport(BaseModel):
@@ -93,6 +97,10 @@ class CheckReport(BaseModel):
     @property
     def ready(self) -> bool:
         return not any(i.blocking for i in self.issues)
+
+    @property
+    def unreachable(self) -> bool:
+        return self.token is not None and self.token.state == "unreachable"
 
 
 # ---- token and scopes -----------------------------------------------------------------------------------
@@ -133,14 +141,18 @@ async def _introspect(settings: Settings, token_env: str, client: httpx.AsyncCli
                                      auth_message=rejected, max_retries=2, json={"tokenKey": _token(settings)})
     except AuthError:
         raise
+    except CRMUnreachable as exc:
+        return TokenInfo(state="unreachable", detail=str(exc)), str(exc)
     except CRMError as exc:
-        return TokenInfo(), str(exc)
+        return TokenInfo(state="unverified", detail=str(exc)), str(exc)
     if not response.is_success:
-        return TokenInfo(), f"{vendor} answered {response.status_code} on {response.request.url.path}"
+        why = f"{vendor} answered {response.status_code} on {response.request.url.path}"
+        return TokenInfo(state="unverified", detail=why), why
     try:
         body: dict[str, Any] = response.json()
     except ValueError:
-        return TokenInfo(), f"{vendor} sent a non-JSON reply to {response.request.url.path}"
+        why = f"{vendor} sent a non-JSON reply to {response.request.url.path}"
+        return TokenInfo(state="unverified", detail=why), why
     if settings.crm == "attio":
         if body.get("active") is False:
             raise AuthError(f"{token_env} was rejected: Attio reports the token inactive (revoked or mistyped); "
@@ -295,6 +307,11 @@ async def run_check(
                 if own:
                     await client.aclose()
             report.token = info
+            if info.state == "unreachable":
+                # Every probe would wait out the same retries to say the same thing: stop here.
+                report.issues.append(Issue(what=f"could not reach the CRM: {info.detail}",
+                                           fix="check SCOUT_CRM_BASE_URL, the network and any proxy settings"))
+                return report
             if info.scopes is not None:
                 token_known_good = True
                 scope_issues = _scope_issues(settings.crm, info.scopes)
@@ -308,6 +325,9 @@ async def run_check(
         probe = _Probe(report, token_known_good, scope_gap)
         await _probe_fields(crm, settings, report, probe)
         await _probe_deals(crm, report, probe, sample)
+        if report.token is not None and report.token.state == "unverified" and (
+                report.fields or report.deals is not None):
+            report.token.state = "accepted"  # the reads went through with it
     finally:
         await crm.aclose()
     return report
@@ -364,46 +384,3 @@ async def _probe_deals(crm: CRMReader, report: CheckReport, probe: _Probe, sampl
             fix="Scout reads call notes; check that notes are attached to deals (not only to contacts)",
             blocking=False,
         ))
-
-
-# ---- text -----------------------------------------------------------------------------------------------
-
-
-def format_report(report: CheckReport) -> str:
-    lines = [f"scout check: {report.crm} ({report.target}), object '{report.object}'"]
-    if report.token is not None:
-        scopes = ", ".join(sorted(report.token.scopes)) if report.token.scopes is not None else "(not listed)"
-        identity = f": {report.token.identity}" if report.token.identity else ""
-        lines.append(f"  token     {report.token_env} accepted{identity}")
-        lines.append(f"  scopes    {scopes}")
-    lines.append(f"  writes    {report.writes}")
-    lines.append(f"  extractor {report.extractor}")
-    if report.fields:
-        lines.append("")
-        lines.append(f"  {'concept':<18} {'field':<26} {'map wants':<13} {'CRM has':<13} state")
-        for f in report.fields:
-            state = {"ok": "ok", "missing": "MISSING", "wrong_type": "WRONG TYPE",
-                     "options_missing": "OPTIONS MISSING"}[f.state]
-            have = f.have.value if f.have else "-"
-            concept = f.concept if f.role == "rep" else ""
-            lines.append(f"  {concept:<18} {f.name:<26} {f.want.value:<13} {have:<13} {state}")
-    lines.append("")
-    if report.deals is not None:
-        lines.append(f"  deals     {report.deals} visible")
-    if report.sample_notes is not None:
-        lines.append(f"  notes     {report.sample_notes} on the first {report.sample_deals} deals "
-                     f"({report.sample_deals_with_notes} of them have notes; a sample, not a count)")
-    blocking = [i for i in report.issues if i.blocking]
-    advisory = [i for i in report.issues if not i.blocking]
-    if blocking:
-        lines.append("")
-        lines.append("Missing:")
-        lines.extend(f"  - {i}" for i in blocking)
-    if advisory:
-        lines.append("")
-        lines.append("Worth knowing:")
-        lines.extend(f"  - {i}" for i in advisory)
-    lines.append("")
-    lines.append("Ready: Scout can run here (`scout run` rehearses first)." if report.ready else
-                 f"Not ready: {len(blocking)} thing(s) to fix above.")
-    return "\n".join(lines)

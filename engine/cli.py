@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sqlite3
 import sys
-import tomllib
 from typing import Any, Coroutine, Sequence
 
-from pydantic import ValidationError
-
-from engine.commands import EXIT_ERROR, EXIT_USAGE, COMMAND_MODULES, CommandError
-from engine.crm.base import AuthError, CRMError
+from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
+from engine.crm.base import AuthError, CRMError, TokenMissing
+from engine.gate import open_gate
 from engine.settings import Settings
+from engine.startup import SettingsError, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,24 +24,91 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keeps MEDIC fields current as cited suggestions in scout_* fields. "
         "Every write needs --apply AND LIVE_WRITES=1; anything else is a logged rehearsal.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say on stderr what each stage is doing (listing deals, reading notes, extracting, ...)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now, so log lines land above rich's live line (which swaps stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201 - logging's own attribute
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+class _Voice(logging.Formatter):
+    """One voice on stderr: `scout: message`, and `scout: warning: message`, not raw log levels."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.WARNING:
+            return f"scout: {record.levelname.lower()}: {text}"
+        return f"scout: {text}"
+
+
+def configure_logging(verbose: bool) -> None:
+    """INFO with -v (what each stage of a pass is doing), else warnings only; idempotent across calls."""
+    handler = _StderrHandler()
+    handler.setFormatter(_Voice("%(message)s"))
+    for name in ("scout", "engine"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _culprit(exc: BaseException, settings: Settings) -> str | None:
+    """Which of Scout's files an error without a note came from, read off the code that raised it."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:  # the innermost of our two SQLite modules wins
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name == "engine.provenance":
+            found = f"provenance log {settings.log_db}"
+        elif name == "engine.crm.local":
+            found = f"embedded workspace {settings.workspace}"
+        tb = tb.tb_next
+    return found
+
+
 def file_error(exc: BaseException, settings: Settings) -> str:
-    """`exc` as one line that names the file: the opener's note, else the OSError's own filename, else the
-    files Scout keeps."""
+    """`exc` as one line that names the one file at fault: the opener's note, else the OSError's own
+    filename, else the module that was reading it."""
     detail = (str(exc).splitlines() or [type(exc).__name__])[0]
     notes = getattr(exc, "__notes__", None)
     if notes:
         return f"{notes[-1]}: {detail}"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or detail}: {exc.filename}"
-    files = f"provenance log {settings.log_db}" + (f", workspace {settings.workspace}" if settings.crm == "local" else "")
-    return f"{detail} ({files})"
+    culprit = _culprit(exc, settings)
+    return f"{culprit}: {detail}" if culprit else detail
+
+
+def _interrupted(args: argparse.Namespace, settings: Settings, what: str = "interrupted") -> str:
+    if not hasattr(args, "apply"):
+        return what  # a command that never writes
+    if open_gate(args.apply, settings).live:
+        return f"{what}; an interrupted live write is reconciled on the next run"
+    return f"{what}; this was a rehearsal, so nothing was written to the CRM (the log marks the run interrupted)"
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (`scout log | head -1`): point stdout at /dev/null so the exit flush is silent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 class Terminated(Exception):
@@ -75,22 +142,23 @@ async def stop_on_sigterm(work: Coroutine[Any, Any, int]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    configure_logging(args.verbose)
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = err.get("loc", ["?"])[0]
-        print(f"scout: configuration error in {name}: {err.get('msg')}", file=sys.stderr)
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"scout: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        settings.field_map  # load the TOML now, so a bad file is one line here rather than a traceback later
-    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
-        detail = str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else exc.errors()[0]["msg"]
-        print(f"scout: configuration error in SCOUT_FIELD_MAP ({settings.field_map_path}): {detail}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return asyncio.run(stop_on_sigterm(args.func(args, settings)))
+        code = asyncio.run(stop_on_sigterm(args.func(args, settings)))
+        sys.stdout.flush()  # here, not at exit: a reader that went away is handled below, not as a traceback
+        return code
+    except BrokenPipeError:
+        # Before OSError: a closed pipe is the reader having seen enough, not a file or database error.
+        _quiet_stdout()
+        return EXIT_OK
+    except TokenMissing as exc:
+        print(f"scout: {exc}", file=sys.stderr)
+        return EXIT_USAGE  # a missing setting, as everywhere else
     except (AuthError, CRMError, CommandError) as exc:
         print(f"scout: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_ERROR)
@@ -99,10 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scout: {file_error(exc, settings)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("scout: interrupted; an interrupted live write is reconciled on the next run", file=sys.stderr)
-        return 130
+        print(f"scout: {_interrupted(args, settings)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Terminated:
-        print("scout: stopped by SIGTERM; an interrupted live write is reconciled on the next run", file=sys.stderr)
+        print(f"scout: {_interrupted(args, settings, 'stopped by SIGTERM')}", file=sys.stderr)
         return 128 + signal.SIGTERM
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from engine.crm.base import CRMReader
+from engine.crm.base import CRMError, CRMReader, DealNotFound
+from engine.crm.matching import normalise_name
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.citations import verify_citations
 from engine.fieldtypes import display
@@ -43,20 +44,51 @@ class DealView(BaseModel):
     fresh_dropped: int = 0
 
 
+SHOWN = 5  # candidates listed for an ambiguous name
+COUNTED = 100  # matches ranked, so "and N more" is a true count up to here
+
+
+class Candidate(BaseModel):
+    deal_id: str
+    name: str
+
+
 class Lookup(BaseModel):
-    """Exactly one of: a view, a list of candidates to choose from, or nothing found."""
+    """Exactly one of: a view, candidates to choose from (the best SHOWN of `total`), or nothing found."""
 
     query: str
     view: DealView | None = None
-    candidates: list[str] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.candidates)
 
 
 def _pick(query: str, deals: list[Deal]) -> Deal | None:
-    wanted = " ".join(query.split()).casefold()
-    exact = [d for d in deals if d.name.casefold() == wanted]
+    """The one deal meant: the only one whose name is the query (ignoring case, spacing and dash style), or
+    the only match at all."""
+    wanted = normalise_name(query)
+    exact = [d for d in deals if normalise_name(d.name) == wanted]
     if len(exact) == 1:
         return exact[0]
     return deals[0] if len(deals) == 1 else None
+
+
+async def _by_id(query: str, crm: CRMReader) -> Deal | None:
+    """The deal whose id was typed (`d0001`, a HubSpot number, an Attio uuid), if the text can be an id."""
+    text = query.strip()
+    if not text or any(c.isspace() for c in text):
+        return None
+    try:
+        return await crm.get_deal(text)
+    except DealNotFound:
+        return None
+    except CRMError:
+        # A vendor may refuse text that is not shaped like its ids (a 400); the name search that follows
+        # reports a real outage itself.
+        return None
 
 
 async def build_view(
@@ -103,11 +135,26 @@ async def build_view(
 async def lookup(
     query: str, crm: CRMReader, log: ProvenanceStore | None, extractor: Extractor | None, field_map: FieldMap
 ) -> Lookup:
-    deals = await crm.find_deals(query, limit=5)
-    deal = _pick(query, deals)
+    deal = await _by_id(query, crm)
     if deal is None:
-        return Lookup(query=query, candidates=[d.name for d in deals])
+        deals = await crm.find_deals(query, limit=COUNTED)
+        deal = _pick(query, deals)
+        if deal is None:
+            return Lookup(query=query, candidates=[Candidate(deal_id=d.id, name=d.name) for d in deals[:SHOWN]],
+                          total=len(deals))
     return Lookup(query=query, view=await build_view(deal, crm, log, extractor, field_map))
+
+
+def format_candidates(result: Lookup, pick: str) -> str:
+    """An ambiguous name for a terminal: the best matches with their ids, how many more, and how to pick one
+    (`pick` is the command that takes an id, e.g. `scout deal`)."""
+    lines = [f"'{result.query}' matches {result.total} deals:"]
+    width = max(len(c.deal_id) for c in result.candidates)
+    lines += [f"  {c.deal_id:<{width}}  {c.name}" for c in result.candidates]
+    if result.more:
+        lines.append(f"  and {result.more} more")
+    lines.append(f"Pick one by its id, e.g. `{pick} {result.candidates[0].deal_id}`, or give more of the name.")
+    return "\n".join(lines)
 
 
 def format_view(view: DealView) -> str:

@@ -38,6 +38,23 @@ class Problem(BaseModel):
         return f"{where}: {self.message}"
 
 
+class NotText(Exception):
+    """The file is a spreadsheet workbook (or other binary), not the text format asked for; nothing imported."""
+
+
+# An .xlsx is a zip archive, an old .xls an OLE compound file: both start with these bytes.
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def refuse_workbook(path: Path) -> None:
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(_WORKBOOK_MAGIC):
+        raise NotText("this is an Excel workbook, not a CSV or JSON Lines text file: in Excel use File > "
+                      "Save As > 'CSV UTF-8 (Comma delimited)' (in HubSpot, export as CSV), then import the "
+                      ".csv; nothing imported")
+
+
 class ImportFailed(Exception):
     """The input is not importable; nothing was imported. `problems` says where and why."""
 
@@ -316,6 +333,7 @@ def _assemble(parsed: _Lines, source: str, problems: _Collector) -> WorkspaceDat
 
 
 def read_jsonl(path: Path) -> WorkspaceData:
+    refuse_workbook(path)
     with open(path, encoding="utf-8-sig") as handle:  # -sig: tolerate a BOM from Windows editors
         return parse_jsonl(handle, source=path.name)
 
@@ -481,15 +499,26 @@ class CsvMapping(BaseModel):
     """Which column fed which field: printed after an import so the mapping is never a guess."""
 
     used: dict[str, str] = Field(default_factory=dict)  # column -> what it became
+    separator: str = ","  # of the deals file; ';' when Excel saved it the European way
     ignored: list[str] = Field(default_factory=list)
     notes_imported: int = 0
     notes_skipped: int = 0
     notes_skipped_reason: str = ""
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def _separator(raw: str) -> str:
+    """',' or ';': whichever splits the header row into more columns. Excel saves CSV with ';' wherever ','
+    is the decimal mark (most of Europe), and HubSpot's own multi-select values use ';' inside a cell."""
+    first = raw.split("\n", 1)[0]
+    counts = {sep: len(next(csv.reader([first], delimiter=sep), [])) for sep in (",", ";")}
+    return ";" if counts[";"] > counts[","] else ","
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], str]:
+    refuse_workbook(path)
     raw = path.read_bytes().decode("utf-8-sig")
-    reader = csv.reader(io.StringIO(raw, newline=""))
+    separator = _separator(raw)
+    reader = csv.reader(io.StringIO(raw, newline=""), delimiter=separator)
     try:
         headers = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -501,7 +530,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         if any(c.strip() for c in cells):
             rows.append((start, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}))
         start = reader.line_num + 1
-    return headers, rows
+    return headers, rows, separator
 
 
 def _concept_columns(headers: list[str], field_map: FieldMap) -> dict[str, FieldSpec]:
@@ -521,14 +550,14 @@ def parse_hubspot_csv(
     """A HubSpot deals export (plus, optionally, a notes export) as a pipeline, or raise ImportFailed."""
     problems = _Collector()
     source = deals_path.name
-    headers, rows = _read_csv(deals_path)
+    headers, rows, separator = _read_csv(deals_path)
     columns = {need: _find(headers, names) for need, names in DEAL_COLUMNS.items()}
     for need in ("id", "name"):
         if columns[need] is None:
             problems.add(source, 1, f"no {' or '.join(repr(c) for c in DEAL_COLUMNS[need][:2])} column; "
                                     f"columns found: {', '.join(headers)}")
     problems.raise_if_any()
-    mapping = CsvMapping()
+    mapping = CsvMapping(separator=separator)
     concept_cols = _concept_columns(headers, field_map)
 
     specs: dict[str, FieldSpec] = {}
@@ -616,7 +645,7 @@ def _with_seen_options(spec: FieldSpec, column: str, rows: list[tuple[int, dict[
 
 def _hubspot_notes(path: Path, deals: list[Deal], problems: _Collector, mapping: CsvMapping) -> list[Note]:
     source = path.name
-    headers, rows = _read_csv(path)
+    headers, rows, _ = _read_csv(path)
     columns = {need: _find(headers, names) for need, names in NOTE_COLUMNS.items()}
     if columns["body"] is None:
         problems.add(source, 1, f"no 'Note body' column; columns found: {', '.join(headers)}")

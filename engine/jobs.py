@@ -16,6 +16,7 @@ from engine.extract.base import Extractor
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
 from engine.gate import Gate, open_gate
 from engine.models import RunSummary
+from engine.progress import ProgressSink
 from engine.provenance import ProvenanceStore
 from engine.reconcile import reconcile_pending
 from engine.runner import run_pass
@@ -69,7 +70,8 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 
 async def run_job(
     settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
-    batch: bool | None = None, clock: Callable[[], float] = time.monotonic, new_log: bool = False,
+    batch: bool | None = None, clock: Callable[[], float] = time.monotonic, progress: ProgressSink | None = None,
+    new_log: bool = False,
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
@@ -79,6 +81,7 @@ async def run_job(
     `batch`: extract through one Message Batch (half price, waits for it); None follows SCOUT_BATCH. A plain
     pass that finds a batch an interrupted batch pass left pending collects that batch instead.
     `clock`: what SCOUT_PASS_DEADLINE is measured on (tests inject one).
+    `progress` is told after each deal (engine/progress.py); the CLI shows it.
     """
     if cap is not None and cap < 1:
         raise ValueError(f"cap must be at least 1, not {cap}")
@@ -100,7 +103,7 @@ async def run_job(
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
             cost=cost_function(),
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
-            deadline=settings.pass_deadline or None, clock=clock, new_log=new_log,
+            deadline=settings.pass_deadline or None, clock=clock, progress=progress, new_log=new_log,
         )
     if resumed is not None:
         summary.notices.insert(0, f"Message Batch {resumed} from an interrupted batch pass was still pending: this "

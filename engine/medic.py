@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -190,6 +191,22 @@ def default_field_map() -> FieldMap:
     return FieldMap(concepts=concepts)
 
 
+E = TypeVar("E", Concept, FieldType)
+
+
+def _known(enum: type[E], value: object, message: str) -> E:
+    """`enum(value)`, or a ValueError that lists the valid names (the CLI shows it as one line)."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise ValueError(f"{message} {', '.join(e.value for e in enum)}") from None
+
+
+def _type(override: dict[str, Any], key: str, default: FieldType, concept: Concept) -> FieldType:
+    value = override.get(key, default)
+    return _known(FieldType, value, f"unknown {key} '{value}' for {concept.value}; the types are")
+
+
 def load_field_map(path: Path | None) -> FieldMap:
     """The default map, with any overrides from a TOML file applied per concept."""
     base = default_field_map()
@@ -198,18 +215,18 @@ def load_field_map(path: Path | None) -> FieldMap:
     data = tomllib.loads(Path(path).read_text())
     concepts = dict(base.concepts)
     for key, override in (data.get("concepts") or {}).items():
-        concept = Concept(key)
+        concept = _known(Concept, key, f"unknown concept '{key}' in [concepts.{key}]; the concepts are")
         cur = concepts[concept]
         options = tuple(override.get("options", cur.rep.options))
         rep = FieldSpec(
             name=override.get("rep_field", cur.rep.name),
-            type=FieldType(override.get("rep_type", cur.rep.type)),
+            type=_type(override, "rep_type", cur.rep.type, concept),
             label=override.get("rep_label", cur.rep.label),
             options=options,
         )
         scout = FieldSpec(
             name=override.get("scout_field", cur.scout.name),
-            type=FieldType(override.get("scout_type", cur.scout.type)),
+            type=_type(override, "scout_type", cur.scout.type, concept),
             label=override.get("scout_label", cur.scout.label),
             options=tuple(override.get("options", cur.scout.options)),
         )

@@ -310,9 +310,7 @@ class ProvenanceStore:
             raise FileNotFoundError(f"no provenance log at {path} yet: run `scout run` first")
 
         async def setup(db: aiosqlite.Connection) -> None:
-            if readonly:
-                await db.execute("PRAGMA schema_version")  # a corrupt file fails here, not at some later read
-            else:
+            if not readonly:
                 await db.execute("PRAGMA journal_mode=WAL")
                 # Under WAL, NORMAL skips the fsync on each commit (the WAL is synced at checkpoints). A committed
                 # row is in the WAL file, so it survives a crash of this process (the case intent rows exist for);
@@ -325,7 +323,8 @@ class ProvenanceStore:
                     await db.execute("ALTER TABLE runs ADD COLUMN holder TEXT")
                 await db.commit()
 
-        db = await open_sqlite(path, readonly=readonly, where=where, setup=setup)
+        db = await open_sqlite(path, readonly=readonly, where=where, setup=setup, table="runs",
+                               empty_hint="it records no runs yet (`scout run` starts it)")
         return cls(db, readonly, path)
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ from engine.fieldtypes import CoercionError, coerce
 from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
+from engine.progress import PassProgress, ProgressSink
 from engine.provenance import EXPIRED_REASON, ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
 from engine.reconcile import field_holds, reconcile_pending
 from engine.summary import format_summary
@@ -106,6 +107,7 @@ class PassRunner:
         cost: Callable[[str, Usage], float | None] | None = None,
         batch: BatchOptions | None = None, lock_holder: str | None = None,
         deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
+        progress: ProgressSink | None = None,
     ):
         if gate.live != (writer is not None):
             raise ValueError("a live gate needs a writer and a dry run must not have one")
@@ -131,6 +133,18 @@ class PassRunner:
         self._deadline, self._clock = deadline or None, clock
         self._deadline_at: float | None = None
         self.deadline_left = 0
+        self._progress = progress
+        self._done = 0  # deals finished this pass, however they ended; `scanned` counts only the settled ones
+        self._planned = 0
+
+    def _report(self, *, deal_finished: bool = True) -> None:
+        if deal_finished:
+            self._done += 1
+        if self._progress is not None:
+            self._progress(PassProgress(
+                done=self._done, total=self._planned, written=self.counts[ActionKind.WRITTEN],
+                would_write=self.counts[ActionKind.WOULD_WRITE], failed=self.counts[ActionKind.FAILED],
+                live=self.gate.live))
 
     def _row(self, run_id: int, deal: Deal | DealRef, **kw: Any) -> ActionRow:
         return ActionRow(run_id=run_id, deal_id=deal.id, deal_name=deal.name, model=self.extractor.model,
@@ -147,9 +161,13 @@ class PassRunner:
         if self._deadline is not None:
             self._deadline_at = self._clock() + self._deadline
         try:
+            log.info("listing deals")
             ordered = await order_deals(self.crm, self.store, dry_run=not self.gate.live)
             total = len(ordered)
             await self.store.set_total(run_id, total)
+            self._planned = min(total, cap)
+            log.info("%d deals listed; this pass takes %d (cap %d)", total, self._planned, cap)
+            self._report(deal_finished=False)
             if self._batch is not None:
                 await self._run_batch(run_id, ordered, cap)
             else:
@@ -216,6 +234,7 @@ class PassRunner:
 
     async def _load(self, run_id: int, ref: DealRef) -> tuple[Deal, list[Note]] | None:
         """The deal and its notes; None (logged) when it is gone or cannot be read."""
+        log.info("%s: reading notes and fields", ref.name)
         try:
             return await self.crm.get_deal(ref.id), await self.crm.list_notes(ref.id)
         except DealNotFound as exc:
@@ -246,6 +265,7 @@ class PassRunner:
                             error=f"{type(exc).__name__}: {exc}")
             self.counts[row.action] += 1
             await self.store.log_many([row])
+        self._report()
 
     async def _process_one(self, run_id: int, ref: DealRef) -> None:
         """Read, extract, decide and act on one deal (the synchronous path)."""
@@ -255,6 +275,7 @@ class PassRunner:
         deal, notes = loaded
         extraction = None
         if notes:
+            log.info("%s: extracting from %d note(s)", deal.name, len(notes))
             limit = asyncio.timeout(self._time_left())
             try:
                 async with limit:
@@ -300,6 +321,7 @@ class PassRunner:
         """Shared by both paths: check citations, decide, gate, log, and mark the deal scanned."""
         rows: list[ActionRow] = []
         if extraction is not None:
+            log.info("%s: checking citations and deciding on %d finding(s)", deal.name, len(extraction.findings))
             kept, unverified = verify_citations(extraction.findings, notes, self.field_map)
             for d in [*extraction.dropped, *unverified]:
                 fields = self.field_map.concepts.get(d.concept) if d.concept != "*" else None
@@ -377,7 +399,11 @@ class PassRunner:
                 pending.append(PendingDeal(deal=deal, notes=notes, cache_key=key))
             else:  # unchanged notes: no tokens, not even at half price
                 ready.append((deal, notes, Extraction.model_validate_json(payload)))
-        await self._each(ready, lambda r: self._settle(run_id, *r))
+        async def settle_ready(r: tuple[Deal, list[Note], Extraction | None]) -> None:
+            await self._settle(run_id, *r)
+            self._report()
+
+        await self._each(ready, settle_ready)
         if not pending:
             return
         try:
@@ -427,6 +453,7 @@ class PassRunner:
                 await self._extraction_failed(run_id, deal, outcome.error)
             else:
                 await self._settle(run_id, deal, notes, outcome.extraction)
+            self._report()
 
         await self._each(settle, one)
         await self.store.close_batch(batch_id, closing, note)
@@ -459,6 +486,7 @@ class PassRunner:
             return rows + [self._row(run_id, deal, action=ActionKind.WOULD_WRITE, reason=reason,
                                      previous=decision.previous, new=new, **base)]
         # Live: the intent is durable before the CRM is touched, so a crash in between is found next start.
+        log.info("%s: writing %s", deal.name, fields.scout.name)
         await self._log_rows(rows)
         intent = await self.store.log(self._row(run_id, deal, action=ActionKind.WRITTEN, reason=reason,
                                                 previous=decision.previous, new=new, status="pending", **base))
@@ -502,7 +530,8 @@ async def run_pass(
     *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
     cost: Callable[[str, Usage], float | None] | None = None, batch: BatchOptions | None = None,
-    deadline: float | None = None, clock: Callable[[], float] = time.monotonic, new_log: bool = False,
+    deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
+    progress: ProgressSink | None = None, new_log: bool = False,
 ) -> RunSummary:
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch.
     `deadline`: seconds after which no deal is extracted (the rest lead the next run); `clock` for tests.
@@ -513,7 +542,7 @@ async def run_pass(
             await refuse_a_replaced_log(crm, store, field_map)
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
                             gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder,
-                            deadline=deadline, clock=clock)
+                            deadline=deadline, clock=clock, progress=progress)
         return await runner.run(cap)
     finally:
         await store.release_lock(holder)

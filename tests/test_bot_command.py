@@ -106,8 +106,26 @@ async def test_an_ambiguous_name_lists_the_best_matches(make_settings, slack):
 
     answer = ephemeral(slack)
     shown = text_of(answer["blocks"])
-    assert "*extra* matches several deals. Which one?\n• Extra 000\n• Extra 001\n• Extra 002" in shown
-    assert answer["text"] == "'extra' matches several deals"
+    assert "*extra* matches 3 deals. Which one?\n• `x000` Extra 000\n• `x001` Extra 001\n• `x002` Extra 002" in shown
+    assert "…and" not in shown
+    assert "Type `/scout x000` (an id from the list) or more of the name." in shown
+    assert answer["text"] == "'extra' matches 3 deals"
+
+
+async def test_a_name_shared_by_many_deals_says_how_many_more_and_an_id_picks_one(make_settings, slack):
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                      SLACK_API_URL=slack.base_url)
+    await seed(s.workspace, small_pipeline(extra_deals=12))
+    app = build_app(s, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    await dispatch(app, slash_command("EXTRA", slack.response_url()))
+    shown = text_of(ephemeral(slack)["blocks"])
+    assert "*EXTRA* matches 12 deals. Which one?\n• `x000` Extra 000\n" in shown and "• `x004` Extra 004\n" in shown
+    assert "Extra 005" not in shown and "…and 7 more" in shown
+
+    slack.calls.clear()
+    await dispatch(app, slash_command("x007", slack.response_url()))
+    assert ephemeral(slack)["blocks"][0]["text"]["text"] == "Extra 007"
 
 
 async def test_no_match_says_so(settings, slack):

@@ -133,12 +133,12 @@ def test_deal_lookup_is_read_only_and_handles_ambiguity(scout, demo):
     scout("run", "--cap", "212")
     workspace, log = file_digest(demo.workspace), file_digest(demo.log_db)
     code, out, _ = scout("deal", "Acme")
-    assert code == EXIT_NOT_FOUND and "matches several deals" in out and out.count("Acme") >= 2
+    assert code == EXIT_NOT_FOUND and "'Acme' matches 5 deals:" in out and out.count("Acme") >= 5
     code, out, _ = scout("deal", "no such deal zzz")
     assert code == EXIT_NOT_FOUND and "No deal matches" in out
     code, out, _ = scout("deal", "--json", "Acme Corp")
     candidates = json.loads(out)["candidates"]
-    name = candidates[0] if candidates else json.loads(out)["view"]["name"]
+    name = candidates[0]["name"] if candidates else json.loads(out)["view"]["name"]
     code, out, _ = scout("deal", name)
     assert code == EXIT_OK and out.startswith(name) and "last scanned: 20" in out
     assert "economic_buyer" in out and "scout_champion" in out
@@ -192,7 +192,13 @@ def test_partial_exit_code_when_setup_meets_a_conflicting_field(scout, demo, mon
     (None, "No such file"),
     ("concepts = [", "SCOUT_FIELD_MAP"),
     ('[concepts.champion]\nscout_field = "champion"\n', "must start with 'scout_'"),
-    ('[concepts.budget]\nrep_field = "x"\n', "'budget' is not a valid Concept"),
+    ('[concepts.budget]\nrep_field = "x"\n',
+     "unknown concept 'budget' in [concepts.budget]; the concepts are metrics, economic_buyer, decision_criteria, "
+     "identified_pain, champion, paper_process, competition"),
+    ('[concepts.champion]\nrep_type = "string"\n',
+     "unknown rep_type 'string' for champion; the types are text, number, date, select, multi_select, person, "
+     "record"),
+    ('[concepts.metrics]\nscout_type = "Text"\n', "unknown scout_type 'Text' for metrics; the types are text,"),
 ])
 def test_a_bad_field_map_is_one_line_not_a_traceback(scout, make_settings, tmp_path, content, expected):
     path = tmp_path / "map.toml"
@@ -210,3 +216,81 @@ def test_post_without_a_channel_refuses_before_the_pass_runs(scout, demo, monkey
     code, out, err = scout("run", "--post")
     assert code != EXIT_OK and "SCOUT_SUMMARY_CHANNEL is not set" in err and "Traceback" not in err
     assert out == "" and not demo.log_db.exists()  # no pass ran
+
+
+@pytest.mark.parametrize("query", ["d0001", "Acme Corp — Platform renewal", "acme corp - platform renewal",
+                                   "ACME CORP – PLATFORM RENEWAL", "Acme Corp—Platform  renewal"])
+def test_a_deal_is_found_by_id_exact_name_or_name_in_any_case_and_dash_style(scout, demo, query):
+    code, out, _ = scout("deal", "--no-extract", query)
+    assert code == EXIT_OK, out
+    assert out.startswith("Acme Corp — Platform renewal (d0001)")
+
+
+def test_an_ambiguous_name_lists_candidates_with_ids_how_many_more_and_how_to_pick(scout, demo):
+    from engine.crm.demo import generate_demo
+
+    pilots = sorted((d.id, d.name) for d in generate_demo().deals if "pilot" in d.name.casefold())
+    assert len(pilots) > 6
+    code, out, _ = scout("deal", "--no-extract", "PILOT")
+    assert code == EXIT_NOT_FOUND
+    lines = out.splitlines()
+    assert lines[0] == f"'PILOT' matches {len(pilots)} deals:"
+    shown = [line.split(None, 1) for line in lines[1:6]]
+    assert all(pair in [list(p) for p in pilots] for pair in shown), lines
+    assert lines[6] == f"  and {len(pilots) - 5} more"
+    first = shown[0][0]
+    assert lines[7] == f"Pick one by its id, e.g. `scout deal {first}`, or give more of the name."
+
+    code, out, _ = scout("deal", "--json", "--no-extract", "PILOT")
+    data = json.loads(out)
+    assert code == EXIT_NOT_FOUND and data["view"] is None and data["total"] == len(pilots)
+    assert [c["deal_id"] for c in data["candidates"]] == [pair[0] for pair in shown]
+    code, out, _ = scout("deal", "--no-extract", first)
+    assert code == EXIT_OK and out.startswith(f"{dict(pilots)[first]} ({first})")
+
+
+def test_log_checks_the_action_filter_and_limits_a_runs_actions(scout, demo):
+    scout("run", "--cap", "10")
+    code, _, err = scout("log", "1", "--action", "would-write")
+    assert code == EXIT_USAGE and "invalid choice: 'would-write'" in err
+    assert "would_write" in err and "revert_conflict" in err  # the known actions are listed
+    code, _, err = scout("log", "--action", "failed")  # a filter needs the run it filters
+    assert code == EXIT_USAGE and "--action" in err and "scout log RUN --action" in err
+
+    everything = json.loads(scout("log", "1", "--json")[1])["actions"]
+    assert len(everything) > 3
+    limited = json.loads(scout("log", "1", "--json", "--limit", "3")[1])["actions"]
+    assert limited == everything[:3]
+    code, out, _ = scout("log", "1", "--limit", "3")
+    assert code == EXIT_OK and f"{len(everything) - 3} more" in out
+    table = out.split("\n\n", 1)[1].splitlines()  # after the run's summary
+    assert table[0].split()[:2] == ["id", "action"]
+    shown = [line.split()[0] for line in table[1:] if line.split() and line.split()[0].isdigit()]
+    assert shown == [str(a["id"]) for a in everything[:3]]  # exactly the first three action rows
+    code, _, err = scout("log", "--limit", "0")
+    assert code == EXIT_USAGE
+    code, out, _ = scout("log", "1", "--action", "failed", "--action", "revert_conflict")
+    assert code == EXIT_OK and out.rstrip().endswith("no failed or revert_conflict actions in run 1")
+
+
+def test_log_marks_a_running_run_and_shows_its_counts_so_far(scout, demo):
+    import asyncio
+
+    from engine.provenance import ProvenanceStore
+
+    scout("run", "--cap", "5")
+
+    async def start():  # a pass in progress in another process, as the log holds it
+        store = await ProvenanceStore.open(demo.log_db)
+        run_id = await store.start_run("pass", dry_run=True, dry_run_reason="--apply was not given", cap=50)
+        await store.aclose()
+        return run_id
+
+    running = asyncio.run(start())
+    code, out, _ = scout("log")
+    line = next(line for line in out.splitlines() if line.split() and line.split()[0] == str(running))
+    assert "RUNNING" in line
+    finished = next(line for line in out.splitlines() if line.split() and line.split()[0] == "1")
+    assert "RUNNING" not in finished and "finished" in finished
+    code, out, _ = scout("log", str(running))
+    assert code == EXIT_OK and out.startswith(f"run {running} (pass) is RUNNING: so far 0 written, 0 would-write")

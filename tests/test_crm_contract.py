@@ -145,6 +145,24 @@ async def test_find_deals_best_match_first(env: ContractEnv) -> None:
     assert [d.id for d in await env.crm.find_deals("globex")][:1] == [ids[GLOBEX]]
 
 
+
+async def test_the_deal_lookup_finds_by_vendor_id_or_name_and_a_word_is_never_mistaken_for_a_bad_id(
+    env: ContractEnv,
+) -> None:
+    """`scout deal` and `/scout` on every adapter: an id goes straight to its deal, a plain word that no id
+    looks like (a vendor may answer 404 or 400 to it) falls through to the name search."""
+    from engine.dealview import lookup
+    from engine.medic import default_field_map
+
+    ids = await seeded(env)
+    fmap = default_field_map()
+    by_id = await lookup(ids[GLOBEX], env.crm, None, None, fmap)
+    assert by_id.view is not None and by_id.view.deal_id == ids[GLOBEX]
+    by_name = await lookup("ACME CORP RENEWAL", env.crm, None, None, fmap)
+    assert by_name.view is not None and by_name.view.deal_id == ids[FULL]
+    word = await lookup("acme", env.crm, None, None, fmap)
+    assert word.view is None and {c.deal_id for c in word.candidates} >= {ids[FULL], ids[BLANK]}
+
 # ---- writing ---------------------------------------------------------------------------------------
 
 SCOUT_MULTI = FieldSpec(

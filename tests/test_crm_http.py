@@ -7,7 +7,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from engine.crm.base import AuthError, CRMError
+from engine.crm.base import AuthError, CRMError, CRMUnreachable
 from engine.crm.http import RateLimiter, backoff_seconds, error_for, request, retry_after_seconds
 from tests.standins.contract import FakeClock
 
@@ -127,7 +127,8 @@ async def test_connection_errors_are_retried_then_reported() -> None:
         with pytest.raises(CRMError) as err:
             await request(client, "GET", "/x", limiter=RateLimiter(100), sleep=clock.sleep, max_retries=2, vendor="Attio")
     assert len(seen) == 3
-    assert str(err.value).startswith("Attio unreachable (ConnectError: refused) after 2 retries on GET /x")
+    assert str(err.value).startswith("Attio unreachable at crm.test (ConnectError: refused) after 2 retries on GET /x")
+    assert isinstance(err.value, CRMUnreachable)
 
 
 async def test_gives_up_after_max_retries_with_a_message_naming_the_request() -> None:

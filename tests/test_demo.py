@@ -194,3 +194,29 @@ def test_injection_notes_and_ambiguous_names_are_present(demo):
     names = [d.name for d in data.deals]
     assert sum(n.startswith("Acme") for n in names) >= 2
     assert any(n.startswith("Globex") for n in names)
+
+
+# -- scout demo --deals N: any size from 1 to 100,000, and a clear usage error outside it ---------------------
+
+@pytest.mark.parametrize("n", [1, 2, 3, 804, 2500])
+def test_demo_seeds_exactly_n_deals_with_distinct_names_beyond_the_fixed_list(scout, make_settings, n):
+    settings = make_settings()
+    code, out, err = scout("demo", "--deals", str(n))
+    assert code == 0 and f": {n} deals, " in out, err
+    import sqlite3
+
+    with sqlite3.connect(settings.workspace) as db:
+        names = [row[0] for row in db.execute("SELECT name FROM deals")]
+        notes = db.execute("SELECT COUNT(*) FROM notes").fetchone()[0]
+    assert len(names) == n and len(set(names)) == n and notes >= n
+
+
+@pytest.mark.parametrize("value, message", [("-3", "must be between 1 and 100000, not -3"),
+                                            ("0", "must be between 1 and 100000, not 0"),
+                                            ("100001", "must be between 1 and 100000, not 100001"),
+                                            ("lots", "'lots' is not a whole number")])
+def test_demo_size_outside_1_to_100000_is_a_usage_error_and_seeds_nothing(scout, make_settings, value, message):
+    settings = make_settings()
+    code, out, err = scout("demo", "--deals", value)
+    assert code == 2 and out == "" and f"argument --deals: {message}" in err and "Traceback" not in err
+    assert not settings.workspace.exists()

@@ -14,11 +14,11 @@ from engine.evaluate import (
     EvalDeal,
     EvalReport,
     evaluate,
-    format_table,
     load_split,
     norm_value,
     text_matches,
 )
+from engine.commands.evalcmd import format_table
 from engine.extract.base import ExtractionError
 from engine.extract.citations import normalise
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap

@@ -189,7 +189,8 @@ def test_a_hubspot_deals_and_notes_export_imports_and_rehearses(scout, tmp_path)
     code, out, err = scout("import", str(tmp_path / "deals.csv"), "--notes", str(tmp_path / "notes.csv"))
     assert code == 0, err
     assert "3 deals, 3 notes" in out
-    assert "'Economic Buyer'" in out and "-> economic_buyer (person)" in out
+    used = next(line for line in out.splitlines() if "'Economic Buyer'" in line)
+    assert used.split()[-2:] == ["economic_buyer", "(person)"]
     assert "Columns ignored: 'Deal probability'" in out
     assert "1 note(s) skipped: not associated with any deal in the deals file" in out
 
@@ -286,3 +287,35 @@ def test_rehearsing_a_full_pass_on_an_imported_copy(scout, tmp_path, monkeypatch
     assert deals["d2"]["values"]["scout_competition"] == "Blackline"
     assert deals["d1"]["values"]["economic_buyer"] == "Dana Ruiz"  # the rep's own value is untouched
     assert "scout_economic_buyer" not in deals["d1"]["values"]  # and Scout deferred to it
+
+
+def test_a_semicolon_csv_from_european_excel_is_detected(scout, tmp_path) -> None:
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(DEALS_CSV.lstrip("\ufeff"), newline="")))
+    text = io.StringIO()
+    csv.writer(text, delimiter=";").writerows(rows)  # what Excel writes where ',' is the decimal mark
+    (tmp_path / "deals.csv").write_text(text.getvalue(), encoding="utf-8")
+    code, out, err = scout("import", str(tmp_path / "deals.csv"))
+    assert code == 0, err
+    assert "3 deals" in out and "';'-separated" in out
+    exported = tmp_path / "out.jsonl"
+    assert scout("export", str(exported))[0] == 0
+    deals = {r["id"]: r for r in map(json.loads, exported.read_text().splitlines()) if r["type"] == "deal"}
+    assert deals["1001"]["values"]["decision_criteria"] == ["Security", "Price"]
+    assert deals["1001"]["values"]["amount"] == 120000
+
+
+@pytest.mark.parametrize("name", ["deals.xlsx", "deals.csv"])
+def test_an_excel_workbook_gets_export_as_csv_advice(scout, tmp_path, name) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / name, "w") as book:  # an .xlsx is a zip of XML parts
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    code, out, err = scout("import", str(tmp_path / name))
+    assert code == 1 and out == ""
+    assert "Excel workbook" in err and "CSV" in err and "UTF-8" not in err.split("Excel")[0]
+    assert "is not UTF-8" not in err and "Traceback" not in err
+    assert not Settings().workspace.exists()

@@ -42,8 +42,12 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("Quick start", ACTIVATE): Expect(),
     ("Quick start", "scout log"): Expect(matches=(r"\n +1 +pass +DRY RUN .* 212/212 \(cap 212\)",)),
     ("Quick start", "scout log 1"): Expect(shows=("would_write", "Acme Corp — Platform renewal", "scout_metrics")),
-    ("Quick start", 'scout deal "Acme Corp — Platform renewal"'): Expect(
+    ("Quick start", 'scout deal "acme corp - platform renewal"'): Expect(
         shows=("Acme Corp — Platform renewal (d0001)", "economic_buyer", "last scanned: ")),
+    ("Quick start", "scout deal d0001"): Expect(shows=("Acme Corp — Platform renewal (d0001)",)),
+    ("Quick start", "scout deal pilot"): Expect(
+        code=5, shows=("'pilot' matches 24 deals:", "  d0159  Globex — Pilot", "  and 19 more",
+                       "Pick one by its id, e.g. `scout deal ")),
     ("Quick start", "scout setup"): Expect(shows=("DRY RUN", "would_create", "Nothing was created")),
     ("Quick start", "LIVE_WRITES=1 scout setup --apply && LIVE_WRITES=1 scout run --apply"): Expect(
         shows=("LIVE: setup run 3", "scanned 50/212 (cap 50)", "run 4 · model offline-rules-1"),
@@ -55,7 +59,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
 
     ("Rehearse on your own data", "export SCOUT_DATA_DIR=./rehearsal"): Expect(),
     ("Rehearse on your own data", "scout import deals.csv --notes notes.csv"): Expect(
-        shows=("2 deals, 2 notes", "-> economic_buyer (person)")),
+        shows=("2 deals, 2 notes",), matches=(r"'Economic Buyer' +economic_buyer \(person\)",)),
     ("Rehearse on your own data", "scout check"): Expect(code=4, shows=("2 visible", "scout_metrics missing")),
     ("Rehearse on your own data", "scout run"): Expect(shows=("DRY RUN", "scanned 2/2")),
     ("Rehearse on your own data", "scout log 1"): Expect(shows=("would_write", "Blackline")),

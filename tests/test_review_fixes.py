@@ -150,9 +150,8 @@ def test_a_corrupt_workspace_is_one_line_naming_it(capsys, demo):
     demo.workspace.write_text("garbage\n")
     code, out, err = scout(capsys, "run")
     assert code == 1 and out == ""
-    # The read-only workspace fails at its first read, not at open: the line names the files Scout keeps.
-    assert err == (f"scout: file is not a database (provenance log {demo.log_db}, "
-                   f"workspace {demo.workspace})\n")
+    # The read-only open reads the header at once, so the line names the workspace and only the workspace.
+    assert err == f"scout: cannot open the embedded workspace {demo.workspace}: file is not a database\n"
 
 
 def test_a_data_dir_that_cannot_be_created_is_one_line(capsys, make_settings, tmp_path):

@@ -223,6 +223,28 @@ def test_check_lists_missing_scout_fields_then_ready_after_setup(name, serve, sc
     code, out, err = scout("check")
     assert code == 0, out + err
     assert "Ready" in out and "MISSING" not in out
+    token_env = "ATTIO_API_TOKEN" if name == "attio" else "HUBSPOT_TOKEN"
+    assert f"token     {token_env} accepted" in out and err == ""
+
+
+@pytest.mark.parametrize("name", VENDORS)
+def test_check_on_an_unreachable_crm_names_the_host_and_the_error_and_never_says_accepted(name, scout,
+                                                                                          monkeypatch) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("SCOUT_CRM", name)
+    monkeypatch.setenv("SCOUT_CRM_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("ATTIO_API_TOKEN" if name == "attio" else "HUBSPOT_TOKEN", "some-token")
+    code, out, err = scout("check")
+    assert code == 1
+    line = next(line for line in out.splitlines() if line.strip().startswith("token"))
+    assert "unreachable" in line and f"127.0.0.1:{port}" in line and "ConnectError" in line
+    assert "accepted" not in out and "rejected" not in out
+    assert "Not ready: the CRM could not be reached" in out
+    assert "WARNING" not in err and "warning" not in err  # no raw log line from a fallback probe
 
 
 @pytest.mark.parametrize(("name", "dropped"), [("attio", "note:read-write"), ("hubspot", "crm.objects.contacts.read")])
@@ -250,7 +272,7 @@ def test_check_with_a_bad_or_missing_token_is_one_line_naming_the_variable(name,
     else:
         monkeypatch.setenv(vendor.token_env, token)
     code, out, err = scout("check")
-    assert code == 1 and out == ""
+    assert code == (1 if token else 2) and out == ""  # unset is a missing setting (2), as in `python -m bot`
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("scout: ") and vendor.token_env in err
     assert ("is not set" if token is None else "rejected") in err

@@ -45,7 +45,7 @@ async def answer(settings: Settings, query: str, extractor: Extractor | None) ->
     if result.view is not None:
         return blocks.deal_view_blocks(result.view, fresh_ran=extractor is not None), blocks.deal_view_text(result.view)
     if result.candidates:
-        return blocks.candidates_blocks(query, result.candidates), blocks.plain(f"'{query}' matches several deals")
+        return blocks.candidates_blocks(result), blocks.plain(f"'{query}' matches {result.total} deals")
     return blocks.not_found_blocks(query), blocks.plain(f"No deal matches '{query}'")
 
 

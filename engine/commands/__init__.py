@@ -1,4 +1,5 @@
-"""CLI commands. Exit codes are part of the interface: scripts and the scheduler rely on them."""
+"""CLI commands. Exit codes are part of the interface: scripts and the scheduler rely on them, and
+`python -m bot` uses the same ones."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ EXIT_USAGE = 2  # bad arguments or settings
 EXIT_BUSY = 3  # another pass holds the lock
 EXIT_PARTIAL = 4  # finished, but some actions failed or conflicted (see `scout log RUN`)
 EXIT_NOT_FOUND = 5  # no such run or deal
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class CommandError(Exception):

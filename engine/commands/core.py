@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import AsyncExitStack
+from typing import Callable
 
 from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError, regular_file
+from engine.commands.progress import pass_progress
+from engine.commands.tables import Col, render, stdout_is_terminal
+from engine.crm.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
-from engine.dealview import format_view, lookup
+from engine.dealview import format_candidates, format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
 from engine.provenance import LockHeld, ProvenanceStore
 from engine.runner import LogReplaced
@@ -17,15 +22,26 @@ from engine.undo import LAST, RunRef, UndoRefused
 from engine.wiring import build_extractor
 
 
-def positive_int(text: str) -> int:
-    """argparse type for counts such as --cap: 0 or a negative number is a usage error, not a silent default."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+SETUP_COLS = [Col("field"), Col("type"), Col("state"), Col("detail")]
+
+
+def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    """argparse type for a whole number in low..high: anything else is a usage error naming the range, never a
+    silent default or a traceback."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {value}")
+        return value
+    return parse
+
+
+positive_int = bounded_int(1)  # counts such as --cap: 0 or a negative number is a usage error
 
 
 def run_ref(text: str) -> RunRef:
@@ -39,7 +55,6 @@ def run_ref(text: str) -> RunRef:
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.crm.demo import generate_demo
     from engine.crm.local import LocalCRM
 
     if settings.crm != "local":
@@ -68,8 +83,8 @@ async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
     print(f"{gate.label}: setup run {run_id}")
-    for p in plans:
-        print(f"  {p.field:<28} {p.type:<13} {p.state}{f' - {p.detail}' if p.detail else ''}")
+    print(render(SETUP_COLS, [[p.field, p.type, p.state, p.detail or ""] for p in plans],
+                 terminal=stdout_is_terminal(), indent=2))
     if not gate.live and any(p.state == "would_create" for p in plans):
         print("Nothing was created. To create: `scout setup --apply` with LIVE_WRITES=1.")
     return EXIT_PARTIAL if any(p.state in ("conflict", "failed") for p in plans) else EXIT_OK
@@ -82,8 +97,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
         require(settings, "slack_bot_token", "summary_channel")
     try:
-        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
-                                         new_log=args.new_log)
+        with pass_progress(args.quiet, sys.stderr) as progress:
+            summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
+                                             progress=progress, new_log=args.new_log)
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
     except (MissingFields, MissingRepFields, LogReplaced) as exc:
@@ -134,7 +150,7 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
         crm = await open_reader(settings)
         opened.push_async_callback(crm.aclose)
         log = None
-        if settings.log_db.exists():
+        if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
             log = await ProvenanceStore.open(settings.log_db, readonly=True)
             opened.push_async_callback(log.aclose)
         extractor = None if args.no_extract else build_extractor(settings)
@@ -144,7 +160,7 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK if result.view else EXIT_NOT_FOUND
     if result.view is None:
         if result.candidates:
-            print(f"'{name}' matches several deals: " + "; ".join(result.candidates))
+            print(format_candidates(result, "scout deal"))
         else:
             print(f"No deal matches '{name}'.")
         return EXIT_NOT_FOUND
@@ -155,7 +171,8 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="seed the embedded CRM with a demo pipeline")
     p.add_argument("--reset", action="store_true", help="replace an existing workspace")
-    p.add_argument("--deals", type=int, default=212)
+    p.add_argument("--deals", type=bounded_int(1, MAX_DEALS), default=212, metavar="N",
+                   help=f"deals to seed, 1 to {MAX_DEALS} (default 212)")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
 
@@ -171,6 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
     p.add_argument("--new-log", action="store_true",
                    help="start a new provenance log although the CRM already holds scout_* values")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("undo", help="revert a run's writes (rehearsal unless --apply and LIVE_WRITES=1)")
@@ -178,8 +196,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apply", action="store_true", help="lock 1 of 2: also needs LIVE_WRITES=1")
     p.set_defaults(func=cmd_undo)
 
-    p = sub.add_parser("deal", help="read-only summary of one deal")
-    p.add_argument("name", nargs="+")
+    p = sub.add_parser("deal", help="read-only summary of one deal, by id or name")
+    p.add_argument("name", nargs="+", metavar="ID|NAME",
+                   help="a deal id (d0001) or name; case, spacing and dash style do not matter")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-extract", action="store_true", help="skip the fresh extraction")
     p.set_defaults(func=cmd_deal)

@@ -7,11 +7,13 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from engine.check import format_report, run_check
+from engine.check import run_check
 from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, regular_file
+from engine.commands.checkview import format_report
+from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.base import CRMError
 from engine.crm.local import LocalCRM
-from engine.importer import CsvMapping, ImportFailed, parse_hubspot_csv, read_jsonl, to_jsonl
+from engine.importer import CsvMapping, ImportFailed, NotText, parse_hubspot_csv, read_jsonl, to_jsonl
 from engine.jobs import open_log, pass_lock
 from engine.models import WorkspaceData
 from engine.provenance import LockHeld
@@ -25,7 +27,9 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
-        print(format_report(report))
+        print(format_report(report, terminal=stdout_is_terminal()))
+    if report.unreachable:
+        return EXIT_ERROR  # a CRM error, as in every other command; not "something to set up"
     return EXIT_OK if report.ready else EXIT_PARTIAL
 
 
@@ -60,15 +64,22 @@ def _parse(args: argparse.Namespace, settings: Settings, path: Path) -> tuple[Wo
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         raise CommandError(f"{path.name}: {exc}", EXIT_ERROR) from exc
+    except NotText as exc:
+        raise CommandError(f"{path.name}: {exc}", EXIT_ERROR) from exc
     except UnicodeDecodeError as exc:
-        raise CommandError(f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); nothing imported",
-                           EXIT_ERROR) from exc
+        raise CommandError(f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}): in Excel save it "
+                           "with File > Save As > 'CSV UTF-8'; nothing imported", EXIT_ERROR) from exc
 
 
 async def _existing_deals(path: Path) -> int:
     if not path.exists():
         return 0
-    crm = await LocalCRM.open(path)
+    try:
+        crm = await LocalCRM.open(path)
+    except sqlite3.Error as exc:
+        if path.stat().st_size == 0:
+            return 0  # an empty file holds nothing to protect
+        raise CommandError(f"{path} is not a Scout workspace ({exc}); nothing was imported", EXIT_ERROR) from exc
     try:
         return await crm.count_deals()
     except sqlite3.Error as exc:
@@ -124,9 +135,12 @@ def _report(args: argparse.Namespace, data: WorkspaceData, mapping: CsvMapping |
     print(f"Imported {args.file.name}{f' and {args.notes.name}' if args.notes else ''} into {target}: "
           f"{len(data.deals)} deals, {len(data.notes)} notes, {len(data.fields)} fields, {len(data.people)} people.")
     if mapping is not None:
+        if mapping.separator != ",":
+            print(f"Read {args.file.name} as '{mapping.separator}'-separated, as Excel saves CSV where ',' is "
+                  "the decimal mark.")
         print("Columns used:")
-        for column, became in mapping.used.items():
-            print(f"  {column!r:<40} -> {became}")
+        print(render([Col("column"), Col("became")], [[repr(c), b] for c, b in mapping.used.items()],
+                     terminal=stdout_is_terminal(), indent=2))
         if mapping.ignored:
             print(f"Columns ignored: {', '.join(repr(c) for c in mapping.ignored)}")
         if mapping.notes_skipped:

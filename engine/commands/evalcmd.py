@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 
 from engine.commands import EXIT_OK, EXIT_USAGE, CommandError
-from engine.evaluate import DEFAULT_DATA_DIR, EvalReport, evaluate, format_table
+from engine.commands.tables import Col, render, stdout_is_terminal
+from engine.evaluate import DEFAULT_DATA_DIR, EvalReport, Rates, evaluate
 from engine.extract.base import Extractor
 from engine.extract.pricing import format_cost
 from engine.medic import default_field_map
@@ -41,6 +42,45 @@ def _extractor(kind: str, settings: Settings) -> Extractor:
     return OfflineExtractor()
 
 
+def _rate(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+RATE_COLS = [Col("concept"), *(Col(h, "right") for h in ("found", "pred", "tp", "fp", "gold", "fn", "prec", "rec",
+                                                           "f1", "cite"))]
+
+
+def format_table(report: EvalReport, *, terminal: bool = False) -> str:
+    """The summary as tables (rich on a terminal, plain columns otherwise); `--json` has everything."""
+    head = (f"Scout eval: split {report.split} ({report.deals} deals, {report.notes} notes), "
+            f"model {report.model}, prompt {report.prompt_version}")
+    def row(name: str, r: Rates) -> list[object]:
+        return [name, r.findings, r.predictions, r.tp, r.fp, r.labelled, r.fn, _rate(r.precision), _rate(r.recall),
+                _rate(r.f1), _rate(r.citation_validity)]
+
+    rows = [row(concept.value, rates) for concept, rates in report.per_concept.items()]
+    lines = [head, "", render(RATE_COLS, [*rows, row("overall", report.overall)], terminal=terminal,
+                              sections=[len(rows)]),
+             "found: findings returned; pred: what survives the citation check and field coercion (one per "
+             "option); gold: labelled units; cite: share of found whose excerpt verifies and states the value", ""]
+    lines.append(f"superseded facts filed correctly: {report.superseded_correct}/{report.superseded_total}")
+    if report.drops:
+        lines.append("drops by reason:")
+        lines.append(render([Col("reason", max_width=70), Col("count", "right")], list(report.drops.items()),
+                            terminal=terminal, indent=2))
+    else:
+        lines.append("drops by reason: none")
+    u = report.usage
+    lines.append(f"tokens: input {u.input_tokens}, output {u.output_tokens}, cache read {u.cache_read_tokens}, "
+                 f"cache write {u.cache_write_tokens}; estimated cost {format_cost(report.cost_usd, report.model)}")
+    lines.append(f"latency per deal: mean {report.latency.mean_s:.3f}s, median {report.latency.p50_s:.3f}s, "
+                 f"max {report.latency.max_s:.3f}s")
+    if report.errors:
+        lines.append(f"extraction errors: {report.errors} deal(s)")
+        lines += [f"  {r.deal_id} {r.name}: {r.error}" for r in report.per_deal if r.error]
+    return "\n".join(lines)
+
+
 def _per_deal_line(report: EvalReport) -> str:
     deals = max(report.deals, 1)
     cost = None if report.cost_usd is None else report.cost_usd / deals
@@ -62,7 +102,7 @@ async def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(report.model_dump_json(indent=2))
         return EXIT_OK
-    print(format_table(report))
+    print(format_table(report, terminal=stdout_is_terminal()))
     if args.extractor == "claude":
         print(_per_deal_line(report))
     return EXIT_OK

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Sequence
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict
+from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing
 from engine.crm.matching import rank_names
 from engine.fieldtypes import is_empty
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
@@ -171,7 +171,7 @@ class AttioCRM:
     def from_settings(cls, settings: Settings) -> "AttioCRM":
         token = settings.attio_api_token.get_secret_value().strip() if settings.attio_api_token else ""
         if not token:
-            raise AuthError(
+            raise TokenMissing(
                 "ATTIO_API_TOKEN is not set: create an Attio access token (Workspace settings > Developers) "
                 f"with scopes {TOKEN_SCOPES}, then export ATTIO_API_TOKEN=..."
             )

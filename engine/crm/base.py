@@ -18,6 +18,14 @@ class AuthError(CRMError):
     """The token is missing or was rejected; the message names the variable to fix."""
 
 
+class TokenMissing(AuthError):
+    """The token's variable is unset: a missing setting (exit 2), not a refusal."""
+
+
+class CRMUnreachable(CRMError):
+    """No answer at all (connection refused, DNS, timeout) after the retries; the message names the host."""
+
+
 class DealNotFound(CRMError):
     """The deal does not exist (any more): deleted or merged mid-run."""
 

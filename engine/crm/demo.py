@@ -50,6 +50,14 @@ COMPANIES = [
     "Sable Mobility", "Thistle Farms", "Upland Realty", "Vireo Networks", "Wren Studios",
 ]
 
+MAX_DEALS = 100_000  # `scout demo --deals N` takes 1..MAX_DEALS
+# Past the COMPANIES x PRODUCTS names, deals belong to a company's divisions ("Globex Europe — Pilot"),
+# then to numbered ones ("Globex Europe 2 — Pilot"), so every name stays distinct.
+DIVISIONS = [
+    "Europe", "Americas", "Asia Pacific", "Nordics", "DACH", "UK", "Iberia", "Benelux", "Canada", "Japan",
+    "Labs", "Digital", "Services", "Holdings", "Group", "Ventures",
+]
+
 PRODUCTS = [
     "Platform renewal", "Analytics expansion", "New logo", "Forecasting add-on", "Enterprise upgrade",
     "Pilot", "EMEA rollout", "Seat expansion", "Data connector", "Multi-year renewal", "RevOps suite",
@@ -406,13 +414,21 @@ class _Generator:
 
     # -- deals
 
-    def _deal_names(self, n: int) -> list[tuple[str, str]]:
+    def _deal_names(self, n: int) -> list[tuple[str, str, str]]:
+        """(company, product, the name's company part) for n deals, all names distinct."""
         combos = [(c, p) for c in COMPANIES for p in PRODUCTS]
         self.rng.shuffle(combos)
         # Acme and Globex deals always exist: the docs and the injection notes refer to them.
         pinned = [("Acme Corp", "Platform renewal"), ("Acme Logistics", "Pilot"), ("Globex", "EMEA rollout")]
-        rest = [c for c in combos if c not in pinned]
-        return (pinned + rest)[:n]
+        base = pinned + [c for c in combos if c not in pinned]
+        names = [(c, p, c) for c, p in base[:n]]
+        round_ = 0
+        while len(names) < n:
+            division = DIVISIONS[round_ % len(DIVISIONS)]
+            cycle = round_ // len(DIVISIONS)
+            names += [(c, p, f"{c} {division}" + (f" {cycle + 1}" if cycle else "")) for c, p in base[:n - len(names)]]
+            round_ += 1
+        return names
 
     def _stage_and_dates(self, age_days: float) -> tuple[str, datetime, str]:
         rng = self.rng
@@ -604,9 +620,12 @@ class _Generator:
         """Fill each rep field on some deals: the latest planted value when there is one, else a plausible one."""
         rng = self.rng
         latest: dict[Concept, object] = {}
-        for p in self.truth.planted:
-            if p.deal_id == deal_id:
-                latest[p.concept] = p.value
+        # This deal's plants are the newest ones (its notes were just written): read back from the end, so a
+        # 100,000-deal demo is not quadratic.
+        for p in reversed(self.truth.planted):
+            if p.deal_id != deal_id:
+                break
+            latest.setdefault(p.concept, p.value)
         rates = {
             Concept.METRICS: 0.22, Concept.ECONOMIC_BUYER: 0.38, Concept.DECISION_CRITERIA: 0.3,
             Concept.IDENTIFIED_PAIN: 0.25, Concept.CHAMPION: 0.35, Concept.PAPER_PROCESS: 0.32,
@@ -649,12 +668,12 @@ class _Generator:
             injection_at[i] = text
 
         deals = []
-        for index, (company, product) in enumerate(names):
+        for index, (company, product, label) in enumerate(names):
             deal_id = f"d{index + 1:04d}"
             age = rng.uniform(3, 548)
             stage, created, close = self._stage_and_dates(age)
             owner = rng.choice(sellers)
-            deal = Deal(id=deal_id, name=f"{company} — {product}", stage=stage, created_at=created)
+            deal = Deal(id=deal_id, name=f"{label} — {product}", stage=stage, created_at=created)
             notes = self._deal_notes(deal, contacts[company], owner, injection_at.get(index))
             self.notes.extend(notes)
             last = max([created + timedelta(hours=rng.uniform(1, 72))] + [n.created_at for n in notes])
@@ -675,8 +694,8 @@ def generate_demo_with_truth(
     seed: int = 7, n_deals: int = 212, now: datetime | None = None
 ) -> tuple[WorkspaceData, DemoTruth]:
     """The demo pipeline and a record of every signal, negation and injection planted in its notes."""
-    if n_deals > len(COMPANIES) * len(PRODUCTS):
-        raise ValueError(f"the demo has names for at most {len(COMPANIES) * len(PRODUCTS)} deals")
+    if not 1 <= n_deals <= MAX_DEALS:
+        raise ValueError(f"the demo seeds 1 to {MAX_DEALS} deals, not {n_deals}")
     gen = _Generator(seed, now or DEFAULT_NOW)
     data = gen.build(n_deals)
     return data, gen.truth

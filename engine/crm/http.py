@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError
+from engine.crm.base import AuthError, CRMError, CRMUnreachable
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -114,6 +114,11 @@ def _where(method: str, url: httpx.URL | str) -> str:
     return f"{method.upper()} {httpx.URL(str(url)).path}"
 
 
+def _host(client: httpx.AsyncClient, url: httpx.URL | str) -> str:
+    full = client.base_url.join(str(url)) if client.base_url else httpx.URL(str(url))
+    return full.netloc.decode("ascii", "replace") or str(full)
+
+
 def _describe(status: int) -> str:
     if status == 429:
         return "rate limited"
@@ -149,8 +154,9 @@ async def request(
         except _RETRYABLE_TRANSPORT as exc:
             release()
             if attempt >= max_retries:
-                raise CRMError(
-                    f"{vendor} unreachable ({type(exc).__name__}: {exc}) after {max_retries} retries on {where}"
+                raise CRMUnreachable(
+                    f"{vendor} unreachable at {_host(client, url)} ({type(exc).__name__}: {exc}) "
+                    f"after {max_retries} retries on {where}"
                 ) from exc
             await sleep(backoff_seconds(attempt, rng=rng))
             attempt += 1

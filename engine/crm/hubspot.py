@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict
+from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing
 from engine.crm.hubspot_codec import (
     OWNER_PROPERTY,
     PropertyInfo,
@@ -145,7 +145,7 @@ class HubSpotCRM:
     def from_settings(cls, settings: Settings) -> "HubSpotCRM":
         token = settings.hubspot_token.get_secret_value() if settings.hubspot_token else ""
         if not token.strip():
-            raise AuthError(MISSING_TOKEN)
+            raise TokenMissing(MISSING_TOKEN)
         client = httpx.AsyncClient(
             base_url=settings.crm_base_url or DEFAULT_BASE_URL,
             headers={"Authorization": f"Bearer {token.strip()}", "Accept": "application/json"},

@@ -76,7 +76,8 @@ class LocalCRM:
                 await db.executescript(SCHEMA)
                 await db.commit()
 
-        db = await open_sqlite(path, readonly=not writable, where=where, setup=setup)
+        db = await open_sqlite(path, readonly=not writable, where=where, setup=setup, table="deals",
+                               empty_hint="it holds no pipeline: run `scout demo --reset` or `scout import FILE`")
         return cls(db, path, writable, deal_url_template)
 
     async def aclose(self) -> None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 
 MATCH_THRESHOLD = 0.6
+# Hyphen, the Unicode dashes and the minus sign, with any spaces around them: "Acme Corp — Pilot",
+# "acme corp - pilot" and "Acme Corp–Pilot" are one name to a person typing it.
+_DASH = re.compile(r"\s*[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+\s*")
 
 
 def normalise_name(name: str) -> str:
-    return " ".join((name or "").split()).casefold()
+    """Case, spacing, dash style and Unicode compatibility forms do not tell two deal names apart."""
+    text = unicodedata.normalize("NFKC", name or "").casefold()
+    return " ".join(_DASH.sub(" - ", text).split())
 
 
 def name_score(wanted: str, have: str) -> float:
