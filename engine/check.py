@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from engine.crm.base import AuthError, CRMError, CRMReader, CRMUnreachable
 from engine.crm.factory import open_reader
 from engine.crm.http import RateLimiter, request
+from engine.extract.offline import unextracted_notice
 from engine.medic import FieldMap
 from engine.models import FieldSpec, FieldType
 from engine.settings import Settings
@@ -280,6 +281,9 @@ async def run_check(
         report.extractor = "offline rules (SCOUT_EXTRACTOR=offline)"
     else:
         report.extractor = "offline rules (no ANTHROPIC_API_KEY; set it to use Claude)"
+    if kind == "offline" and (unextracted := unextracted_notice(settings.field_map)):
+        what, fix = unextracted.split(": ", 1)
+        report.issues.append(Issue(what=what, fix=fix, blocking=False))
 
     if crm is None:
         try:

@@ -13,6 +13,7 @@ from engine.batch import BatchOptions, SupportsBatch
 from engine.crm.base import CRMReader, CRMWriter
 from engine.crm.factory import open_reader, open_writer
 from engine.extract.base import Extractor
+from engine.extract.offline import OfflineExtractor, unextracted_notice
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
 from engine.gate import Gate, open_gate
 from engine.models import RunSummary
@@ -110,6 +111,8 @@ async def run_job(
                                   "pass collected it instead of extracting its deals again at full price.")
     if no_rep:
         summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")
+    if isinstance(extractor, OfflineExtractor) and (unextracted := unextracted_notice(settings.field_map)):
+        summary.notices.append(f"note: {unextracted}")
     return summary, missing
 
 

@@ -88,3 +88,17 @@ def test_the_grounding_rule_is_the_concepts_own():
     authority = method_field_map("bant").concepts["authority"]
     assert ground("Dana Ruiz", "Dana Ruiz approves all spend.", authority)[0] == "Dana Ruiz"
     assert ground("Pat Lee", "Dana Ruiz approves all spend.", authority)[0] is None
+
+
+def test_offline_rules_say_which_concepts_they_do_not_extract(scout, demo, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
+    code, out, _ = scout("run")
+    assert code == EXIT_OK
+    assert "the offline rules do not extract decision_process" in out
+    code, out, _ = scout("check")
+    assert "the offline rules do not extract decision_process" in out
+
+
+def test_medic_offline_run_has_no_such_notice(scout, demo):  # noqa: F811
+    code, out, _ = scout("run")
+    assert code == EXIT_OK and "do not extract" not in out
