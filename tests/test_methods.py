@@ -102,3 +102,45 @@ def test_offline_rules_say_which_concepts_they_do_not_extract(scout, demo, monke
 def test_medic_offline_run_has_no_such_notice(scout, demo):  # noqa: F811
     code, out, _ = scout("run")
     assert code == EXIT_OK and "do not extract" not in out
+
+
+async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_settings, tmp_path):
+    from engine.crm.local import LocalCRM
+    from engine.jobs import run_job, undo_job
+    from engine.models import FieldSpec, FieldType, Note
+    from tests.pipeline import T0, seed, small_pipeline, snapshot
+    from tests.scripted_model import ScriptedModel
+
+    path = tmp_path / "map.toml"
+    path.write_text('[concepts.implementation_partner]\n'
+                    'description = "The systems integrator who will roll the product out."\n')
+    settings = make_settings(LIVE_WRITES="1", SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc")
+    data = small_pipeline()
+    data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for n in (
+        "decision_process", "scout_decision_process", "implementation_partner", "scout_implementation_partner")]
+    text = "Umbrella kickoff. Deloitte will run the rollout as our implementation partner; board approves in June."
+    data.notes.append(Note(id="n6", deal_id="d4", author="Alex Rep", created_at=T0, title="Kickoff", text=text))
+    await seed(settings.workspace, data)
+    before = await snapshot(settings.workspace)
+    model = ScriptedModel({"n6": [
+        {"concept": "implementation_partner", "value": "Deloitte", "note_id": "n6",
+         "excerpt": "Deloitte will run the rollout as our implementation partner"},
+        {"concept": "decision_process", "value": "Board approves in June", "note_id": "n6",
+         "excerpt": "board approves in June"},
+        {"concept": "implementation_partner", "value": "Accenture", "note_id": "n6",  # the excerpt does not say it
+         "excerpt": "Deloitte will run the rollout"},
+    ]})
+    summary, _ = await run_job(settings, apply=True, extractor=model.extractor())
+    assert (summary.written, summary.dropped) == (2, 1)
+    tool = model.requests[-1].json["tools"][0]
+    assert tool["input_schema"]["$defs"]["Concept"]["enum"][-2:] == ["decision_process", "implementation_partner"]
+    after = await snapshot(settings.workspace)
+    assert after["d4"]["scout_implementation_partner"] == "Deloitte"
+    assert after["d4"]["scout_decision_process"] == "Board approves in June"
+
+    _, result = await undo_job(settings, summary.run_id, apply=True)
+    assert (result.reverted, result.conflicts, result.failed) == (2, 0, 0)
+    assert await snapshot(settings.workspace) == before
+    crm = await LocalCRM.open(settings.workspace)
+    assert (await crm.get_deal("d4")).values.get("scout_implementation_partner") in (None, "")
+    await crm.aclose()
