@@ -14,6 +14,7 @@ from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, C
 from engine.crm.base import AuthError, CRMError, TokenMissing
 from engine.gate import open_gate
 from engine.settings import Settings
+from engine.sink import SinkFactory
 from engine.startup import SettingsError, load_settings
 
 
@@ -110,9 +111,11 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, summary_sink: SinkFactory | None = None) -> int:
+    """The CLI; `summary_sink` is what `run --post` reports to (the application layer passes the Slack app's)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.summary_sink = summary_sink
     configure_logging(args.verbose)
     try:
         settings = load_settings()

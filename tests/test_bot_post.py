@@ -151,7 +151,7 @@ async def test_posting_needs_the_summary_channel(make_settings, slack):
 
 def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, monkeypatch, capsys):
     """`scout run --post` end to end: its own event loop, so the stand-in runs on a thread of its own."""
-    from engine import cli
+    from scout_app import cli
 
     with standin_on_a_thread() as slack:
         s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,

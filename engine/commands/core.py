@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Callable
 
-from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
 from engine.commands.progress import pass_progress
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.demo import MAX_DEALS, generate_demo
@@ -85,11 +85,13 @@ async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    sink = None
     if args.post:
-        from bot.config import require  # only needs Slack when asked to post
-
-        # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
-        require(settings, "slack_bot_token", "summary_channel")
+        if args.summary_sink is None:
+            raise CommandError("--post needs the Slack app: run the `scout` command, not `python -m engine.cli`",
+                               EXIT_USAGE)
+        sink = args.summary_sink(settings)
+        sink.ready()  # before the pass, not after it
     try:
         with pass_progress(args.quiet, sys.stderr) as progress:
             summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
@@ -102,10 +104,8 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         text += f"\nnote: {len(missing)} scout_* field(s) missing; `scout setup` shows what a live run needs."
     print(text)
-    if args.post:
-        from bot.post import post_run_summary  # only needs Slack when asked to post
-
-        await post_run_summary(settings, summary.run_id)
+    if sink is not None:
+        await sink.post(summary.run_id)
     if await _run_status(settings, summary.run_id) == "failed":
         return EXIT_ERROR  # the pass itself failed (deals could not be listed, a batch unreadable): not partial
     return EXIT_PARTIAL if summary.failed else EXIT_OK
