@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
-from engine.commands import EXIT_USAGE, CommandError
+from engine.errors import EXIT_USAGE, ScoutError
 from engine.settings import Settings
 
 # Settings attribute -> (environment variable, where to find the value).
@@ -18,11 +18,10 @@ _NEEDS = {
 }
 
 
-class MissingSetting(CommandError):
-    """A required variable is unset; the message names it. A CommandError, so `scout run --post` prints one line."""
+class MissingSetting(ScoutError):
+    """A required variable is unset; the message names it (exit 2, as for any missing setting)."""
 
-    def __init__(self, message: str):
-        super().__init__(message, EXIT_USAGE)
+    exit_code = EXIT_USAGE
 
 
 def value(settings: Settings, attr: str) -> str:

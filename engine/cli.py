@@ -10,12 +10,12 @@ import sqlite3
 import sys
 from typing import Sequence
 
-from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
-from engine.crm.base import AuthError, CRMError, TokenMissing
+from engine.commands import COMMAND_MODULES
+from engine.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ScoutError
 from engine.gate import open_gate
 from engine.settings import Settings
 from engine.sink import SinkFactory
-from engine.startup import SettingsError, load_settings
+from engine.startup import load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,9 +119,9 @@ def main(argv: Sequence[str] | None = None, *, summary_sink: SinkFactory | None 
     configure_logging(args.verbose)
     try:
         settings = load_settings()
-    except SettingsError as exc:
+    except ScoutError as exc:
         print(f"scout: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     try:
         code = asyncio.run(args.func(args, settings))
         sys.stdout.flush()  # here, not at exit: a reader that went away is handled below, not as a traceback
@@ -130,12 +130,9 @@ def main(argv: Sequence[str] | None = None, *, summary_sink: SinkFactory | None 
         # Before OSError: a closed pipe is the reader having seen enough, not a file or database error.
         _quiet_stdout()
         return EXIT_OK
-    except TokenMissing as exc:
+    except ScoutError as exc:  # the one root: a one-line message and the exit code it carries
         print(f"scout: {exc}", file=sys.stderr)
-        return EXIT_USAGE  # a missing setting, as everywhere else
-    except (AuthError, CRMError, CommandError) as exc:
-        print(f"scout: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", EXIT_ERROR)
+        return exc.exit_code
     except (sqlite3.DatabaseError, OSError) as exc:
         # A corrupt log or workspace, an unwritable SCOUT_DATA_DIR, a full disk: one line naming the file.
         print(f"scout: {file_error(exc, settings)}", file=sys.stderr)

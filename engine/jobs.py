@@ -17,28 +17,13 @@ from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_field
 from engine.gate import Gate, open_gate
 from engine.models import RunSummary
 from engine.progress import ProgressSink
+from engine.errors import MissingFields, MissingRepFields, rep_fields_warning  # noqa: F401 (re-exported)
 from engine.provenance import ProvenanceStore
 from engine.runner import run_pass
 from engine.settings import Settings
 from engine.undo import RunRef, UndoResult, undo_run
 from engine.wiring import build_extractor, cost_function
 
-
-class MissingFields(Exception):
-    def __init__(self, missing: list[str]):
-        super().__init__(f"missing scout fields {', '.join(missing)}: run `scout setup --apply` first")
-        self.missing = missing
-
-
-def rep_fields_warning(missing: list[str]) -> str:
-    return (f"rep field(s) {', '.join(missing)} not found in the CRM: Scout cannot see what reps filled there, "
-            "so it would suggest over their answers. Fix the names in SCOUT_FIELD_MAP; `scout check` lists them.")
-
-
-class MissingRepFields(Exception):
-    def __init__(self, missing: list[str]):
-        super().__init__(f"live pass refused: {rep_fields_warning(missing)}")
-        self.missing = missing
 
 
 @asynccontextmanager

@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.errors import ReviewInterrupted  # noqa: F401 (re-exported)
 from engine.extract.citations import EXCERPT_NOT_FOUND, verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
 from engine.gate import Gate, open_gate
@@ -73,15 +74,6 @@ class ReviewResult(BaseModel):
     decided_by: str | None = None  # for ALREADY: who decided first
     decided_action: ActionKind | None = None
     replay: bool = False
-
-
-class ReviewInterrupted(Exception):
-    """Something unplanned stopped a click after its run started. The run is closed as failed (so a later
-    pass's reconcile settles a pending intent at once); `intent_pending` says the CRM write's outcome is unknown."""
-
-    def __init__(self, cause: BaseException, *, run_id: int, intent_pending: bool):
-        super().__init__(str(cause) or type(cause).__name__)
-        self.run_id, self.intent_pending = run_id, intent_pending
 
 
 class _Progress:

@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 from pydantic import BaseModel
 
+from engine.errors import LockHeld  # noqa: F401 (re-exported)
 from engine.models import ActionKind, RunSummary, Usage
 from engine.sqlitefile import open_sqlite
 
@@ -247,10 +248,6 @@ class AppliedWrites:
 
     def add(self, field: str, note_id: str | None, new: Any) -> None:
         self._keys.add((field, note_id, _dump(new)))
-
-
-class LockHeld(Exception):
-    """Another pass holds the lock."""
 
 
 class ProvenanceStore:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.errors import UndoRefused  # noqa: F401 (re-exported)
 from engine.fieldtypes import display, same_value
 from engine.gate import Gate
 from engine.models import ActionKind, RunSummary
@@ -25,10 +26,6 @@ class UndoResult(BaseModel):
     conflicts: int = 0
     failed: int = 0
     already: int = 0
-
-
-class UndoRefused(Exception):
-    pass
 
 
 def describe(result: UndoResult, gate: Gate) -> str:

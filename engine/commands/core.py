@@ -6,17 +6,17 @@ import argparse
 import sys
 from typing import Callable
 
-from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
+from engine.errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
 from engine.commands.progress import pass_progress
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
 from engine.dealview import format_candidates, format_view, lookup
-from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
-from engine.provenance import LockHeld, ProvenanceStore
+from engine.jobs import run_job, setup_job, undo_job
+from engine.provenance import ProvenanceStore
 from engine.settings import Settings
 from engine.summary import format_summary
-from engine.undo import LAST, RunRef, UndoRefused
+from engine.undo import LAST, RunRef
 from engine.wiring import build_extractor
 
 
@@ -92,14 +92,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                                EXIT_USAGE)
         sink = args.summary_sink(settings)
         sink.ready()  # before the pass, not after it
-    try:
-        with pass_progress(args.quiet, sys.stderr) as progress:
-            summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
-                                             progress=progress)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
-    except (MissingFields, MissingRepFields) as exc:
-        raise CommandError(str(exc)) from exc
+    with pass_progress(args.quiet, sys.stderr) as progress:
+        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
+                                         progress=progress)
     text = format_summary(summary)
     if missing:
         text += f"\nnote: {len(missing)} scout_* field(s) missing; `scout setup` shows what a live run needs."
@@ -122,12 +117,7 @@ async def _run_status(settings: Settings, run_id: int) -> str | None:
 
 
 async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        gate, result = await undo_job(settings, args.run, apply=args.apply)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
-    except UndoRefused as exc:
-        raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
+    gate, result = await undo_job(settings, args.run, apply=args.apply)
     head = f"{gate.label}: undo of run {result.target} (run {result.run_id})"
     print(f"{head}: {result.reverted} reverted, {result.would_revert} would-revert, "
           f"{result.conflicts} conflicts, {result.failed} failed, {result.already} already reverted")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.batch import BatchGone, BatchItem
 from engine.extract.base import ExtractionError
+from engine.errors import CutShort  # noqa: F401 (re-exported)
 from engine.extract.chunks import NotePiece, note_pieces, pack, split_spans
 from engine.extract.citations import normalise
 from engine.extract.prompt_examples import WORKED_EXAMPLES
@@ -309,14 +310,6 @@ def describe_api_error(exc: anthropic.APIError, model: str, retries: int) -> str
     if status >= 500:
         return f"Claude server error ({status}) after {_retries(retries)}{detail}{rid}"
     return f"Claude rejected the request ({status}){detail}{rid}"
-
-
-class CutShort(ExtractionError):
-    """The model stopped without a complete record_findings call (max_tokens, refusal, prose): no answer."""
-
-    def __init__(self, message: str, stop_reason: str, usage: Usage):
-        super().__init__(message, usage)
-        self.stop_reason = stop_reason
 
 
 def _clip(text: str, width: int = 60) -> str:
