@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
 from engine.batch import BatchOptions, SupportsBatch
-from engine.crm.base import CRMReader, CRMWriter
+from engine.crm.base import CRMReader
 from engine.crm.factory import open_reader, open_writer
 from engine.extract.base import Extractor
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
@@ -22,17 +22,19 @@ from engine.provenance import ProvenanceStore
 from engine.runner import run_pass
 from engine.settings import Settings
 from engine.undo import RunRef, UndoResult, undo_run
-from engine.wiring import build_extractor, cost_function
+from engine.extract.pricing import estimate_cost
+from engine.wiring import build_extractor
+from engine.writeguard import ScoutWriter
 
 
 
 @asynccontextmanager
-async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, CRMWriter | None]]:
-    """The only place a writer is handed out: when both locks are open."""
+async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, ScoutWriter | None]]:
+    """The only place a writer is handed out: when both locks are open, and one that writes only scout_* fields."""
     if gate.live:
         writer = await open_writer(settings)
         try:
-            yield writer, writer
+            yield writer, ScoutWriter(writer, settings.field_map)
         finally:
             await writer.aclose()
     else:
@@ -84,7 +86,7 @@ async def run_job(
         summary = await run_pass(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
-            cost=cost_function(),
+            cost=estimate_cost,
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
             deadline=settings.pass_deadline or None, clock=clock, progress=progress,
         )

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.crm.base import CRMError, CRMReader, DealNotFound
 from engine.errors import ReviewInterrupted  # noqa: F401 (re-exported)
 from engine.extract.citations import EXCERPT_NOT_FOUND, verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
@@ -36,6 +36,7 @@ from engine.jobs import gated_crm, open_log
 from engine.medic import ConceptFields, FieldMap
 from engine.reconcile import SETTLE_AFTER
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
+from engine.writeguard import ScoutWriter
 from engine.provenance import (
     SUGGESTIONS,
     ActionRow,
@@ -297,7 +298,7 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
 
 
 async def _promote_run(
-    store: ProvenanceStore, crm: CRMReader, writer: CRMWriter | None, gate: Gate, suggestion: ActionRow,
+    store: ProvenanceStore, crm: CRMReader, writer: ScoutWriter | None, gate: Gate, suggestion: ActionRow,
     fields: ConceptFields, reviewer_id: str, click_id: str | None, run_id: int, progress: _Progress,
 ) -> ReviewResult:
     row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
@@ -343,7 +344,7 @@ async def _promote_run(
         return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
     progress.intent = claim.action_id
     try:
-        await writer.set_field(deal.id, fields.rep.name, value)
+        await writer.write_rep_field(deal.id, fields.concept, fields.rep.name, value)
     except CRMError as exc:
         await store.set_outcome(claim.action_id, "failed", str(exc), action=ActionKind.FAILED)
         progress.intent = None

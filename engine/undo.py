@@ -6,12 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.crm.base import CRMError, CRMReader, DealNotFound
 from engine.errors import UndoRefused  # noqa: F401 (re-exported)
 from engine.fieldtypes import display, same_value
 from engine.gate import Gate
 from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
+from engine.writeguard import NamespaceRefused, ScoutWriter
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
 LAST = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
@@ -43,7 +44,7 @@ def _summary(result: UndoResult, gate: Gate) -> RunSummary:
 
 
 async def undo_run(
-    ref: RunRef, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, gate: Gate
+    ref: RunRef, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore, gate: Gate
 ) -> UndoResult:
     target = await store.last_live_pass() if ref == LAST else ref
     if target is None:
@@ -68,7 +69,7 @@ async def undo_run(
 
 
 async def _revert(
-    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore,
+    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore,
     gate: Gate,
 ) -> None:
     run_id = result.run_id
@@ -106,8 +107,11 @@ async def _revert(
         undo.action, undo.status, undo.reason = ActionKind.REVERTED, "pending", "restoring the previous value"
         intent = await store.log(undo)
         try:
-            await writer.set_field(row.deal_id, row.field, row.previous)
-        except CRMError as exc:
+            if row.action == ActionKind.PROMOTED:  # undoing a promotion restores the rep field it named
+                await writer.write_rep_field(row.deal_id, row.concept or "", row.field, row.previous)
+            else:
+                await writer.set_field(row.deal_id, row.field, row.previous)
+        except (CRMError, NamespaceRefused) as exc:
             result.failed += 1
             await store.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
             continue
