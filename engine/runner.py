@@ -254,7 +254,7 @@ class PassRunner:
         if self._time_left() == 0:
             self.deadline_left += 1  # not scanned: leads the next run
             return
-        await self._keep_lock_fresh()
+        await self._keep_lock()
         try:
             await self._process_one(run_id, ref)
         except Exception as exc:
@@ -310,7 +310,7 @@ class PassRunner:
             self._halted = (f"stopped extracting after {MAX_FAILURES_IN_A_ROW} failures in a row (last: {error});"
                             " the deals not reached come first next run")
 
-    async def _keep_lock_fresh(self) -> None:
+    async def _keep_lock(self) -> None:
         # A long pass must not outlive its lock's TTL, or a second pass could start and reconcile our intents.
         if self._lock_holder is not None and time.monotonic() - self._lock_renewed > LOCK_RENEW_SECONDS:
             self._lock_renewed = time.monotonic()
@@ -457,9 +457,6 @@ class PassRunner:
         await self._each(settle, one)
         await self.store.close_batch(batch_id, closing, note)
 
-    async def _keep_lock(self) -> None:
-        if self._lock_holder is not None:
-            await self.store.extend_lock(self._lock_holder)
 
     async def _act(self, run_id: int, deal: Deal, choice: Choice, applied: AppliedWrites) -> list[ActionRow]:
         finding, new = choice.finding, choice.value
