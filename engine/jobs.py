@@ -9,7 +9,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
-from engine.batch import BatchOptions, SupportsBatch
+from engine.extract.batch import BatchOptions, SupportsBatch
 from engine.crm.base import CRMReader
 from engine.crm.factory import open_reader, open_writer
 from engine.extract.base import Extractor

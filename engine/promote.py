@@ -151,7 +151,7 @@ def promotion_value(rep: FieldSpec, value: Any) -> Any:
         raise _Refusal(f"'{display(value)}' does not fit {rep.name}: {exc}") from exc
 
 
-async def recheck(
+async def reverify(
     store: ProvenanceStore, crm: CRMReader, suggestion: ActionRow, fields: ConceptFields
 ) -> tuple[Deal, Any]:
     """The deal as it is now and the value to write into the rep field; raises _Refusal when stale."""
@@ -306,7 +306,7 @@ async def _promote_run(
                     excerpt=suggestion.excerpt, model=suggestion.model, actor=reviewer_id,
                     dry_run=not gate.live, action=ActionKind.SKIPPED)
     try:
-        deal, value = await recheck(store, crm, suggestion, fields)
+        deal, value = await reverify(store, crm, suggestion, fields)
     except _Refusal as refusal:
         row.action = ActionKind.FAILED if refusal.failed else ActionKind.SKIPPED
         row.status = "failed" if refusal.failed else "none"

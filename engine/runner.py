@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
-from engine.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
+from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
                           submit, wait_until_ended)
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
 from engine.decide import decide

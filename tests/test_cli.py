@@ -227,7 +227,7 @@ def test_a_deal_is_found_by_id_exact_name_or_name_in_any_case_and_dash_style(sco
 
 
 def test_an_ambiguous_name_lists_candidates_with_ids_how_many_more_and_how_to_pick(scout, demo):
-    from engine.crm.demo import generate_demo
+    from engine.demo import generate_demo
 
     pilots = sorted((d.id, d.name) for d in generate_demo().deals if "pilot" in d.name.casefold())
     assert len(pilots) > 6
@@ -314,7 +314,8 @@ def test_an_undo_row_tampered_to_name_a_rep_field_is_refused_logged_and_the_crm_
     code, out, _ = scout("undo", str(run_id), "--apply")
     assert code == EXIT_PARTIAL and " 1 failed" in out
     undo_id = json.loads(scout("log", "--json")[1])[0]["id"]
-    refused = [a for a in json.loads(scout("log", str(undo_id), "--json")[1])["actions"] if a["reverts"] == target["id"]]
+    actions = json.loads(scout("log", str(undo_id), "--json")[1])["actions"]
+    refused = [a for a in actions if a["reverts"] == target["id"]]
     assert [(a["action"], a["status"], a["field"]) for a in refused] == [("failed", "failed", rep)]
     assert "not a scout_* field" in refused[0]["error"]
     after = await_snapshot(demo)

@@ -9,7 +9,7 @@ from typing import Callable
 from engine.errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
 from engine.commands.progress import pass_progress
 from engine.commands.tables import Col, render, stdout_is_terminal
-from engine.crm.demo import MAX_DEALS, generate_demo
+from engine.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
 from engine.dealview import format_candidates, format_view, lookup
 from engine.jobs import run_job, setup_job, undo_job

@@ -7,7 +7,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from engine.check import run_check
+from engine.readiness import check_readiness
 from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
 from engine.commands.checkview import format_report
 from engine.commands.tables import Col, render, stdout_is_terminal
@@ -21,7 +21,7 @@ FORMATS = ("jsonl", "hubspot-csv")
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    report = await run_check(settings, sample=args.sample)
+    report = await check_readiness(settings, sample=args.sample)
     if args.json:
         print(report.model_dump_json(indent=2))
     else:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Protocol, runtime_checkable
 
-from engine.errors import AuthError, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing  # noqa: F401 (re-exported)
+from engine.errors import (  # noqa: F401 (re-exported: every adapter raises these)
+    AuthError, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing,
+)
 from engine.models import Deal, DealRef, FieldSpec, Note
 
 

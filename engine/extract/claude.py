@@ -16,7 +16,7 @@ import anthropic
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.batch import BatchGone, BatchItem
+from engine.extract.batch import BatchGone, BatchItem
 from engine.extract.base import ExtractionError
 from engine.errors import CutShort  # noqa: F401 (re-exported)
 from engine.extract.chunks import NotePiece, note_pieces, pack, split_spans
@@ -501,7 +501,7 @@ class ClaudeExtractor:
     def merge(self, parts: list[Extraction]) -> Extraction:
         return merge_extractions(parts, self._model)
 
-    # -- Message Batches (engine/batch.py drives these) ---------------------------------------------------
+    # -- Message Batches (engine/extract/batch.py drives these) ---------------------------------------------------
 
     def _describe(self, exc: anthropic.APIError, retries: int) -> str:
         return describe_api_error(exc, self._model, retries)
