@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from pydantic import SecretStr
+from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.pacing import RateLimitRetry
 from engine.errors import EXIT_USAGE, ScoutError
 from engine.settings import Settings
 
@@ -38,7 +43,9 @@ def require(settings: Settings, *attrs: str) -> None:
             raise MissingSetting(f"{env} is not set: {where}")
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client for the configured bot token (SLACK_API_URL points tests at a local stand-in)."""
+def web_client(settings: Settings, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> AsyncWebClient:
+    """The Web API client for the configured bot token (SLACK_API_URL points tests at a local stand-in).
+    slack_sdk retries a 429 after Retry-After, as well as its default connection retries."""
     require(settings, "slack_bot_token")
-    return AsyncWebClient(token=value(settings, "slack_bot_token"), base_url=settings.slack_api_url)
+    return AsyncWebClient(token=value(settings, "slack_bot_token"), base_url=settings.slack_api_url,
+                          retry_handlers=[*async_default_handlers(), RateLimitRetry(sleep=sleep)])
