@@ -123,7 +123,7 @@ async def undo_job(settings: Settings, run_id: RunRef, *, apply: bool) -> tuple[
         holder = await store.acquire_lock()
         try:
             async with gated_crm(settings, gate) as (crm, writer):
-                result = await undo_run(run_id, crm, writer, store, gate)
+                result = await undo_run(run_id, crm, writer, store, gate, settings.field_map)
         finally:
             await store.release_lock(holder)
     return gate, result

@@ -12,7 +12,8 @@ from engine.fieldtypes import display, same_value
 from engine.gate import Gate
 from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
-from engine.writeguard import NamespaceRefused, ScoutWriter
+from engine.medic import FieldMap
+from engine.writeguard import NamespaceRefused, ScoutWriter, refusal
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
 LAST = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
@@ -44,7 +45,7 @@ def _summary(result: UndoResult, gate: Gate) -> RunSummary:
 
 
 async def undo_run(
-    ref: RunRef, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore, gate: Gate
+    ref: RunRef, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore, gate: Gate, field_map: FieldMap
 ) -> UndoResult:
     target = await store.last_live_pass() if ref == LAST else ref
     if target is None:
@@ -59,7 +60,7 @@ async def undo_run(
     run_id = await store.start_run("undo", dry_run=not gate.live, dry_run_reason=gate.reason, target_run=target)
     result = UndoResult(run_id=run_id, target=target)
     try:
-        await _revert(rows, result, crm, writer, store, gate)
+        await _revert(rows, result, crm, writer, store, gate, field_map)
     except Exception as exc:
         # Ends on record either way; a pending intent stays pending for the next pass to reconcile.
         await store.finish_run(_summary(result, gate), f"{describe(result, gate)}; stopped: {exc}", status="failed")
@@ -70,7 +71,7 @@ async def undo_run(
 
 async def _revert(
     rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore,
-    gate: Gate,
+    gate: Gate, field_map: FieldMap,
 ) -> None:
     run_id = result.run_id
     for row in sorted(rows, key=lambda r: r.id or 0, reverse=True):
@@ -97,6 +98,14 @@ async def _revert(
             result.conflicts += 1
             undo.reason = f"changed since Scout wrote it (now '{display(current)}'): left as is"
             undo.rep_value = current
+            await store.log(undo)
+            continue
+        # Checked here too, so a rehearsal shows the refusal a live undo would meet at the writer.
+        why = refusal(field_map, row.field, rep_of=row.concept if row.action == ActionKind.PROMOTED else None)
+        if why:
+            result.failed += 1
+            undo.action, undo.status, undo.error = ActionKind.FAILED, "failed", why
+            undo.reason = "refused: not a field Scout may write"
             await store.log(undo)
             continue
         if writer is None:

@@ -17,6 +17,21 @@ class NamespaceRefused(ScoutError):
     """A write outside the scout_* namespace (or to a rep field other than the concept's own); nothing written."""
 
 
+def refusal(field_map: FieldMap, field: str, *, rep_of: Concept | str | None = None) -> str | None:
+    """Why writing `field` is refused, or None. `rep_of` names the concept whose rep twin a promotion writes."""
+    if rep_of is None:
+        if field_map.is_scout_field(field):
+            return None
+        return f"refused to write {field}: it is not a scout_* field of the field map; Scout writes only its own fields"
+    try:
+        fields = field_map.concepts.get(Concept(rep_of))
+    except ValueError:
+        fields = None
+    if fields is not None and fields.rep.name == field:
+        return None
+    return f"refused to write {field}: it is not the rep field of {rep_of}"
+
+
 class ScoutWriter:
     """A CRMWriter that refuses, before any CRM call, a field Scout does not own."""
 
@@ -24,19 +39,16 @@ class ScoutWriter:
         self._crm, self._map = crm, field_map
 
     async def set_field(self, deal_id: str, field: str, value: Any) -> None:
-        if not self._map.is_scout_field(field):
-            raise NamespaceRefused(f"refused to write {field}: it is not a scout_* field of the field map, and "
-                                   "Scout writes only its own fields")
+        why = refusal(self._map, field)
+        if why:
+            raise NamespaceRefused(why)
         await self._crm.set_field(deal_id, field, value)
 
     async def write_rep_field(self, deal_id: str, concept: Concept | str, field: str, value: Any) -> None:
         """A promotion's write (or its undo): `field` must be `concept`'s rep-owned twin."""
-        try:
-            fields = self._map.concepts.get(Concept(concept))
-        except ValueError:
-            fields = None
-        if fields is None or fields.rep.name != field:
-            raise NamespaceRefused(f"refused to write {field}: it is not the rep field of {concept}")
+        why = refusal(self._map, field, rep_of=concept)
+        if why:
+            raise NamespaceRefused(why)
         await self._crm.set_field(deal_id, field, value)
 
     async def create_field(self, spec: FieldSpec) -> bool:

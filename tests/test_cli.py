@@ -311,6 +311,8 @@ def test_an_undo_row_tampered_to_name_a_rep_field_is_refused_logged_and_the_crm_
         db.execute("UPDATE actions SET field=?, new=NULL, previous=? WHERE id=?",
                    (rep, json.dumps("planted by a tampered log"), target["id"]))
     before = await_snapshot(demo)
+    code, out, _ = scout("undo", str(run_id))  # the rehearsal shows the refusal the live undo meets
+    assert code == EXIT_PARTIAL and " 1 failed" in out
     code, out, _ = scout("undo", str(run_id), "--apply")
     assert code == EXIT_PARTIAL and " 1 failed" in out
     undo_id = json.loads(scout("log", "--json")[1])[0]["id"]
