@@ -10,11 +10,9 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
 from engine.extract.batch import BatchOptions, SupportsBatch
-from engine.crm.base import CRMReader
-from engine.crm.factory import open_reader, open_writer
 from engine.extract.base import Extractor
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
-from engine.gate import Gate, open_gate
+from engine.gate import Gate, gated_crm, open_gate
 from engine.models import RunSummary
 from engine.progress import ProgressSink
 from engine.errors import MissingFields, MissingRepFields, rep_fields_warning  # noqa: F401 (re-exported)
@@ -24,25 +22,7 @@ from engine.settings import Settings
 from engine.undo import RunRef, UndoResult, undo_run
 from engine.extract.pricing import estimate_cost
 from engine.wiring import build_extractor
-from engine.writeguard import ScoutWriter
 
-
-
-@asynccontextmanager
-async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, ScoutWriter | None]]:
-    """The only place a writer is handed out: when both locks are open, and one that writes only scout_* fields."""
-    if gate.live:
-        writer = await open_writer(settings)
-        try:
-            yield writer, ScoutWriter(writer, settings.field_map)
-        finally:
-            await writer.aclose()
-    else:
-        reader = await open_reader(settings)
-        try:
-            yield reader, None
-        finally:
-            await reader.aclose()
 
 
 @asynccontextmanager

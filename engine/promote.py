@@ -31,8 +31,8 @@ from engine.crm.base import CRMError, CRMReader, DealNotFound
 from engine.errors import ReviewInterrupted  # noqa: F401 (re-exported)
 from engine.extract.citations import EXCERPT_NOT_FOUND, verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
-from engine.gate import Gate, open_gate
-from engine.jobs import gated_crm, open_log
+from engine.gate import Gate, gated_crm, open_gate
+from engine.jobs import open_log
 from engine.medic import ConceptFields, FieldMap
 from engine.reconcile import SETTLE_AFTER
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary

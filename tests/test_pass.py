@@ -282,8 +282,7 @@ async def test_a_deal_that_vanishes_mid_run_is_logged_and_the_pass_goes_on(make_
 
 
 async def test_the_gates_writer_refuses_a_field_outside_scouts_namespace_before_any_crm_call(make_settings):
-    from engine.gate import open_gate
-    from engine.jobs import gated_crm
+    from engine.gate import gated_crm, open_gate
     from engine.models import Concept
     from engine.writeguard import NamespaceRefused
 
