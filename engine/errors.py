@@ -97,6 +97,10 @@ class MissingRepFields(ScoutError):
         self.missing = missing
 
 
+class LogReplaced(ScoutError):
+    """The log has no pass on record, yet the CRM holds scout_* values: it was emptied, replaced or lost."""
+
+
 class LockHeld(ScoutError):
     """Another pass holds the lock."""
 

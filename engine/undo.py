@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel
@@ -13,7 +14,8 @@ from engine.gate import Gate
 from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
 from engine.medic import FieldMap
-from engine.writeguard import NamespaceRefused, ScoutWriter, refusal
+from engine.reconcile import field_holds
+from engine.writeguard import ScoutWriter, refusal
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
 LAST = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
@@ -65,6 +67,10 @@ async def undo_run(
         # Ends on record either way; a pending intent stays pending for the next pass to reconcile.
         await store.finish_run(_summary(result, gate), f"{describe(result, gate)}; stopped: {exc}", status="failed")
         raise
+    except BaseException:
+        # Ctrl-C or SIGTERM: never left 'running'; a revert in flight is reconciled by the next lock holder.
+        await store.mark_interrupted(run_id, f"{describe(result, gate)}; interrupted")
+        raise
     await store.finish_run(_summary(result, gate), describe(result, gate))
     return result
 
@@ -115,14 +121,12 @@ async def _revert(
             continue
         undo.action, undo.status, undo.reason = ActionKind.REVERTED, "pending", "restoring the previous value"
         intent = await store.log(undo)
-        try:
-            if row.action == ActionKind.PROMOTED:  # undoing a promotion restores the rep field it named
-                await writer.write_rep_field(row.deal_id, row.concept or "", row.field, row.previous)
-            else:
-                await writer.set_field(row.deal_id, row.field, row.previous)
-        except (CRMError, NamespaceRefused) as exc:
+        deal_id, field, previous = row.deal_id, row.field, row.previous
+        # Undoing a promotion restores the rep field it named; anything else is Scout's own field.
+        call = (partial(writer.write_rep_field, deal_id, row.concept or "", field, previous)
+                if row.action == ActionKind.PROMOTED else partial(writer.set_field, deal_id, field, previous))
+        outcome = await store.carry_out(intent, call, lambda: field_holds(crm, deal_id, field, previous))
+        if outcome.applied:
+            result.reverted += 1
+        else:
             result.failed += 1
-            await store.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
-            continue
-        await store.set_outcome(intent, "applied")
-        result.reverted += 1
