@@ -427,3 +427,27 @@ def test_a_log_emptied_or_lost_under_a_crm_holding_scout_values_is_refused(scout
                             "start a new log over these values on purpose\n") and err.count("\n") == 1
     assert settings.workspace.read_bytes() == before
     assert scout("run", "--apply", "--new-log")[0] in (EXIT_OK, 4)
+
+
+def test_setup_waits_its_turn_while_a_pass_holds_the_lock(scout, make_settings):
+    import asyncio
+
+    from engine.provenance import ProvenanceStore
+
+    settings = make_settings(LIVE_WRITES="1")
+    assert scout("demo", "--deals", "20")[0] == EXIT_OK
+    fields_before = count(settings.workspace, "SELECT COUNT(*) FROM fields")
+
+    async def hold():
+        store = await ProvenanceStore.open(settings.log_db)
+        return store, await store.acquire_lock()
+
+    store, holder = asyncio.run(hold())
+    try:
+        code, _, err = scout("setup", "--apply")
+        assert code == 3 and "another pass is running" in err
+        assert count(settings.workspace, "SELECT COUNT(*) FROM fields") == fields_before  # nothing created
+    finally:
+        asyncio.run(_release(store, holder))
+    assert scout("setup", "--apply")[0] == EXIT_OK  # and once the lock is free, setup goes ahead
+    assert count(settings.workspace, "SELECT COUNT(*) FROM fields") == fields_before + 7
