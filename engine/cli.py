@@ -37,7 +37,7 @@ class _StderrHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # noqa: ANN201 - logging's own attribute
         return sys.stderr
 

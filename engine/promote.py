@@ -174,7 +174,7 @@ async def recheck(
     rep_now = deal.values.get(fields.rep.name)
     if not is_empty(fields.rep.type, rep_now):
         raise _Refusal(f"the rep has filled {fields.rep.name} since ('{display(rep_now)}'); the rep's value stands")
-    finding = Finding(concept=Concept(suggestion.concept), note_id=suggestion.note_id or "",
+    finding = Finding(concept=fields.concept, note_id=suggestion.note_id or "",
                       excerpt=suggestion.excerpt or "",
                       value=suggestion.new if isinstance(suggestion.new, list) else display(suggestion.new))
     unverified = verify_citations([finding], notes, FieldMap(concepts={fields.concept: fields}))[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel
 
@@ -13,7 +13,7 @@ from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
-LAST = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
+LAST: Final = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
 RunRef = int | Literal["last"]
 
 
