@@ -8,7 +8,7 @@ import logging
 import os
 import sqlite3
 import sys
-from typing import Sequence
+from typing import Sequence, TextIO
 
 from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
 from engine.crm.base import AuthError, CRMError, TokenMissing
@@ -38,7 +38,7 @@ class _StderrHandler(logging.StreamHandler):
         super().__init__()
 
     @property
-    def stream(self):  # noqa: ANN201 - logging's own attribute
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter

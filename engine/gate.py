@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from engine.models import Mode
 from engine.settings import Settings
 
 
@@ -12,7 +13,7 @@ class Gate(BaseModel):
     reason: str | None  # why this is a dry run, in words an operator acts on; None when live
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return "LIVE" if self.live else "DRY RUN"
 
     @property
@@ -21,7 +22,7 @@ class Gate(BaseModel):
         return mode_label(self.mode, self.reason)
 
 
-def mode_label(mode: str, reason: str | None) -> str:
+def mode_label(mode: Mode, reason: str | None) -> str:
     return mode if reason is None else f"{mode} ({reason})"
 
 

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Iterator, Literal, Union
+from typing import Annotated, Any, Iterable, Iterator, Literal, Union, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -83,6 +83,10 @@ class _Collector:
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     # A timestamp without an offset is taken as UTC: notes are ordered by time, and naive and aware
     # datetimes cannot be compared.
@@ -145,7 +149,7 @@ class NoteRecord(_Record):
     @field_validator("created_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        return _utc(value)  # type: ignore[return-value]
+        return _utc(value)
 
 
 Record = Annotated[Union[FieldRecord, PersonRecord, DealRecord, NoteRecord], Field(discriminator="type")]

@@ -6,6 +6,7 @@ import argparse
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Literal, get_args
 
 from engine.check import run_check
 from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
@@ -17,7 +18,8 @@ from engine.importer import CsvMapping, ImportFailed, NotText, parse_hubspot_csv
 from engine.models import WorkspaceData
 from engine.settings import Settings
 
-FORMATS = ("jsonl", "hubspot-csv")
+ImportFormat = Literal["jsonl", "hubspot-csv"]
+FORMATS = get_args(ImportFormat)
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,7 +42,7 @@ def _local_only(settings: Settings, command: str) -> None:
         )
 
 
-def _format(args: argparse.Namespace, path: Path) -> str:
+def _format(args: argparse.Namespace, path: Path) -> ImportFormat:
     if args.format:
         return args.format
     return "hubspot-csv" if path.suffix.casefold() == ".csv" else "jsonl"

@@ -506,7 +506,9 @@ def _paper(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list
 
 
 def _vendor_list(text: str, pos: int, ctx: _Context) -> list[str]:
-    pos = _VENDOR_LEAD.match(text, pos).end()  # type: ignore[union-attr]  # the pattern matches empty too
+    lead = _VENDOR_LEAD.match(text, pos)
+    assert lead is not None  # the pattern matches empty too
+    pos = lead.end()
     items: list[str] = []
     while True:
         m = lx.VENDOR.match(text, pos)
