@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sqlite3
 import sys
-from typing import Sequence, TextIO
+from typing import Any, Coroutine, Sequence, TextIO
 
 from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
 from engine.crm.base import AuthError, CRMError, TokenMissing
@@ -95,12 +96,12 @@ def file_error(exc: BaseException, settings: Settings) -> str:
     return f"{culprit}: {detail}" if culprit else detail
 
 
-def _interrupted(args: argparse.Namespace, settings: Settings) -> str:
+def _interrupted(args: argparse.Namespace, settings: Settings, what: str = "interrupted") -> str:
     if not hasattr(args, "apply"):
-        return "interrupted"  # a command that never writes
+        return what  # a command that never writes
     if open_gate(args.apply, settings).live:
-        return "interrupted; an interrupted live write is reconciled on the next run"
-    return "interrupted; this was a rehearsal, so nothing was written to the CRM (the log marks the run interrupted)"
+        return f"{what}; an interrupted live write is reconciled on the next run"
+    return f"{what}; this was a rehearsal, so nothing was written to the CRM (the log marks the run interrupted)"
 
 
 def _quiet_stdout() -> None:
@@ -108,6 +109,34 @@ def _quiet_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+class Terminated(Exception):
+    """SIGTERM arrived (a service manager or a platform stopping the process)."""
+
+
+async def stop_on_sigterm(work: Coroutine[Any, Any, int]) -> int:
+    """Run `work`; SIGTERM cancels it as Ctrl-C does, so a pass ends `interrupted` on record and frees its lock."""
+    loop, task, signalled = asyncio.get_running_loop(), asyncio.current_task(), False
+
+    def stop() -> None:
+        nonlocal signalled
+        signalled = True
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return await work  # not the main thread (or no signals here): SIGTERM keeps its default
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if signalled:
+            raise Terminated() from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scout: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        code = asyncio.run(args.func(args, settings))
+        code = asyncio.run(stop_on_sigterm(args.func(args, settings)))
         sys.stdout.flush()  # here, not at exit: a reader that went away is handled below, not as a traceback
         return code
     except BrokenPipeError:
@@ -140,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"scout: {_interrupted(args, settings)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"scout: {_interrupted(args, settings, 'stopped by SIGTERM')}", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

@@ -230,6 +230,24 @@ def _unique(items: Iterable[tuple[int, str]], what: str, source: str, problems: 
             seen[key] = line
 
 
+def _lone_surrogate(value: Any, where: str = "") -> str | None:
+    """The key of the first string holding a lone surrogate, or None when everything is real text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "a value"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and _lone_surrogate(key) is not None:
+            return "a key"
+        found = _lone_surrogate(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_jsonl(lines: Iterable[str], source: str = "input") -> WorkspaceData:
     """Validate a whole JSON Lines file and return the pipeline it describes, or raise ImportFailed."""
     problems = _Collector()
@@ -248,6 +266,12 @@ def parse_jsonl(lines: Iterable[str], source: str = "input") -> WorkspaceData:
             continue
         if not isinstance(obj, dict):
             problems.add(source, number, "each line must be a JSON object")
+            continue
+        if (where := _lone_surrogate(obj)) is not None:
+            # JSON allows "\ud800" on its own, but it is no character: SQLite (and every CRM) would refuse it.
+            kind = obj.get("type")
+            problems.add(source, number, f"{kind + ': ' if kind in RECORD_TYPES else ''}{where} holds a lone "
+                                         "surrogate (\\ud800), which is not text; fix the file's escapes")
             continue
         if "type" not in obj:
             problems.add(source, number, f'missing "type" (one of {", ".join(RECORD_TYPES)})')

@@ -18,6 +18,7 @@ from engine.gate import Gate, open_gate
 from engine.models import RunSummary
 from engine.progress import ProgressSink
 from engine.provenance import ProvenanceStore
+from engine.reconcile import reconcile_pending
 from engine.runner import run_pass
 from engine.settings import Settings
 from engine.undo import RunRef, UndoResult, undo_run
@@ -70,6 +71,7 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 async def run_job(
     settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
     batch: bool | None = None, clock: Callable[[], float] = time.monotonic, progress: ProgressSink | None = None,
+    new_log: bool = False,
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
@@ -101,7 +103,7 @@ async def run_job(
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
             cost=cost_function(),
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
-            deadline=settings.pass_deadline or None, clock=clock, progress=progress,
+            deadline=settings.pass_deadline or None, clock=clock, progress=progress, new_log=new_log,
         )
     if resumed is not None:
         summary.notices.insert(0, f"Message Batch {resumed} from an interrupted batch pass was still pending: this "
@@ -109,6 +111,16 @@ async def run_job(
     if no_rep:
         summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")
     return summary, missing
+
+
+@asynccontextmanager
+async def pass_lock(store: ProvenanceStore) -> AsyncIterator[str]:
+    """The one-at-a-time lock that passes, undo, setup and import share. Raises LockHeld when it is taken."""
+    holder = await store.acquire_lock()
+    try:
+        yield holder
+    finally:
+        await store.release_lock(holder)
 
 
 async def _pending_batch(store: ProvenanceStore, extractor: Extractor) -> str | None:
@@ -122,21 +134,20 @@ async def _pending_batch(store: ProvenanceStore, extractor: Extractor) -> str | 
 
 
 async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list[FieldPlan]]:
+    """Setup under the pass lock, settling first what a killed process left (as a pass would)."""
     gate = open_gate(apply, settings)
-    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+    async with open_log(settings) as store, pass_lock(store), gated_crm(settings, gate) as (crm, writer):
+        await reconcile_pending(crm, store)
         run_id, plans = await setup_fields(crm, writer, store, settings.field_map, gate)
     return gate, run_id, plans
 
 
 async def undo_job(settings: Settings, run_id: RunRef, *, apply: bool) -> tuple[Gate, UndoResult]:
     """Undo under the pass lock: a pass writing the same fields meanwhile would make the revert unsound.
+    Holding it, a killed pass or undo is settled first, so a revert that landed before a kill counts as done.
     Raises LockHeld when a pass (or another undo) is running."""
     gate = open_gate(apply, settings)
-    async with open_log(settings) as store:
-        holder = await store.acquire_lock()
-        try:
-            async with gated_crm(settings, gate) as (crm, writer):
-                result = await undo_run(run_id, crm, writer, store, gate)
-        finally:
-            await store.release_lock(holder)
+    async with open_log(settings) as store, pass_lock(store), gated_crm(settings, gate) as (crm, writer):
+        await reconcile_pending(crm, store)
+        result = await undo_run(run_id, crm, writer, store, gate)
     return gate, result

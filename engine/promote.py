@@ -21,7 +21,6 @@ with the first answer. Who may review is checked by the caller (bot/), which kno
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -33,7 +32,7 @@ from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_val
 from engine.gate import Gate, open_gate
 from engine.jobs import gated_crm, open_log
 from engine.medic import ConceptFields, FieldMap
-from engine.reconcile import SETTLE_AFTER
+from engine.reconcile import field_holds, interrupt_dead_runs
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.provenance import (
     SUGGESTIONS,
@@ -84,6 +83,10 @@ class ReviewInterrupted(Exception):
         self.run_id, self.intent_pending = run_id, intent_pending
 
 
+class _OutcomeUnknown(Exception):
+    """The write raised and the CRM could not be read back: its intent stays pending until reconciled."""
+
+
 class _Progress:
     """What a click has logged so far, for closing its run if it is cut short."""
 
@@ -104,12 +107,9 @@ async def _abandon(store: ProvenanceStore, run_id: int, gate: Gate | None, exc: 
 
 
 async def _close_dead_clicks(store: ProvenanceStore) -> None:
-    """A click's run still 'running' long after any click could last died with its process: say so in the log.
-    (Its pending intent, if any, is settled by the next pass's reconcile, which asks the CRM.)"""
-    cutoff = (datetime.now(timezone.utc) - SETTLE_AFTER).isoformat(timespec="seconds")
-    for kind in ("promote", "dismiss"):
-        await store.interrupt_running(kind, "interrupted: the process stopped before the click was answered",
-                                      started_before=cutoff)
+    """A click's run still 'running' whose process is gone, or long after any click could last, died with its
+    process: say so in the log. (Its pending intent is settled by the next reconcile, which asks the CRM.)"""
+    await interrupt_dead_runs(store, holding_lock=False)
 
 
 async def _guarded(store: ProvenanceStore, run_id: int, gate: Gate | None, progress: _Progress,
@@ -350,17 +350,17 @@ async def _promote_run(
     if claim.action_id is None:
         return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
     progress.intent = claim.action_id
-    try:
-        await writer.set_field(deal.id, fields.rep.name, value)
-    except CRMError as exc:
-        await store.set_outcome(claim.action_id, "failed", str(exc), action=ActionKind.FAILED)
-        progress.intent = None
+    rep = fields.rep.name
+    write = await store.carry_out(claim.action_id, lambda: writer.set_field(deal.id, rep, value),
+                                  lambda: field_holds(crm, deal.id, rep, value))
+    if write.status == "pending":
+        raise _OutcomeUnknown(write.error or "the write's outcome is unknown")
+    progress.intent = None
+    if not write.applied:
         result = _result(ReviewOutcome.FAILED, suggestion, fields, reviewer_id,
-                         f"not written: the CRM refused {fields.rep.name} = '{display(value)}': {exc}",
+                         f"not written: the CRM refused {rep} = '{display(value)}': {write.error}",
                          final=False, written=value, run_id=run_id, action_id=claim.action_id)
         return await _finish(store, result, gate)
-    await store.set_outcome(claim.action_id, "applied")
-    progress.intent = None
     result = _result(ReviewOutcome.PROMOTED, suggestion, fields, reviewer_id,
                      f"written to {fields.rep.name}: '{display(value)}' (undo with `scout undo {run_id}`)",
                      written=value, run_id=run_id, action_id=claim.action_id)

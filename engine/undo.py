@@ -11,6 +11,7 @@ from engine.fieldtypes import display, same_value
 from engine.gate import Gate
 from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
+from engine.reconcile import field_holds
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
 LAST: Final = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
@@ -66,6 +67,10 @@ async def undo_run(
         # Ends on record either way; a pending intent stays pending for the next pass to reconcile.
         await store.finish_run(_summary(result, gate), f"{describe(result, gate)}; stopped: {exc}", status="failed")
         raise
+    except BaseException:
+        # Ctrl-C or SIGTERM: never left 'running'; a revert in flight is reconciled by the next lock holder.
+        await store.mark_interrupted(run_id, f"{describe(result, gate)}; interrupted")
+        raise
     await store.finish_run(_summary(result, gate), describe(result, gate))
     return result
 
@@ -108,11 +113,10 @@ async def _revert(
             continue
         undo.action, undo.status, undo.reason = ActionKind.REVERTED, "pending", "restoring the previous value"
         intent = await store.log(undo)
-        try:
-            await writer.set_field(row.deal_id, row.field, row.previous)
-        except CRMError as exc:
+        deal_id, field, previous = row.deal_id, row.field, row.previous
+        outcome = await store.carry_out(intent, lambda: writer.set_field(deal_id, field, previous),
+                                        lambda: field_holds(crm, deal_id, field, previous))
+        if outcome.applied:
+            result.reverted += 1
+        else:
             result.failed += 1
-            await store.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
-            continue
-        await store.set_outcome(intent, "applied")
-        result.reverted += 1

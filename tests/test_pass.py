@@ -153,7 +153,8 @@ async def test_undo_restores_a_run_exactly_and_refuses_where_a_human_changed_the
     data.deals[0].values["scout_competition"] = "Workiva"  # an older suggestion the run will replace
     await seed(settings.workspace, data)
     before = await snapshot(settings.workspace)
-    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    # A value the (new) log has no record of: the first pass must be told to start a new log over it.
+    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor(), new_log=True)
     assert summary.written == 6
 
     gate, rehearsal = await undo_job(settings, summary.run_id, apply=False)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import AsyncExitStack
 from typing import Callable
 
-from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError, regular_file
 from engine.commands.progress import pass_progress
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.demo import MAX_DEALS, generate_demo
@@ -14,6 +15,7 @@ from engine.crm.factory import open_reader
 from engine.dealview import format_candidates, format_view, lookup
 from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
 from engine.provenance import LockHeld, ProvenanceStore
+from engine.runner import LogReplaced
 from engine.settings import Settings
 from engine.summary import format_summary
 from engine.undo import LAST, RunRef, UndoRefused
@@ -58,6 +60,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if settings.crm != "local":
         raise CommandError("`scout demo` seeds the embedded workspace; unset SCOUT_CRM (or set it to local)")
     path = settings.workspace
+    regular_file(path, "the workspace")
     if path.exists() and not args.reset:
         print(f"Demo workspace already at {path} (use --reset to reseed it).")
         return EXIT_OK
@@ -75,7 +78,10 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
-    gate, run_id, plans = await setup_job(settings, apply=args.apply)
+    try:
+        gate, run_id, plans = await setup_job(settings, apply=args.apply)
+    except LockHeld as exc:
+        raise CommandError(str(exc), EXIT_BUSY) from exc
     print(f"{gate.label}: setup run {run_id}")
     print(render(SETUP_COLS, [[p.field, p.type, p.state, p.detail or ""] for p in plans],
                  terminal=stdout_is_terminal(), indent=2))
@@ -93,10 +99,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with pass_progress(args.quiet, sys.stderr) as progress:
             summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
-                                             progress=progress)
+                                             progress=progress, new_log=args.new_log)
     except LockHeld as exc:
         raise CommandError(str(exc), EXIT_BUSY) from exc
-    except (MissingFields, MissingRepFields) as exc:
+    except (MissingFields, MissingRepFields, LogReplaced) as exc:
         raise CommandError(str(exc)) from exc
     text = format_summary(summary)
     if missing:
@@ -140,17 +146,15 @@ async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
     name = " ".join(args.name)
-    crm = await open_reader(settings)
-    log = None
-    if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
-        log = await ProvenanceStore.open(settings.log_db, readonly=True)
-    try:
+    async with AsyncExitStack() as opened:  # whatever fails, what was opened is closed (or the process hangs)
+        crm = await open_reader(settings)
+        opened.push_async_callback(crm.aclose)
+        log = None
+        if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
+            log = await ProvenanceStore.open(settings.log_db, readonly=True)
+            opened.push_async_callback(log.aclose)
         extractor = None if args.no_extract else build_extractor(settings)
         result = await lookup(name, crm, log, extractor, settings.field_map)
-    finally:
-        await crm.aclose()
-        if log is not None:
-            await log.aclose()
     if args.json:
         print(result.model_dump_json(indent=2))
         return EXIT_OK if result.view else EXIT_NOT_FOUND
@@ -182,6 +186,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
     p.add_argument("--batch", action=argparse.BooleanOptionalAction, default=None,
                    help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
+    p.add_argument("--new-log", action="store_true",
+                   help="start a new provenance log although the CRM already holds scout_* values")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=cmd_run)
 

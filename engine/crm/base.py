@@ -5,7 +5,7 @@ The read-only face is handed a `CRMReader` and nothing else; only the gate hands
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Protocol, runtime_checkable
+from typing import Any, AsyncIterator, Protocol, Sequence, runtime_checkable
 
 from engine.models import Deal, DealRef, FieldSpec, Note
 
@@ -56,6 +56,10 @@ class CRMReader(Protocol):
 
     async def field_specs(self) -> dict[str, FieldSpec]:
         """Fields on the deal object, by name."""
+        ...
+
+    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
+        """Some (deal id, field) where one of `fields` holds a value, or None: is anything there at all?"""
         ...
 
     async def aclose(self) -> None: ...
