@@ -11,11 +11,12 @@ import sqlite3
 import sys
 from typing import Any, Coroutine, Sequence, TextIO
 
-from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
-from engine.crm.base import AuthError, CRMError, TokenMissing
+from engine.commands import COMMAND_MODULES
+from engine.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ScoutError
 from engine.gate import open_gate
 from engine.settings import Settings
-from engine.startup import SettingsError, load_settings
+from engine.sink import SinkFactory
+from engine.startup import load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,8 +112,10 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
-class Terminated(Exception):
+class Terminated(ScoutError):
     """SIGTERM arrived (a service manager or a platform stopping the process)."""
+
+    exit_code = 128 + signal.SIGTERM
 
 
 async def stop_on_sigterm(work: Coroutine[Any, Any, int]) -> int:
@@ -139,15 +142,17 @@ async def stop_on_sigterm(work: Coroutine[Any, Any, int]) -> int:
         loop.remove_signal_handler(signal.SIGTERM)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, summary_sink: SinkFactory | None = None) -> int:
+    """The CLI; `summary_sink` is what `run --post` reports to (the application layer passes the Slack app's)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.summary_sink = summary_sink
     configure_logging(args.verbose)
     try:
         settings = load_settings()
-    except SettingsError as exc:
+    except ScoutError as exc:
         print(f"scout: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     try:
         code = asyncio.run(stop_on_sigterm(args.func(args, settings)))
         sys.stdout.flush()  # here, not at exit: a reader that went away is handled below, not as a traceback
@@ -156,12 +161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Before OSError: a closed pipe is the reader having seen enough, not a file or database error.
         _quiet_stdout()
         return EXIT_OK
-    except TokenMissing as exc:
+    except Terminated as exc:  # before the root it descends from: its line depends on the run
+        print(f"scout: {_interrupted(args, settings, 'stopped by SIGTERM')}", file=sys.stderr)
+        return exc.exit_code
+    except ScoutError as exc:  # the one root: a one-line message and the exit code it carries
         print(f"scout: {exc}", file=sys.stderr)
-        return EXIT_USAGE  # a missing setting, as everywhere else
-    except (AuthError, CRMError, CommandError) as exc:
-        print(f"scout: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", EXIT_ERROR)
+        return exc.exit_code
     except (sqlite3.DatabaseError, OSError) as exc:
         # A corrupt log or workspace, an unwritable SCOUT_DATA_DIR, a full disk: one line naming the file.
         print(f"scout: {file_error(exc, settings)}", file=sys.stderr)
@@ -169,9 +174,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"scout: {_interrupted(args, settings)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Terminated:
-        print(f"scout: {_interrupted(args, settings, 'stopped by SIGTERM')}", file=sys.stderr)
-        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

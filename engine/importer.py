@@ -19,10 +19,10 @@ from typing import Annotated, Any, Iterable, Iterator, Literal, Union, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from engine.crm.hubspot_codec import html_to_text
+from engine.errors import MAX_PROBLEMS, ImportFailed, NotText  # noqa: F401 (re-exported)
 from engine.medic import FieldMap
 from engine.models import Deal, FieldSpec, FieldType, Note, Person, WorkspaceData
 
-MAX_PROBLEMS = 25  # enough to fix a file in one go without drowning the terminal
 STAGE_FIELD = "stage"
 
 
@@ -39,10 +39,6 @@ class Problem(BaseModel):
         return f"{where}: {self.message}"
 
 
-class NotText(Exception):
-    """The file is a spreadsheet workbook (or other binary), not the text format asked for; nothing imported."""
-
-
 # An .xlsx is a zip archive, an old .xls an OLE compound file: both start with these bytes.
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
@@ -54,15 +50,6 @@ def refuse_workbook(path: Path) -> None:
         raise NotText("this is an Excel workbook, not a CSV or JSON Lines text file: in Excel use File > "
                       "Save As > 'CSV UTF-8 (Comma delimited)' (in HubSpot, export as CSV), then import the "
                       ".csv; nothing imported")
-
-
-class ImportFailed(Exception):
-    """The input is not importable; nothing was imported. `problems` says where and why."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        more = "" if len(problems) < MAX_PROBLEMS else f" (stopped after {MAX_PROBLEMS})"
-        super().__init__(f"{len(problems)} problem(s){more}, nothing imported")
 
 
 class _Collector:

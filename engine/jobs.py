@@ -9,54 +9,21 @@ import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
-from engine.batch import BatchOptions, SupportsBatch
-from engine.crm.base import CRMReader, CRMWriter
-from engine.crm.factory import open_reader, open_writer
+from engine.extract.batch import BatchOptions, SupportsBatch
 from engine.extract.base import Extractor
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
-from engine.gate import Gate, open_gate
+from engine.gate import Gate, gated_crm, open_gate
 from engine.models import RunSummary
 from engine.progress import ProgressSink
+from engine.errors import MissingFields, MissingRepFields, rep_fields_warning  # noqa: F401 (re-exported)
 from engine.provenance import ProvenanceStore
 from engine.reconcile import reconcile_pending
 from engine.runner import run_pass
 from engine.settings import Settings
 from engine.undo import RunRef, UndoResult, undo_run
-from engine.wiring import build_extractor, cost_function
+from engine.extract.pricing import estimate_cost
+from engine.wiring import build_extractor
 
-
-class MissingFields(Exception):
-    def __init__(self, missing: list[str]):
-        super().__init__(f"missing scout fields {', '.join(missing)}: run `scout setup --apply` first")
-        self.missing = missing
-
-
-def rep_fields_warning(missing: list[str]) -> str:
-    return (f"rep field(s) {', '.join(missing)} not found in the CRM: Scout cannot see what reps filled there, "
-            "so it would suggest over their answers. Fix the names in SCOUT_FIELD_MAP; `scout check` lists them.")
-
-
-class MissingRepFields(Exception):
-    def __init__(self, missing: list[str]):
-        super().__init__(f"live pass refused: {rep_fields_warning(missing)}")
-        self.missing = missing
-
-
-@asynccontextmanager
-async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, CRMWriter | None]]:
-    """The only place a writer is handed out: when both locks are open."""
-    if gate.live:
-        writer = await open_writer(settings)
-        try:
-            yield writer, writer
-        finally:
-            await writer.aclose()
-    else:
-        reader = await open_reader(settings)
-        try:
-            yield reader, None
-        finally:
-            await reader.aclose()
 
 
 @asynccontextmanager
@@ -101,7 +68,7 @@ async def run_job(
         summary = await run_pass(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
-            cost=cost_function(),
+            cost=estimate_cost,
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
             deadline=settings.pass_deadline or None, clock=clock, progress=progress, new_log=new_log,
         )
@@ -149,5 +116,5 @@ async def undo_job(settings: Settings, run_id: RunRef, *, apply: bool) -> tuple[
     gate = open_gate(apply, settings)
     async with open_log(settings) as store, pass_lock(store), gated_crm(settings, gate) as (crm, writer):
         await reconcile_pending(crm, store)
-        result = await undo_run(run_id, crm, writer, store, gate)
+        result = await undo_run(run_id, crm, writer, store, gate, settings.field_map)
     return gate, result

@@ -17,6 +17,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError
+from engine.errors import LockHeld  # noqa: F401 (re-exported)
 from engine.models import ActionKind, RunSummary, Usage
 from engine.sqlitefile import open_sqlite
 
@@ -302,10 +303,6 @@ class Outcome(BaseModel):
     @property
     def applied(self) -> bool:
         return self.status == "applied"
-
-
-class LockHeld(Exception):
-    """Another pass holds the lock."""
 
 
 class ProvenanceStore:

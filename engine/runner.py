@@ -9,9 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
-from engine.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
+from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
                           submit, wait_until_ended)
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.errors import LogReplaced  # noqa: F401 (re-exported)
 from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.cache import cache_key, cached_extract
@@ -256,7 +257,7 @@ class PassRunner:
         if self._time_left() == 0:
             self.deadline_left += 1  # not scanned: leads the next run
             return
-        await self._keep_lock_fresh()
+        await self._keep_lock()
         try:
             await self._process_one(run_id, ref)
         except Exception as exc:
@@ -312,7 +313,7 @@ class PassRunner:
             self._halted = (f"stopped extracting after {MAX_FAILURES_IN_A_ROW} failures in a row (last: {error});"
                             " the deals not reached come first next run")
 
-    async def _keep_lock_fresh(self) -> None:
+    async def _keep_lock(self) -> None:
         # A long pass must not outlive its lock's TTL, or a second pass could start and reconcile our intents.
         if self._lock_holder is not None and time.monotonic() - self._lock_renewed > LOCK_RENEW_SECONDS:
             self._lock_renewed = time.monotonic()
@@ -460,9 +461,6 @@ class PassRunner:
         await self._each(settle, one)
         await self.store.close_batch(batch_id, closing, note)
 
-    async def _keep_lock(self) -> None:
-        if self._lock_holder is not None:
-            await self.store.extend_lock(self._lock_holder)
 
     async def _act(self, run_id: int, deal: Deal, choice: Choice, applied: AppliedWrites) -> list[ActionRow]:
         finding, new = choice.finding, choice.value
@@ -510,10 +508,6 @@ class PassRunner:
         for row in rows:
             self.counts[row.action] += 1
         await self.store.log_many(rows)
-
-
-class LogReplaced(Exception):
-    """The log has no pass on record, yet the CRM holds scout_* values: it was emptied, replaced or lost."""
 
 
 async def refuse_a_replaced_log(crm: CRMReader, store: ProvenanceStore, field_map: FieldMap) -> None:

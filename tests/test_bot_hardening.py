@@ -245,7 +245,7 @@ async def test_a_missing_workspace_is_a_clear_answer(env, slack):
 def test_scout_run_post_without_a_channel_is_one_line_not_a_traceback(make_settings, capsys):
     import asyncio
 
-    from engine import cli
+    from scout_app import cli
 
     s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SCOUT_EXTRACTOR="offline")
     asyncio.run(seed(s.workspace, small_pipeline()))
@@ -263,7 +263,7 @@ def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_
     nothing was posted."""
     import asyncio
 
-    from engine import cli
+    from scout_app import cli
 
     with standin_on_a_thread() as slack:
         slack.fail("chat.postMessage", status=200, error="channel_not_found")

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.config import MissingSetting
+from bot.config import MissingSetting, web_client
 from bot.pacing import Pacer
 from bot.post import post_run_summary
 from engine.jobs import run_job
@@ -129,7 +129,9 @@ async def test_a_rate_limited_post_waits_as_told_and_is_not_lost(settings, slack
     slack.fail("chat.postMessage", 429, headers={"Retry-After": "7"}, after=1)  # the first reply is refused
     clock = FakeTime()
 
-    result = await post_run_summary(settings, summary.run_id, pacer=clock.pacer())
+    # slack_sdk's retry handler waits out the 429; the pacer only spaces the messages. One clock sees both.
+    client = web_client(settings, sleep=clock.sleep)
+    result = await post_run_summary(settings, summary.run_id, client=client, pacer=clock.pacer())
 
     assert result.posted == 6
     assert len(slack.of("chat.postMessage")) == 8  # 1 summary + 6 replies + the refused attempt
@@ -151,7 +153,7 @@ async def test_posting_needs_the_summary_channel(make_settings, slack):
 
 def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, monkeypatch, capsys):
     """`scout run --post` end to end: its own event loop, so the stand-in runs on a thread of its own."""
-    from engine import cli
+    from scout_app import cli
 
     with standin_on_a_thread() as slack:
         s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,

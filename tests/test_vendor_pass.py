@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from engine.crm.attio import AttioCRM
-from engine.crm.demo import generate_demo
+from engine.demo import generate_demo
 from engine.crm.hubspot import HubSpotCRM
 from engine.extract.offline import OfflineExtractor
 from engine.gate import Gate

@@ -5,19 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_ERROR = 1  # configuration, CRM or extractor error; nothing half-done is left unlogged
-EXIT_USAGE = 2  # bad arguments or settings
-EXIT_BUSY = 3  # another pass holds the lock
-EXIT_PARTIAL = 4  # finished, but some actions failed or conflicted (see `scout log RUN`)
-EXIT_NOT_FOUND = 5  # no such run or deal
-EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
-
-
-class CommandError(Exception):
-    def __init__(self, message: str, exit_code: int = EXIT_ERROR):
-        super().__init__(message)
-        self.exit_code = exit_code
+from engine.errors import (  # noqa: F401 (re-exported: the commands' names for them)
+    EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError,
+)
 
 
 def regular_file(path: Path, what: str) -> None:

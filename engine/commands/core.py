@@ -7,18 +7,18 @@ import sys
 from contextlib import AsyncExitStack
 from typing import Callable
 
-from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError, regular_file
+from engine.commands import regular_file
+from engine.errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
 from engine.commands.progress import pass_progress
 from engine.commands.tables import Col, render, stdout_is_terminal
-from engine.crm.demo import MAX_DEALS, generate_demo
+from engine.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
 from engine.dealview import format_candidates, format_view, lookup
-from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
-from engine.provenance import LockHeld, ProvenanceStore
-from engine.runner import LogReplaced
+from engine.jobs import run_job, setup_job, undo_job
+from engine.provenance import ProvenanceStore
 from engine.settings import Settings
 from engine.summary import format_summary
-from engine.undo import LAST, RunRef, UndoRefused
+from engine.undo import LAST, RunRef
 from engine.wiring import build_extractor
 
 
@@ -78,10 +78,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        gate, run_id, plans = await setup_job(settings, apply=args.apply)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
+    gate, run_id, plans = await setup_job(settings, apply=args.apply)
     print(f"{gate.label}: setup run {run_id}")
     print(render(SETUP_COLS, [[p.field, p.type, p.state, p.detail or ""] for p in plans],
                  terminal=stdout_is_terminal(), indent=2))
@@ -91,27 +88,22 @@ async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    sink = None
     if args.post:
-        from bot.config import require  # only needs Slack when asked to post
-
-        # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
-        require(settings, "slack_bot_token", "summary_channel")
-    try:
-        with pass_progress(args.quiet, sys.stderr) as progress:
-            summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
-                                             progress=progress, new_log=args.new_log)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
-    except (MissingFields, MissingRepFields, LogReplaced) as exc:
-        raise CommandError(str(exc)) from exc
+        if args.summary_sink is None:
+            raise CommandError("--post needs the Slack app: run the `scout` command, not `python -m engine.cli`",
+                               EXIT_USAGE)
+        sink = args.summary_sink(settings)
+        sink.ready()  # before the pass, not after it
+    with pass_progress(args.quiet, sys.stderr) as progress:
+        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
+                                         progress=progress, new_log=args.new_log)
     text = format_summary(summary)
     if missing:
         text += f"\nnote: {len(missing)} scout_* field(s) missing; `scout setup` shows what a live run needs."
     print(text)
-    if args.post:
-        from bot.post import post_run_summary  # only needs Slack when asked to post
-
-        await post_run_summary(settings, summary.run_id)
+    if sink is not None:
+        await sink.post(summary.run_id)
     if await _run_status(settings, summary.run_id) == "failed":
         return EXIT_ERROR  # the pass itself failed (deals could not be listed, a batch unreadable): not partial
     return EXIT_PARTIAL if summary.failed else EXIT_OK
@@ -128,12 +120,7 @@ async def _run_status(settings: Settings, run_id: int) -> str | None:
 
 
 async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        gate, result = await undo_job(settings, args.run, apply=args.apply)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
-    except UndoRefused as exc:
-        raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
+    gate, result = await undo_job(settings, args.run, apply=args.apply)
     head = f"{gate.label}: undo of run {result.target} (run {result.run_id})"
     print(f"{head}: {result.reverted} reverted, {result.would_revert} would-revert, "
           f"{result.conflicts} conflicts, {result.failed} failed, {result.already} already reverted")

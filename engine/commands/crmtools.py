@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Literal, get_args
 
-from engine.check import run_check
-from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, regular_file
+from engine.readiness import check_readiness
+from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, regular_file
 from engine.commands.checkview import format_report
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.base import CRMError
@@ -17,7 +17,6 @@ from engine.crm.local import LocalCRM
 from engine.importer import CsvMapping, ImportFailed, NotText, parse_hubspot_csv, read_jsonl, to_jsonl
 from engine.jobs import open_log, pass_lock
 from engine.models import WorkspaceData
-from engine.provenance import LockHeld
 from engine.settings import Settings
 
 ImportFormat = Literal["jsonl", "hubspot-csv"]
@@ -25,7 +24,7 @@ FORMATS = get_args(ImportFormat)
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    report = await run_check(settings, sample=args.sample)
+    report = await check_readiness(settings, sample=args.sample)
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
@@ -96,11 +95,8 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     target = settings.workspace
     regular_file(target, "the workspace")
     # Under the pass lock: a pass, an undo or setup must not see the workspace change under it.
-    try:
-        async with open_log(settings) as store, pass_lock(store):
-            await _load(args, data, target)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
+    async with open_log(settings) as store, pass_lock(store):
+        await _load(args, data, target)
     _report(args, data, mapping, settings)
     return EXIT_OK
 

@@ -7,31 +7,10 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Protocol, Sequence, runtime_checkable
 
+from engine.errors import (  # noqa: F401 (re-exported: every adapter raises these)
+    AuthError, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing,
+)
 from engine.models import Deal, DealRef, FieldSpec, Note
-
-
-class CRMError(Exception):
-    """A CRM call failed after its retries; the message is meant for a human."""
-
-
-class AuthError(CRMError):
-    """The token is missing or was rejected; the message names the variable to fix."""
-
-
-class TokenMissing(AuthError):
-    """The token's variable is unset: a missing setting (exit 2), not a refusal."""
-
-
-class CRMUnreachable(CRMError):
-    """No answer at all (connection refused, DNS, timeout) after the retries; the message names the host."""
-
-
-class DealNotFound(CRMError):
-    """The deal does not exist (any more): deleted or merged mid-run."""
-
-
-class FieldTypeConflict(CRMError):
-    """A field with Scout's name exists with another type; Scout refuses to touch it."""
 
 
 @runtime_checkable
