@@ -122,6 +122,7 @@ async def post_run_summary(
                              + _HINTS.get(why, "The pass itself is logged: see `scout log`.")) from exc
         channel, thread_ts = head["channel"], head["ts"]
         for done, row in enumerate(fresh):
+            assert row.concept is not None  # a suggestion row always names its concept
             rep_field = settings.field_map.concepts[Concept(row.concept)].rep.name
             try:
                 reply = await pacer.call(partial(
