@@ -148,7 +148,7 @@ class FieldMap(BaseModel):
 
     def fields_for(self, name: str | None) -> ConceptFields | None:
         """The fields of a concept named by any string (a log row, the model's dropped item); None if unmapped."""
-        return next((f for c, f in self.concepts.items() if c.value == name), None)
+        return next((f for c, f in self.concepts.items() if c == name), None)
 
 
 def _label(name: str) -> str:
@@ -197,7 +197,7 @@ def _grounding(override: dict[str, Any], default: GroundingRule, concept: str) -
     value = override.get("grounding", default)
     if value not in GROUNDING_RULES:
         raise ValueError(f"unknown grounding '{value}' for {concept}; the rules are {', '.join(GROUNDING_RULES)}")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _new_concept(key: str, override: dict[str, Any], base: FieldMap) -> ConceptFields:

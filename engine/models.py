@@ -41,10 +41,12 @@ class Concept(StrEnum):
 
 def as_concept(value: object) -> object:
     """A MEDIC key as its Concept member (call sites compare with `is`), any other method's key as text."""
-    try:
-        return Concept(value)
-    except ValueError:
-        return value
+    if isinstance(value, str):
+        try:
+            return Concept(value)
+        except ValueError:
+            return value
+    return value
 
 
 # A concept's key: a Concept member for the MEDIC seven, plain text for other methods' and custom concepts.
