@@ -52,7 +52,7 @@ def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
 @pytest.fixture
 async def slack():
     """A local stand-in for the Slack Web API (and response_url) that records every call."""
-    from tests.slack_standin import SlackStandIn
+    from tests.standins.slack_api import SlackStandIn
 
     standin = await SlackStandIn().start()
     yield standin

@@ -14,8 +14,8 @@ from bot.clock import JOB_ID, build_scheduler, scheduled_pass
 from bot.web import EVENTS_PATH, http_app
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import CHANNEL, SIGNING_SECRET, signed_headers, slash_command
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import CHANNEL, SIGNING_SECRET, signed_headers, slash_command
 from tests.test_bot_post import FakeTime
 
 

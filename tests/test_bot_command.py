@@ -11,8 +11,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.app import build_app
 from engine.jobs import run_job
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import SIGNING_SECRET, SlackStandIn, dispatch, signed_headers, slash_command
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import SIGNING_SECRET, SlackStandIn, dispatch, signed_headers, slash_command
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from bot.post import post_run_summary
 from engine.jobs import run_job
 from engine.models import ActionKind, Deal
 from tests.pipeline import GOOD_SCRIPT, T0, file_digest, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import standin_on_a_thread, CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import standin_on_a_thread, CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command
 from tests.test_bot_post import FakeTime
 from tests.test_bot_review import REVIEWER, log_rows, message_for, runs, status
 

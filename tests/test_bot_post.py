@@ -11,8 +11,8 @@ from bot.pacing import Pacer
 from bot.post import post_run_summary
 from engine.jobs import run_job
 from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import standin_on_a_thread, CHANNEL, SIGNING_SECRET
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import standin_on_a_thread, CHANNEL, SIGNING_SECRET
 
 SUGGESTED = [  # (deal, scout field, value) the good script yields on the small pipeline, as posted
     ("Acme Corp — Platform", "scout_economic_buyer", "Dana Ruiz, CFO"),

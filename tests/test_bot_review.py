@@ -14,8 +14,8 @@ from engine.models import ActionKind, Person
 from engine.promote import ReviewOutcome, dismiss, promote
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch
 from tests.test_bot_post import FakeTime
 
 REVIEWER = "U0REVIEWER"

@@ -1,4 +1,4 @@
-"""ClaudeExtractor through the real anthropic SDK, answered by a local stand-in (tests/anthropic_standin.py)."""
+"""ClaudeExtractor through the real anthropic SDK, answered by a local stand-in (tests/standins/anthropic_api.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from engine.extract.pricing import estimate_cost
 from engine.medic import default_field_map
 from engine.models import Concept, Deal, Note, Usage
 from engine.settings import DEFAULT_MODEL, Settings
-from tests.anthropic_standin import NO_WAIT, AnthropicStandIn, usage_body
+from tests.standins.anthropic_api import NO_WAIT, AnthropicStandIn, usage_body
 
 MODEL = "claude-sonnet-4-6"  # any pinned id; not the settings default, which the SDK flags as deprecated
 FIELD_MAP = default_field_map()

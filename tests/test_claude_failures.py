@@ -15,10 +15,10 @@ from engine.jobs import run_job
 from engine.models import ActionKind, Note
 from engine.provenance import ProvenanceStore
 from engine.summary import format_summary
-from tests.anthropic_standin import message, usage_body
-from tests.model_server import ScriptedServer, user_text
+from tests.standins.anthropic_api import message, usage_body
+from tests.standins.model_server import ScriptedServer, user_text
 from tests.pipeline import GOOD_SCRIPT, T0, seed, small_pipeline
-from tests.standin_server import StandInServer
+from tests.standins.http_server import StandInServer
 
 
 class CuttingServer(ScriptedServer):

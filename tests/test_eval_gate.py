@@ -17,7 +17,7 @@ from engine.cli import main
 from engine.commands import EXIT_OK, EXIT_USAGE
 from engine.evaluate import DEFAULT_DATA_DIR
 from engine.models import Concept
-from tests.anthropic_standin import message, usage_body
+from tests.standins.anthropic_api import message, usage_body
 
 QUALITY = Path(__file__).resolve().parent.parent / "docs" / "extraction-quality.md"
 TOLERANCE = 0.02

@@ -1,7 +1,7 @@
 """Long notes: split with overlap so no signal is lost past the per-request budget; findings merged per deal.
 
 Through the real anthropic client and a stand-in model that only "sees" what a request carries and refuses a
-request longer than its context (tests/model_server.py ReadingServer).
+request longer than its context (tests/standins/model_server.py ReadingServer).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from engine.jobs import run_job
 from engine.medic import default_field_map
 from engine.models import ActionKind, Deal, Note
 from engine.provenance import ProvenanceStore
-from tests.model_server import ReadingServer
+from tests.standins.model_server import ReadingServer
 from tests.pipeline import T0, seed, small_pipeline
 
 SIGNAL = "Priya Shah, the CFO, holds the budget and signs every purchase above fifty thousand."

@@ -11,7 +11,7 @@ from engine.jobs import run_job, undo_job
 from engine.models import ActionKind
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, NOTES, file_digest, finding, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
+from tests.standins.scripted_model import ScriptedModel
 
 
 async def actions(settings, run_id):

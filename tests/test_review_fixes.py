@@ -251,7 +251,7 @@ def test_exactly_1_opens_it(make_settings):
 
 async def test_a_renamed_deal_or_retitled_or_reattributed_note_is_extracted_again(make_settings):
     from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
-    from tests.scripted_model import ScriptedModel
+    from tests.standins.scripted_model import ScriptedModel
 
     settings = make_settings()
     data = small_pipeline()
