@@ -57,3 +57,24 @@ async def slack():
     standin = await SlackStandIn().start()
     yield standin
     await standin.stop()
+
+
+@pytest.fixture
+def reviewers() -> str | None:
+    """Who may promote and dismiss (SCOUT_REVIEWERS); a module that tests review names them."""
+    return None
+
+
+@pytest.fixture
+def env(make_settings, slack, reviewers):
+    """Settings for the Slack faces, talking to the Slack stand-in; extra settings as keywords."""
+    from tests.standins.slack_api import CHANNEL, SIGNING_SECRET
+
+    def make(**extra: str) -> Settings:
+        base = {"SLACK_BOT_TOKEN": "xoxb-standin-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url, "SCOUT_SUMMARY_CHANNEL": CHANNEL}
+        if reviewers is not None:
+            base["SCOUT_REVIEWERS"] = reviewers
+        return make_settings(**base, **extra)
+
+    return make

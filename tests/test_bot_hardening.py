@@ -7,39 +7,15 @@ import json
 import aiosqlite
 import pytest
 
-from bot.app import build_app
-from bot.post import post_run_summary
 from engine.jobs import run_job
 from engine.models import ActionKind, Deal
 from tests.pipeline import GOOD_SCRIPT, T0, file_digest, seed, small_pipeline, snapshot
 from tests.standins.scripted_model import ScriptedModel
-from tests.standins.slack_api import standin_on_a_thread, CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command
-from tests.test_bot_post import FakeTime
-from tests.test_bot_review import REVIEWER, log_rows, message_for, runs, status
+from tests.standins.slack_api import standin_on_a_thread, SlackStandIn, button_click, dispatch, slash_command
+from tests.slack_review import REVIEWER, app_for, log_rows, message_for, posted_pass, runs, status
 
 BOT_LIMITS = {"blocks": 50, "section_text": 3000, "fields": 10, "field_text": 2000, "context_elements": 10,
               "header": 150}
-
-
-@pytest.fixture
-def env(make_settings, slack):
-    def make(**extra: str):
-        return make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL,
-                             SCOUT_REVIEWERS=REVIEWER, **extra)
-
-    return make
-
-
-async def posted_pass(settings, *, apply: bool, data=None, script=GOOD_SCRIPT):
-    await seed(settings.workspace, data or small_pipeline())
-    summary, _ = await run_job(settings, apply=apply, extractor=ScriptedModel(script).extractor())
-    await post_run_summary(settings, summary.run_id, pacer=FakeTime().pacer())
-    return summary
-
-
-def app_for(settings, script=GOOD_SCRIPT):
-    return build_app(settings, extractor=ScriptedModel(script).extractor())
 
 
 def forged(message: dict, value: str) -> dict:
@@ -55,6 +31,11 @@ def forged(message: dict, value: str) -> dict:
 async def suggestion_id(settings, deal_id: str, field: str) -> int:
     return next(r.id for r in await log_rows(settings, ActionKind.WRITTEN, ActionKind.WOULD_WRITE)
                 if r.deal_id == deal_id and r.field == field)
+
+
+@pytest.fixture
+def reviewers() -> str:
+    return REVIEWER
 
 
 # -- Promote / Dismiss: the button's value ------------------------------------------------------------------

@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from bot.config import MissingSetting, web_client
-from bot.pacing import Pacer
 from bot.post import post_run_summary
 from engine.jobs import run_job
 from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
 from tests.standins.scripted_model import ScriptedModel
+from tests.standins.clock import FakeTime
 from tests.standins.slack_api import standin_on_a_thread, CHANNEL, SIGNING_SECRET
 
 SUGGESTED = [  # (deal, scout field, value) the good script yields on the small pipeline, as posted
@@ -22,20 +22,6 @@ SUGGESTED = [  # (deal, scout field, value) the good script yields on the small 
     ("Hooli — Renewal", "scout_paper_process", "Legal review"),
     ("Initech — Pilot", "scout_champion", "Tom Becker, controller"),
 ]
-
-
-class FakeTime:
-    """A clock that only moves when the pacer sleeps: waits are recorded, never spent."""
-
-    def __init__(self) -> None:
-        self.now, self.waits = 0.0, []
-
-    async def sleep(self, seconds: float) -> None:
-        self.waits.append(round(seconds, 3))
-        self.now += seconds
-
-    def pacer(self) -> Pacer:
-        return Pacer(1.1, sleep=self.sleep, clock=lambda: self.now)
 
 
 @pytest.fixture

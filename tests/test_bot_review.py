@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from bot.app import build_app
 from bot.post import post_run_summary
 from engine.crm.local import LocalCRM
 from engine.jobs import run_job, undo_job
@@ -15,11 +14,16 @@ from engine.promote import ReviewOutcome, dismiss, promote
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
 from tests.standins.scripted_model import ScriptedModel
+from tests.standins.clock import FakeTime
+from tests.slack_review import REVIEWER, app_for, log_rows, message_for, posted_pass, runs, status
 from tests.standins.slack_api import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch
-from tests.test_bot_post import FakeTime
 
-REVIEWER = "U0REVIEWER"
 PAIN = "Month-end close takes 12 days (manual reconciliation)"
+
+
+@pytest.fixture
+def reviewers() -> str:
+    return f"U0OTHER, {REVIEWER}"
 
 
 @pytest.fixture
@@ -29,65 +33,14 @@ async def slack():
     await standin.stop()
 
 
-@pytest.fixture
-def env(make_settings, slack):
-    def make(**extra: str):
-        return make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL,
-                             SCOUT_REVIEWERS=f"U0OTHER, {REVIEWER}", **extra)
-
-    return make
-
-
-async def posted_pass(settings, *, apply: bool, data=None):
-    """Seed, run a pass, post it: the channel as a reviewer finds it in the morning."""
-    await seed(settings.workspace, data or small_pipeline())
-    model = ScriptedModel(GOOD_SCRIPT)
-    summary, _ = await run_job(settings, apply=apply, extractor=model.extractor())
-    await post_run_summary(settings, summary.run_id, pacer=FakeTime().pacer())
-    return summary, model
-
-
-def message_for(slack: SlackStandIn, field: str) -> dict:
-    return next(m for m in slack.messages.values() if f": {field} = " in m["text"])
-
-
 async def click(app, slack, field: str, action: str, *, user: str = REVIEWER, action_ts: str = "1790000100.000001"):
     body = button_click(message_for(slack, field), action, user=user, action_ts=action_ts,
                         response_url=slack.response_url("click"))
     return await dispatch(app, body), body
 
 
-def status(message: dict) -> str | None:
-    block = next((b for b in message["blocks"] if b.get("block_id") == "scout_status"), None)
-    return block["elements"][0]["text"] if block else None
-
-
 def has_buttons(message: dict) -> bool:
     return any(b.get("block_id") == "scout_review" for b in message["blocks"])
-
-
-async def log_rows(settings, *kinds: ActionKind):
-    store = await ProvenanceStore.open(settings.log_db, readonly=True)
-    try:
-        rows = []
-        for run in reversed(await store.list_runs(100)):
-            rows += [r for r in await store.actions_for_run(run.id) if not kinds or r.action in kinds]
-        return rows
-    finally:
-        await store.aclose()
-
-
-async def runs(settings):
-    store = await ProvenanceStore.open(settings.log_db, readonly=True)
-    try:
-        return list(reversed(await store.list_runs(100)))
-    finally:
-        await store.aclose()
-
-
-def app_for(settings):
-    return build_app(settings, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
 
 
 async def test_a_non_reviewer_is_politely_refused_and_nothing_happens(env, slack):
