@@ -78,3 +78,14 @@ def env(make_settings, slack, reviewers):
         return make_settings(**base, **extra)
 
     return make
+
+
+@pytest.fixture
+def small_demo(scout, make_settings) -> Settings:
+    """A 12-deal demo workspace, made through the CLI."""
+    from engine.commands import EXIT_OK
+
+    settings = make_settings()
+    code, out, _ = scout("demo", "--deals", "12")
+    assert code == EXIT_OK and "12 deals" in out
+    return settings
