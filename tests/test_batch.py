@@ -22,7 +22,7 @@ from engine.runner import run_pass
 from tests.standins.model_server import ScriptedServer, user_text
 from tests.pipeline import GOOD_SCRIPT, T0, seed, small_pipeline, snapshot
 from tests.standins.scripted_model import ScriptedModel
-from tests.test_long_notes import SIGNAL, long_note_with_signal_near_the_end
+from tests.samples import SIGNAL, long_note_with_signal_near_the_end
 
 EXPECTED_WRITES = [
     ("d1", "scout_competition"), ("d1", "scout_decision_criteria"), ("d1", "scout_economic_buyer"),

@@ -19,7 +19,7 @@ from engine.summary import format_summary
 from tests.standins.anthropic_api import AnthropicStandIn
 from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
 from tests.standins.scripted_model import ScriptedModel
-from tests.test_claude_extractor import DEAL, GOOD_INPUT, NOTES
+from tests.samples import DEAL, GOOD_INPUT, NOTES
 
 FIELD_MAP = Settings().field_map
 
