@@ -103,7 +103,7 @@ async def post_run_summary(
         if run is None or run.kind != "pass":
             raise ValueError(f"run {run_id} is not a pass in the provenance log; nothing to post")
         summary = run_summary(run)
-        order = {c.value: i for i, c in enumerate(settings.field_map.concepts)}
+        order = {str(c): i for i, c in enumerate(settings.field_map.concepts)}
         # Grouped by deal, MEDIC order within a deal: passes log deals concurrently, readers want them together.
         fresh = sorted(await store.new_suggestions(run_id),
                        key=lambda r: ((r.deal_name or "").casefold(), r.deal_id or "", order.get(r.concept or "", 99)))

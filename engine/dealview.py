@@ -118,9 +118,9 @@ async def build_view(
             )
             if suggestion is not None and suggestion.excerpt is None:
                 suggestion = None
-        f = fresh.get(concept.value)
+        f = fresh.get(str(concept))
         concepts.append(ConceptView(
-            concept=concept.value, rep_field=fields.rep.name, rep_value=display(deal.values.get(fields.rep.name)),
+            concept=str(concept), rep_field=fields.rep.name, rep_value=display(deal.values.get(fields.rep.name)),
             scout_field=fields.scout.name, scout_value=display(deal.values.get(fields.scout.name)),
             suggestion_excerpt=suggestion.excerpt if suggestion else None,
             suggestion_note_date=note_dates.get(suggestion.note_id or "") if suggestion else None,

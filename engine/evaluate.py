@@ -24,7 +24,7 @@ from engine.extract.citations import normalise, verify_citations
 from engine.extract.pricing import format_cost
 from engine.fieldtypes import CoercionError, coerce, display
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap, default_field_map
-from engine.models import Concept, Deal, DroppedFinding, Finding, FieldType, Note, Usage
+from engine.models import Concept, ConceptKey, Deal, DroppedFinding, Finding, FieldType, Note, Usage
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "eval"
 
@@ -59,13 +59,13 @@ class EvalDealRef(BaseModel):
 
 def _check_values(where: str, concept: Concept, values: list[str]) -> None:
     if not values:
-        raise ValueError(f"{where} {concept.value}: empty list of accepted values")
+        raise ValueError(f"{where} {concept}: empty list of accepted values")
     for value in values:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"{where} {concept.value}: blank accepted value")
+            raise ValueError(f"{where} {concept}: blank accepted value")
         options = _LABEL_OPTIONS.get(concept)
         if options and value not in options:
-            raise ValueError(f"{where} {concept.value}: {value!r} is not an option ({', '.join(options)})")
+            raise ValueError(f"{where} {concept}: {value!r} is not an option ({', '.join(options)})")
 
 
 class EvalDeal(BaseModel):
@@ -93,7 +93,7 @@ class EvalDeal(BaseModel):
         for concept, values in self.final.items():
             _check_values(f"deal {self.deal.id} final", concept, values)
             if not any(concept in c for c in self.labels.values()):
-                raise ValueError(f"deal {self.deal.id} final {concept.value}: no note is labelled for it")
+                raise ValueError(f"deal {self.deal.id} final {concept}: no note is labelled for it")
         return self
 
     def as_deal(self) -> Deal:
@@ -218,7 +218,7 @@ class _Tally(BaseModel):
 class Mistake(BaseModel):
     kind: Literal["fp", "fn"]  # fp: a surviving finding no label accepts; fn: a label nothing matched
     note_id: str
-    concept: Concept
+    concept: ConceptKey
     value: str
     excerpt: str = ""
 
@@ -281,7 +281,7 @@ class EvalReport(BaseModel):
     deals: int
     notes: int
     overall: Rates
-    per_concept: dict[Concept, Rates]
+    per_concept: dict[ConceptKey, Rates]
     drops: dict[str, int] = Field(default_factory=dict)
     superseded_correct: int = 0
     superseded_total: int = 0
@@ -303,12 +303,12 @@ def _estimate_cost(model: str, usage: Usage) -> float | None:
     return estimate_cost(model, usage)
 
 
-def _is_multi(field_map: FieldMap, concept: Concept) -> bool:
+def _is_multi(field_map: FieldMap, concept: ConceptKey) -> bool:
     fields = field_map.concepts.get(concept)
     return fields is not None and fields.scout.type is FieldType.MULTI_SELECT
 
 
-def _is_option(field_map: FieldMap, concept: Concept) -> bool:
+def _is_option(field_map: FieldMap, concept: ConceptKey) -> bool:
     fields = field_map.concepts.get(concept)
     return fields is not None and fields.scout.type in (FieldType.SELECT, FieldType.MULTI_SELECT)
 
@@ -331,15 +331,15 @@ def _gold_units(deal: EvalDeal, field_map: FieldMap) -> list[_Unit]:
     return units
 
 
-def _matches(field_map: FieldMap, concept: Concept, value: str, accepted: list[str]) -> bool:
+def _matches(field_map: FieldMap, concept: ConceptKey, value: str, accepted: list[str]) -> bool:
     same = _option_matches if _is_option(field_map, concept) else text_matches
     return any(same(value, a) for a in accepted)
 
 
-def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[Concept, Finding]:
+def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[ConceptKey, Finding]:
     """Per concept, the finding a pass files: the one from the newest note (first listed on a tie)."""
     when = {n.id: (n.created_at, i) for i, n in enumerate(notes)}
-    out: dict[Concept, Finding] = {}
+    out: dict[ConceptKey, Finding] = {}
     for f in findings:
         cur = out.get(f.concept)
         if cur is None or when[f.note_id] > when[cur.note_id]:
@@ -348,7 +348,7 @@ def _newest_wins(findings: list[Finding], notes: list[Note]) -> dict[Concept, Fi
 
 
 def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], dropped: list[DroppedFinding],
-                field_map: FieldMap, per_concept: dict[Concept, _Tally], result: DealResult) -> None:
+                field_map: FieldMap, per_concept: dict[ConceptKey, _Tally], result: DealResult) -> None:
     kept, unverified = verify_citations(findings, notes, field_map)
     for f in findings:
         per_concept[f.concept].findings += 1
@@ -360,18 +360,18 @@ def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], drop
     for u in units:
         per_concept[u.concept].labelled += 1
 
-    seen: set[tuple[str, Concept, str]] = set()
+    seen: set[tuple[str, ConceptKey, str]] = set()
     for f in kept:
         fields = field_map.concepts.get(f.concept)
         if fields is None:
-            result.dropped.append(DroppedFinding(concept=f.concept.value, value=f.value, note_id=f.note_id,
+            result.dropped.append(DroppedFinding(concept=str(f.concept), value=f.value, note_id=f.note_id,
                                                  excerpt=f.excerpt, reason="concept is not in the field map"))
             continue
         try:
             value = coerce(fields.scout, f.value)
         except CoercionError:
             # Grouped by field rather than by message, so the drop table stays readable.
-            result.dropped.append(DroppedFinding(concept=f.concept.value, value=f.value, note_id=f.note_id,
+            result.dropped.append(DroppedFinding(concept=str(f.concept), value=f.value, note_id=f.note_id,
                                                  excerpt=f.excerpt, reason=f"value does not fit {fields.scout.name}"))
             continue
         values = [str(v) for v in value] if isinstance(value, list) else [display(value)]
@@ -428,7 +428,7 @@ async def evaluate(
     """Run `extractor` over every deal of the split and score it. Deals run one at a time so latency is clean."""
     field_map = field_map or default_field_map()
     deals = load_split(split, data_dir)
-    per_concept: dict[Concept, _Tally] = {c: _Tally() for c in Concept}
+    per_concept: dict[ConceptKey, _Tally] = {c: _Tally() for c in Concept}
     results: list[DealResult] = []
     usage = Usage()
     for deal in deals:

@@ -11,6 +11,7 @@ from typing import AsyncIterator, Callable
 
 from engine.extract.batch import BatchOptions, SupportsBatch
 from engine.extract.base import Extractor
+from engine.extract.offline import OfflineExtractor, unextracted_notice
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
 from engine.gate import Gate, gated_crm, open_gate
 from engine.models import RunSummary
@@ -78,6 +79,8 @@ async def run_job(
                                   "pass collected it instead of extracting its deals again at full price.")
     if no_rep:
         summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")
+    if isinstance(extractor, OfflineExtractor) and (unextracted := unextracted_notice(settings.field_map)):
+        summary.notices.append(f"note: {unextracted}")
     return summary, missing
 
 

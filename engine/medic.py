@@ -24,28 +24,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from engine.models import Concept, FieldSpec, FieldType
+from engine.methods import (BUILT_IN_METHODS, DECISION_CRITERIA_OPTIONS, GROUNDING_RULES, METHOD_NAMES,
+                            PAPER_PROCESS_OPTIONS, ConceptRow, GroundingRule, MethodName)
+from engine.models import Concept, ConceptKey, FieldSpec, FieldType
+
+__all__ = ["DECISION_CRITERIA_OPTIONS", "PAPER_PROCESS_OPTIONS"]
 
 SCOUT_PREFIX = "scout_"
-
-DECISION_CRITERIA_OPTIONS = (
-    "Security",
-    "Price",
-    "Integrations",
-    "Ease of use",
-    "Support",
-    "Scalability",
-    "Compliance",
-    "Reporting",
-)
-PAPER_PROCESS_OPTIONS = (
-    "Not started",
-    "Security review",
-    "Legal review",
-    "Procurement",
-    "Awaiting signature",
-    "Signed",
-)
 
 # Phrases that state each built-in option in an excerpt, in English, German, Spanish and French (accents
 # folded). The citation check drops an option whose excerpt holds none of them.
@@ -108,10 +93,12 @@ def default_synonyms(options: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
 class ConceptFields(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    concept: Concept
+    concept: ConceptKey
     description: str
     rep: FieldSpec
     scout: FieldSpec
+    # How grounding proves the excerpt states a value: a person's name, a number, an option, or free text.
+    grounding: GroundingRule
     # option -> phrases that state it in an excerpt (besides the option's own name)
     synonyms: dict[str, tuple[str, ...]] = {}
 
@@ -138,16 +125,17 @@ class FieldMap(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     object: str = "deals"
-    concepts: dict[Concept, ConceptFields]
+    method: MethodName = "medic"
+    concepts: dict[ConceptKey, ConceptFields]
 
     @model_validator(mode="after")
     def _one_concept_per_scout_field(self) -> "FieldMap":
         # Two concepts writing one field would overwrite each other's suggestions, and undo could not tell them apart.
-        owner: dict[str, Concept] = {}
+        owner: dict[str, str] = {}
         for concept, fields in self.concepts.items():
             name = fields.scout.name
             if name in owner:
-                raise ValueError(f"{owner[name].value} and {concept.value} both use the scout field {name}: "
+                raise ValueError(f"{owner[name]} and {concept} both use the scout field {name}: "
                                  "give each concept its own scout_* field")
             owner[name] = concept
         return self
@@ -160,39 +148,31 @@ class FieldMap(BaseModel):
 
     def fields_for(self, name: str | None) -> ConceptFields | None:
         """The fields of a concept named by any string (a log row, the model's dropped item); None if unmapped."""
-        return next((f for c, f in self.concepts.items() if c.value == name), None)
-
-
-_DEFAULTS: list[tuple[Concept, str, FieldType, FieldType, tuple[str, ...]]] = [
-    (Concept.METRICS, "Quantified outcome the buyer expects (e.g. 'cut onboarding from 6 to 2 weeks').",
-     FieldType.TEXT, FieldType.TEXT, ()),
-    (Concept.ECONOMIC_BUYER, "The person with budget authority who signs off; name and role.",
-     FieldType.PERSON, FieldType.TEXT, ()),
-    (Concept.DECISION_CRITERIA, "What the buyer will judge vendors on.",
-     FieldType.MULTI_SELECT, FieldType.MULTI_SELECT, DECISION_CRITERIA_OPTIONS),
-    (Concept.IDENTIFIED_PAIN, "The business problem driving the purchase.", FieldType.TEXT, FieldType.TEXT, ()),
-    (Concept.CHAMPION, "The insider who sells for us internally; name and role.",
-     FieldType.PERSON, FieldType.TEXT, ()),
-    (Concept.PAPER_PROCESS, "Where the deal is in the buyer's approval and contracting steps.",
-     FieldType.SELECT, FieldType.SELECT, PAPER_PROCESS_OPTIONS),
-    (Concept.COMPETITION, "Other vendors or alternatives the buyer is considering.",
-     FieldType.TEXT, FieldType.TEXT, ()),
-]
+        return next((f for c, f in self.concepts.items() if c == name), None)
 
 
 def _label(name: str) -> str:
     return name.replace("_", " ").title().replace("Scout ", "Scout: ")
 
 
+def _fields(row: ConceptRow) -> ConceptFields:
+    key = str(row.key)
+    rep = FieldSpec(name=key, type=row.rep_type, label=_label(key), options=row.options)
+    scout_name = SCOUT_PREFIX + key
+    scout = FieldSpec(name=scout_name, type=row.scout_type, label=_label(scout_name), options=row.options)
+    return ConceptFields(concept=row.key, description=row.description, rep=rep, scout=scout,
+                         synonyms=default_synonyms(row.options), grounding=row.grounding)
+
+
+def method_field_map(method: MethodName = "medic") -> FieldMap:
+    """A built-in method's concepts with their default fields."""
+    if method not in BUILT_IN_METHODS:
+        raise ValueError(f"unknown method '{method}'; the methods are {', '.join(METHOD_NAMES)}")
+    return FieldMap(method=method, concepts={row.key: _fields(row) for row in BUILT_IN_METHODS[method]})
+
+
 def default_field_map() -> FieldMap:
-    concepts = {}
-    for concept, description, rep_type, scout_type, options in _DEFAULTS:
-        rep = FieldSpec(name=concept.value, type=rep_type, label=_label(concept.value), options=options)
-        scout_name = SCOUT_PREFIX + concept.value
-        scout = FieldSpec(name=scout_name, type=scout_type, label=_label(scout_name), options=options)
-        concepts[concept] = ConceptFields(concept=concept, description=description, rep=rep, scout=scout,
-                                          synonyms=default_synonyms(options))
-    return FieldMap(concepts=concepts)
+    return method_field_map("medic")
 
 
 E = TypeVar("E", Concept, FieldType)
@@ -208,21 +188,43 @@ def _known(enum: type[E], value: object, message: str) -> E:
     raise ValueError(f"{message} {', '.join(e.value for e in enum)}")
 
 
-def _type(override: dict[str, Any], key: str, default: FieldType, concept: Concept) -> FieldType:
+def _type(override: dict[str, Any], key: str, default: FieldType, concept: str) -> FieldType:
     value = override.get(key, default)
-    return _known(FieldType, value, f"unknown {key} '{value}' for {concept.value}; the types are")
+    return _known(FieldType, value, f"unknown {key} '{value}' for {concept}; the types are")
 
 
-def load_field_map(path: Path | None) -> FieldMap:
-    """The default map, with any overrides from a TOML file applied per concept."""
-    base = default_field_map()
+def _grounding(override: dict[str, Any], default: GroundingRule, concept: str) -> GroundingRule:
+    value = override.get("grounding", default)
+    if value not in GROUNDING_RULES:
+        raise ValueError(f"unknown grounding '{value}' for {concept}; the rules are {', '.join(GROUNDING_RULES)}")
+    return value
+
+
+def _new_concept(key: str, override: dict[str, Any], base: FieldMap) -> ConceptFields:
+    """A concept the method does not have, from its TOML table alone: it must say what the model reads."""
+    if "description" not in override:
+        # Most often a typo of an existing key, so name them.
+        raise ValueError(f"unknown concept '{key}' in [concepts.{key}]; the concepts are "
+                         f"{', '.join(base.concepts)} (a new concept needs a description: what the model reads)")
+    if not key.isidentifier() or key != key.lower():
+        raise ValueError(f"concept key '{key}' in [concepts.{key}] must be lower_case_with_underscores")
+    scout_type = _type(override, "scout_type", FieldType.TEXT, key)
+    options = tuple(override.get("options", ()))
+    default_rule: GroundingRule = "option" if scout_type in (FieldType.SELECT, FieldType.MULTI_SELECT) else "text"
+    return _fields(ConceptRow(key, override["description"], _type(override, "rep_type", FieldType.TEXT, key),
+                              scout_type, options, _grounding(override, default_rule, key)))
+
+
+def load_field_map(path: Path | None, method: MethodName = "medic") -> FieldMap:
+    """The method's map, with the TOML file's overrides applied per concept and its new concepts added."""
+    base = method_field_map(method)
     if path is None:
         return base
     data = tomllib.loads(Path(path).read_text())
     concepts = dict(base.concepts)
     for key, override in (data.get("concepts") or {}).items():
-        concept = _known(Concept, key, f"unknown concept '{key}' in [concepts.{key}]; the concepts are")
-        cur = concepts[concept]
+        cur = concepts.get(key) or _new_concept(key, override, base)
+        concept = cur.concept
         options = tuple(override.get("options", cur.rep.options))
         rep = FieldSpec(
             name=override.get("rep_field", cur.rep.name),
@@ -240,6 +242,6 @@ def load_field_map(path: Path | None) -> FieldMap:
                     **{o: tuple(p) for o, p in (override.get("synonyms") or {}).items()}}
         concepts[concept] = ConceptFields(
             concept=concept, description=override.get("description", cur.description), rep=rep, scout=scout,
-            synonyms=synonyms,
+            synonyms=synonyms, grounding=_grounding(override, cur.grounding, concept),
         )
-    return FieldMap(object=data.get("object", base.object), concepts=concepts)
+    return FieldMap(object=data.get("object", base.object), method=method, concepts=concepts)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -37,6 +37,20 @@ class Concept(StrEnum):
     CHAMPION = "champion"
     PAPER_PROCESS = "paper_process"
     COMPETITION = "competition"
+
+
+def as_concept(value: object) -> object:
+    """A MEDIC key as its Concept member (call sites compare with `is`), any other method's key as text."""
+    if isinstance(value, str):
+        try:
+            return Concept(value)
+        except ValueError:
+            return value
+    return value
+
+
+# A concept's key: a Concept member for the MEDIC seven, plain text for other methods' and custom concepts.
+ConceptKey = Annotated[Concept | str, BeforeValidator(as_concept)]
 
 
 class FieldSpec(BaseModel):
@@ -83,7 +97,7 @@ class Note(BaseModel):
 class Finding(BaseModel):
     """One value proposed by an extractor, with the word-for-word excerpt that supports it."""
 
-    concept: Concept
+    concept: ConceptKey
     value: str | list[str]
     note_id: str
     excerpt: str
@@ -148,7 +162,7 @@ class Verdict(StrEnum):
 
 
 class Decision(BaseModel):
-    concept: Concept
+    concept: ConceptKey
     verdict: Verdict
     scout_field: str
     rep_field: str

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from engine.crm.base import AuthError, CRMError, CRMReader, CRMUnreachable
 from engine.crm.factory import open_reader
 from engine.crm.http import RateLimiter, request
+from engine.extract.offline import unextracted_notice
 from engine.medic import FieldMap
 from engine.models import FieldSpec, FieldType
 from engine.settings import Settings
@@ -197,7 +198,7 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
         roles: tuple[tuple[Role, FieldSpec], ...] = (("rep", pair.rep), ("scout", pair.scout))
         for role, spec in roles:
             have = existing.get(spec.name)
-            check = FieldCheck(concept=concept.value, role=role, name=spec.name, want=spec.type,
+            check = FieldCheck(concept=str(concept), role=role, name=spec.name, want=spec.type,
                                have=have.type if have else None)
             checks.append(check)
             if have is None:
@@ -206,9 +207,9 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
                     issues.append(Issue(what=f"{spec.name} missing", fix=SETUP_FIX))
                 else:
                     issues.append(Issue(
-                        what=f"rep field {spec.name} ({concept.value}) missing{_suggest(spec.name, existing)}",
-                        fix=f"map {concept.value} to the field your reps fill: in the SCOUT_FIELD_MAP file set "
-                            f'[concepts.{concept.value}] rep_field = "<field>" and rep_type',
+                        what=f"rep field {spec.name} ({concept}) missing{_suggest(spec.name, existing)}",
+                        fix=f"map {concept} to the field your reps fill: in the SCOUT_FIELD_MAP file set "
+                            f'[concepts.{concept}] rep_field = "<field>" and rep_type',
                     ))
             elif have.type is not spec.type:
                 check.state = "wrong_type"
@@ -216,14 +217,14 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
                     issues.append(Issue(
                         what=f"{spec.name} exists as {have.type.value}, Scout needs {spec.type.value}",
                         fix="Scout will not touch it: rename or remove it in the CRM, or set another "
-                            f'scout_field for {concept.value} in the SCOUT_FIELD_MAP file',
+                            f'scout_field for {concept} in the SCOUT_FIELD_MAP file',
                     ))
                 else:
                     # Emptiness is judged by the mapped type; a mismatch changes what counts as "filled".
                     issues.append(Issue(
                         what=f"rep field {spec.name} is {have.type.value} in the CRM, the field map says "
                              f"{spec.type.value}",
-                        fix=f'set rep_type = "{have.type.value}" for {concept.value} in the SCOUT_FIELD_MAP file',
+                        fix=f'set rep_type = "{have.type.value}" for {concept} in the SCOUT_FIELD_MAP file',
                         blocking=False,
                     ))
             elif role == "scout" and spec.options:
@@ -284,6 +285,9 @@ async def check_readiness(
         report.extractor = "offline rules (SCOUT_EXTRACTOR=offline)"
     else:
         report.extractor = "offline rules (no ANTHROPIC_API_KEY; set it to use Claude)"
+    if kind == "offline" and (unextracted := unextracted_notice(settings.field_map)):
+        what, fix = unextracted.split(": ", 1)
+        report.issues.append(Issue(what=what, fix=fix, blocking=False))
 
     if crm is None:
         try:

@@ -81,7 +81,7 @@ def choose(findings: list[Finding], notes: list[Note], field_map: FieldMap) -> t
         except CoercionError as exc:
             unfit.append((f, f"value does not fit {spec.name}: {exc}"))
             continue
-        by_concept.setdefault(f.concept.value, []).append((f, value))
+        by_concept.setdefault(str(f.concept), []).append((f, value))
     out: dict[str, Choice] = {}
     for concept, group in by_concept.items():
         ordered = sorted(group, key=lambda fv: when[fv[0].note_id], reverse=True)  # stable within a note
@@ -336,7 +336,7 @@ class PassRunner:
                 ))
             choices, unfit = choose(kept, notes, self.field_map)
             for f, reason in unfit:
-                rows.append(self._row(run_id, deal, action=ActionKind.DROPPED, concept=f.concept.value,
+                rows.append(self._row(run_id, deal, action=ActionKind.DROPPED, concept=str(f.concept),
                                       field=self.field_map.concepts[f.concept].scout.name, new=f.value,
                                       reason=reason, note_id=f.note_id, excerpt=f.excerpt))
             if choices and self.writer is not None:
@@ -466,11 +466,11 @@ class PassRunner:
     async def _act(self, run_id: int, deal: Deal, choice: Choice, applied: AppliedWrites) -> list[ActionRow]:
         finding, new = choice.finding, choice.value
         fields = self.field_map.concepts[finding.concept]
-        base = dict(concept=finding.concept.value, field=fields.scout.name, note_id=finding.note_id,
+        base = dict(concept=str(finding.concept), field=fields.scout.name, note_id=finding.note_id,
                     excerpt=finding.excerpt)
 
         def set_aside(f: Finding, reason: str) -> ActionRow:
-            return self._row(run_id, deal, action=ActionKind.SKIPPED, concept=f.concept.value,
+            return self._row(run_id, deal, action=ActionKind.SKIPPED, concept=str(f.concept),
                              field=fields.scout.name, new=f.value, note_id=f.note_id, excerpt=f.excerpt, reason=reason)
 
         rows = [set_aside(f, f"merged into the suggestion from the same note {f.note_id}") for f in choice.merged]

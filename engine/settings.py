@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.medic import FieldMap, load_field_map
+from engine.methods import MethodName
 
 # The production scan cap: at most this many deals are extracted per pass. At ~2 notes a deal this keeps a
 # daily Claude bill predictable, and fair ordering rotates the cap through the whole pipeline.
@@ -42,6 +43,7 @@ class Settings(BaseSettings):
     workspace_path: Path | None = Field(default=None, validation_alias="SCOUT_WORKSPACE")
     log_path: Path | None = Field(default=None, validation_alias="SCOUT_LOG_DB")
     field_map_path: Path | None = Field(default=None, validation_alias="SCOUT_FIELD_MAP")
+    method: MethodName = Field(default="medic", validation_alias="SCOUT_METHOD")
 
     scan_cap: int = Field(default=PRODUCTION_SCAN_CAP, ge=1, validation_alias="SCOUT_SCAN_CAP")
     concurrency: int = Field(default=4, ge=1, le=64, validation_alias="SCOUT_CONCURRENCY")
@@ -108,7 +110,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def field_map(self) -> FieldMap:
-        return load_field_map(self.field_map_path)
+        return load_field_map(self.field_map_path, self.method)
 
     def extractor_kind(self) -> Literal["offline", "claude"]:
         if self.extractor == "auto":

@@ -196,7 +196,7 @@ def test_partial_exit_code_when_setup_meets_a_conflicting_field(scout, demo, mon
     ('[concepts.champion]\nscout_field = "champion"\n', "must start with 'scout_'"),
     ('[concepts.budget]\nrep_field = "x"\n',
      "unknown concept 'budget' in [concepts.budget]; the concepts are metrics, economic_buyer, decision_criteria, "
-     "identified_pain, champion, paper_process, competition"),
+     "identified_pain, champion, paper_process, competition (a new concept needs a description"),
     ('[concepts.champion]\nrep_type = "string"\n',
      "unknown rep_type 'string' for champion; the types are text, number, date, select, multi_select, person, "
      "record"),

@@ -54,7 +54,7 @@ def fields_for(rep_type: FieldType, scout_type: FieldType = FieldType.TEXT, opti
     return ConceptFields(
         concept=Concept.ECONOMIC_BUYER, description="",
         rep=FieldSpec(name="economic_buyer", type=rep_type, options=options),
-        scout=FieldSpec(name="scout_economic_buyer", type=scout_type, options=options),
+        scout=FieldSpec(name="scout_economic_buyer", type=scout_type, options=options), grounding="person",
     )
 
 

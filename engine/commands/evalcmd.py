@@ -53,7 +53,7 @@ def format_table(report: EvalReport, *, terminal: bool = False) -> str:
         return [name, r.findings, r.predictions, r.tp, r.fp, r.labelled, r.fn, _rate(r.precision), _rate(r.recall),
                 _rate(r.f1), _rate(r.citation_validity)]
 
-    rows = [row(concept.value, rates) for concept, rates in report.per_concept.items()]
+    rows = [row(str(concept), rates) for concept, rates in report.per_concept.items()]
     lines = [head, "", render(RATE_COLS, [*rows, row("overall", report.overall)], terminal=terminal,
                               sections=[len(rows)]),
              "found: findings returned; pred: what survives the citation check and field coercion (one per "

@@ -88,7 +88,7 @@ def verify_citations(findings: list[Finding], notes: list[Note], field_map: Fiel
     dropped: list[DroppedFinding] = []
 
     def drop(finding: Finding, reason: str, value: object = None) -> None:
-        dropped.append(DroppedFinding(concept=finding.concept.value, note_id=finding.note_id,
+        dropped.append(DroppedFinding(concept=str(finding.concept), note_id=finding.note_id,
                                       value=finding.value if value is None else value,
                                       excerpt=visible(finding.excerpt), reason=reason))
 

@@ -8,6 +8,7 @@ returns can raise: bad output becomes `DroppedFinding` entries so it is logged, 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import secrets
 from typing import Any, Awaitable, Callable
@@ -25,7 +26,7 @@ from engine.extract.citations import normalise
 from engine.extract.prompt_examples import WORKED_EXAMPLES
 from engine.extract.retry import RetryPolicy, with_retries
 from engine.medic import ConceptFields, FieldMap
-from engine.models import Concept, Deal, DroppedFinding, Extraction, FieldType, Finding, Note, Usage
+from engine.models import Concept, ConceptKey, Deal, DroppedFinding, Extraction, FieldType, Finding, Note, Usage
 from engine.settings import DEFAULT_NOTE_CHUNK_CHARS, DEFAULT_NOTE_CHUNK_OVERLAP, Settings
 
 # Part of the extraction cache key: bump whenever SYSTEM_RULES, the tool schema or the note framing change.
@@ -66,6 +67,21 @@ class FindingsInput(BaseModel):
 
 TOOL_SCHEMA: dict[str, Any] = FindingsInput.model_json_schema()
 
+
+class _ParsedFinding(ProposedFinding):
+    # Any method's key; parse_tool_input checks it against the workspace's concepts.
+    concept: ConceptKey  # type: ignore[assignment]  # wider than the schema's enum, on purpose
+
+
+def tool_schema(field_map: FieldMap) -> dict[str, Any]:
+    """TOOL_SCHEMA with the method's concepts as the enum (for MEDIC, TOOL_SCHEMA itself, unchanged)."""
+    keys = [str(c) for c in field_map.concepts]
+    if keys == TOOL_SCHEMA["$defs"]["Concept"]["enum"]:
+        return TOOL_SCHEMA
+    schema = copy.deepcopy(TOOL_SCHEMA)
+    schema["$defs"]["Concept"]["enum"] = keys
+    return schema
+
 SYSTEM_RULES = """\
 You read a sales team's CRM notes about one deal and record MEDIC qualification signals by calling \
 the record_findings tool exactly once.
@@ -105,7 +121,7 @@ Concepts:
 def _concept_lines(field_map: FieldMap) -> str:
     lines: list[str] = []
     for concept, fields in field_map.concepts.items():
-        lines.append(f"- {concept.value}: {fields.description}{_value_hint(fields)}")
+        lines.append(f"- {concept}: {fields.description}{_value_hint(fields)}")
     return "\n".join(lines)
 
 
@@ -131,14 +147,14 @@ def system_prompt(field_map: FieldMap) -> str:
 
 
 def tool_definition(field_map: FieldMap) -> dict[str, Any]:
-    concepts = ", ".join(c.value for c in field_map.concepts)
+    concepts = ", ".join(str(c) for c in field_map.concepts)
     return {
         "name": TOOL_NAME,
         "description": (
             "Record the MEDIC values the deal's notes state, each with the id of its note and a verbatim "
             f"excerpt from it. Concepts: {concepts}. Omit what is not stated."
         ),
-        "input_schema": TOOL_SCHEMA,
+        "input_schema": tool_schema(field_map),
     }
 
 
@@ -244,12 +260,12 @@ def parse_tool_input(tool_input: Any, field_map: FieldMap) -> tuple[list[Finding
             dropped.append(_dropped_from_raw(raw, "invalid finding: not an object"))
             continue
         try:
-            item = ProposedFinding.model_validate(raw)
+            item = _ParsedFinding.model_validate(raw)
         except ValidationError as exc:
             dropped.append(_dropped_from_raw(raw, _item_reason(exc)))
             continue
         if item.concept not in field_map.concepts:
-            dropped.append(_dropped_from_raw(raw, "concept is not in this workspace's field map"))
+            dropped.append(_dropped_from_raw(raw, f"invalid finding: unknown concept {item.concept!r}"))
             continue
         findings.append(Finding(concept=item.concept, value=item.value, note_id=item.note_id, excerpt=item.excerpt))
     return findings, dropped
@@ -267,7 +283,7 @@ def merge_extractions(parts: list[Extraction], model: str) -> Extraction:
     for index, part in enumerate(parts, start=1):
         usage = usage + part.usage
         for f in part.findings:
-            key = (f.concept.value, json.dumps(f.value), f.note_id, normalise(f.excerpt))
+            key = (str(f.concept), json.dumps(f.value), f.note_id, normalise(f.excerpt))
             if key not in seen:
                 seen.add(key)
                 findings.append(f)

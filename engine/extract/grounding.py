@@ -184,7 +184,7 @@ def content_share(value: str, excerpt: Excerpt) -> float:
     return sum(_stem(w) in excerpt.stems or w in excerpt.words for w in words) / len(words)
 
 
-def _free_text(value: str, excerpt: Excerpt, concept: Concept) -> str | None:
+def _free_text(value: str, excerpt: Excerpt, concept: str) -> str | None:
     if concept is Concept.COMPETITION:
         for item in _ITEM_SPLIT.split(_BRACKETED.sub("", value)):
             item = item.strip(" .!?\"'")
@@ -228,6 +228,8 @@ def ground(value: str | list[str], excerpt_text: str, fields: ConceptFields
     missing = missing_numbers(value, excerpt)
     if missing:
         return None, [(value, f"the excerpt does not state the number {', '.join(missing)}")]
-    reason = (person_problem(value, excerpt) if fields.concept in PERSON_CONCEPTS
+    if fields.grounding == "number" and not _NUMBER.search(value):
+        return None, [(value, "the value states no number")]
+    reason = (person_problem(value, excerpt) if fields.grounding == "person"
               else _free_text(value, excerpt, fields.concept))
     return (None, [(value, reason)]) if reason else (value, [])

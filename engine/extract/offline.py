@@ -589,6 +589,20 @@ _RULES = [
 ]
 
 
+def concepts_without_rules(field_map: FieldMap) -> list[str]:
+    """The method's concepts these rules cannot find: left empty, and said so (never guessed at)."""
+    ruled = {rule.concept for rule in _RULES}
+    return [str(c) for c in field_map.concepts if c not in ruled]
+
+
+def unextracted_notice(field_map: FieldMap) -> str | None:
+    missing = concepts_without_rules(field_map)
+    if not missing:
+        return None
+    return (f"the offline rules do not extract {', '.join(missing)}: they stay empty; set ANTHROPIC_API_KEY "
+            "to extract them with Claude")
+
+
 def _company_terms(deal: Deal) -> list[str]:
     terms = [deal.values.get("company"), re.split(r"\s+[—–-]\s+", deal.name)[0]]
     return sorted({t.strip() for t in terms if isinstance(t, str) and len(t.strip()) >= 3}, key=len, reverse=True)

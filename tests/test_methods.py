@@ -1,0 +1,146 @@
+"""Qualification methods as data: SCOUT_METHOD picks a built-in, the field map adds or overrides concepts."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.commands import EXIT_OK, EXIT_USAGE
+from engine.extract.claude import system_prompt, tool_definition
+from engine.extract.grounding import ground
+from engine.medic import default_field_map, load_field_map, method_field_map
+from engine.models import Concept
+from tests.test_cli import demo  # noqa: F401  (the demo workspace fixture)
+
+
+def test_meddpicc_setup_rehearses_eight_scout_fields(scout, demo, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.startswith("DRY RUN (LIVE_WRITES is not set)")
+    assert out.count("would_create") == 8 and "scout_decision_process" in out
+
+
+@pytest.mark.parametrize(("method", "keys"), [
+    ("medic", ["metrics", "economic_buyer", "decision_criteria", "identified_pain", "champion", "paper_process",
+               "competition"]),
+    ("meddpicc", ["metrics", "economic_buyer", "decision_criteria", "identified_pain", "champion",
+                  "paper_process", "competition", "decision_process"]),
+    ("bant", ["budget", "authority", "need", "timeline"]),
+    ("spiced", ["situation", "pain", "impact", "critical_event", "decision"]),
+])
+def test_each_built_in_method_names_its_concepts_to_the_model(method, keys):
+    fm = method_field_map(method)
+    assert list(fm.concepts) == keys
+    assert [f.scout.name for f in fm.concepts.values()] == [f"scout_{k}" for k in keys]
+    tool = tool_definition(fm)
+    assert f"Concepts: {', '.join(keys)}." in tool["description"]
+    prompt = system_prompt(fm)
+    assert all(k in prompt for k in keys)
+
+
+def test_the_default_is_medic_with_the_concept_members_as_keys():
+    fm = default_field_map()
+    assert fm.method == "medic" and all(type(k) is Concept for k in fm.concepts)
+    assert [fm.concepts[c].grounding for c in Concept] == [
+        "text", "person", "option", "text", "person", "option", "text"]
+
+
+def test_unknown_method_is_one_line(scout, monkeypatch):
+    monkeypatch.setenv("SCOUT_METHOD", "medicc")
+    code, _, err = scout("run")
+    assert code == EXIT_USAGE and "SCOUT_METHOD" in err and "meddpicc" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_field_map_adds_a_concept_and_overrides_another(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text('[concepts.implementation_partner]\n'
+                    'description = "The systems integrator who will roll the product out."\n'
+                    '[concepts.need]\ndescription = "What they need, in their words."\n')
+    fm = load_field_map(path, "bant")
+    assert list(fm.concepts) == ["budget", "authority", "need", "timeline", "implementation_partner"]
+    added = fm.concepts["implementation_partner"]
+    assert added.scout.name == "scout_implementation_partner" and added.grounding == "text"
+    assert fm.concepts["need"].description == "What they need, in their words."
+    assert "implementation_partner" in tool_definition(fm)["description"]
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ('[concepts.decision_process]\nscout_field = "scout_paper_process"\n',
+     "paper_process and decision_process both use the scout field scout_paper_process"),
+    ('[concepts.Budget-2]\ndescription = "x"\n', "must be lower_case_with_underscores"),
+    ('[concepts.metrics]\ngrounding = "fuzzy"\n',
+     "unknown grounding 'fuzzy' for metrics; the rules are person, number, option, text"),
+])
+def test_a_bad_method_map_is_one_line(scout, make_settings, tmp_path, content, expected):
+    path = tmp_path / "map.toml"
+    path.write_text(content)
+    make_settings(SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc")
+    code, _, err = scout("run")
+    assert code == EXIT_USAGE and expected in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_grounding_rule_is_the_concepts_own():
+    budget = method_field_map("bant").concepts["budget"]
+    assert ground("$120k this year", "They have $120,000 set aside this year.", budget)[0] == "$120k this year"
+    kept, dropped = ground("set aside", "They have money set aside.", budget)
+    assert kept is None and dropped[0][1] == "the value states no number"
+    authority = method_field_map("bant").concepts["authority"]
+    assert ground("Dana Ruiz", "Dana Ruiz approves all spend.", authority)[0] == "Dana Ruiz"
+    assert ground("Pat Lee", "Dana Ruiz approves all spend.", authority)[0] is None
+
+
+def test_offline_rules_say_which_concepts_they_do_not_extract(scout, demo, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
+    code, out, _ = scout("run")
+    assert code == EXIT_OK
+    assert "the offline rules do not extract decision_process" in out
+    code, out, _ = scout("check")
+    assert "the offline rules do not extract decision_process" in out
+
+
+def test_medic_offline_run_has_no_such_notice(scout, demo):  # noqa: F811
+    code, out, _ = scout("run")
+    assert code == EXIT_OK and "do not extract" not in out
+
+
+async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_settings, tmp_path):
+    from engine.crm.local import LocalCRM
+    from engine.jobs import run_job, undo_job
+    from engine.models import FieldSpec, FieldType, Note
+    from tests.pipeline import T0, seed, small_pipeline, snapshot
+    from tests.scripted_model import ScriptedModel
+
+    path = tmp_path / "map.toml"
+    path.write_text('[concepts.implementation_partner]\n'
+                    'description = "The systems integrator who will roll the product out."\n')
+    settings = make_settings(LIVE_WRITES="1", SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc")
+    data = small_pipeline()
+    data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for n in (
+        "decision_process", "scout_decision_process", "implementation_partner", "scout_implementation_partner")]
+    text = "Umbrella kickoff. Deloitte will run the rollout as our implementation partner; board approves in June."
+    data.notes.append(Note(id="n6", deal_id="d4", author="Alex Rep", created_at=T0, title="Kickoff", text=text))
+    await seed(settings.workspace, data)
+    before = await snapshot(settings.workspace)
+    model = ScriptedModel({"n6": [
+        {"concept": "implementation_partner", "value": "Deloitte", "note_id": "n6",
+         "excerpt": "Deloitte will run the rollout as our implementation partner"},
+        {"concept": "decision_process", "value": "Board approves in June", "note_id": "n6",
+         "excerpt": "board approves in June"},
+        {"concept": "implementation_partner", "value": "Accenture", "note_id": "n6",  # the excerpt does not say it
+         "excerpt": "Deloitte will run the rollout"},
+    ]})
+    summary, _ = await run_job(settings, apply=True, extractor=model.extractor())
+    assert (summary.written, summary.dropped) == (2, 1)
+    tool = model.requests[-1].json["tools"][0]
+    assert tool["input_schema"]["$defs"]["Concept"]["enum"][-2:] == ["decision_process", "implementation_partner"]
+    after = await snapshot(settings.workspace)
+    assert after["d4"]["scout_implementation_partner"] == "Deloitte"
+    assert after["d4"]["scout_decision_process"] == "Board approves in June"
+
+    _, result = await undo_job(settings, summary.run_id, apply=True)
+    assert (result.reverted, result.conflicts, result.failed) == (2, 0, 0)
+    assert await snapshot(settings.workspace) == before
+    crm = await LocalCRM.open(settings.workspace)
+    assert (await crm.get_deal("d4")).values.get("scout_implementation_partner") in (None, "")
+    await crm.aclose()
