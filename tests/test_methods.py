@@ -109,7 +109,7 @@ async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_se
     from engine.jobs import run_job, undo_job
     from engine.models import FieldSpec, FieldType, Note
     from tests.pipeline import T0, seed, small_pipeline, snapshot
-    from tests.scripted_model import ScriptedModel
+    from tests.standins.scripted_model import ScriptedModel
 
     path = tmp_path / "map.toml"
     path.write_text('[concepts.implementation_partner]\n'
