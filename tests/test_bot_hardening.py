@@ -15,7 +15,7 @@ from tests.pipeline import GOOD_SCRIPT, T0, file_digest, seed, small_pipeline, s
 from tests.scripted_model import ScriptedModel
 from tests.slack_standin import standin_on_a_thread, CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command
 from tests.test_bot_post import FakeTime
-from tests.test_bot_review import REVIEWER, log_rows, message_for, runs, status
+from tests.test_bot_review import REVIEWER, log_rows, message_for, runs, status, posted_id, field_click
 
 BOT_LIMITS = {"blocks": 50, "section_text": 3000, "fields": 10, "field_text": 2000, "context_elements": 10,
               "header": 150}
@@ -74,7 +74,7 @@ async def test_a_button_value_that_does_not_name_this_messages_suggestion_is_ref
     message = forged(message_for(slack, "scout_competition"), value)
     crm_before, rows_before, runs_before = file_digest(settings.workspace), await log_rows(settings), await runs(settings)
 
-    await dispatch(app_for(settings), button_click(message, action, user=REVIEWER, action_ts="1790000400.000001",
+    await dispatch(app_for(settings), field_click(message, "scout_competition", action, user=REVIEWER, action_ts="1790000400.000001",
                                                    response_url=slack.response_url()))
 
     (note,) = slack.of("chat.postEphemeral")
@@ -97,7 +97,7 @@ async def test_an_unexpected_fault_during_the_write_finishes_the_run_and_reconci
                          "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
         await db.commit()
 
-    await dispatch(app_for(settings), button_click(message_for(slack, "scout_competition"), "scout_promote",
+    await dispatch(app_for(settings), field_click(message_for(slack, "scout_competition"), "scout_competition", "scout_promote",
                                                    user=REVIEWER, action_ts="1790000500.000001",
                                                    response_url=slack.response_url()))
 
@@ -153,14 +153,14 @@ async def test_note_text_and_deal_data_cannot_ping_or_link_from_the_channel(env,
     quote = "<!channel> legal review starts next week, see <https://evil.example|the MSA>"
     script = {"n5": [{"concept": "identified_pain", "value": quote, "note_id": "n5", "excerpt": quote}]}
     await posted_pass(settings, apply=True, data=data, script=script)
-    message = next(m for m in slack.messages.values() if "scout_identified_pain" in m["text"])
+    message = message_for(slack, "scout_identified_pain")
 
-    await dispatch(app_for(settings, script), button_click(message, "scout_promote", user=REVIEWER,
-                                                           action_ts="1790000600.000001",
-                                                           response_url=slack.response_url()))
+    await dispatch(app_for(settings, script), button_click(
+        message, "scout_promote", user=REVIEWER, action_ts="1790000600.000001", response_url=slack.response_url(),
+        block_id=f"scout_review:{posted_id(message, 'scout_identified_pain')}"))
     await dispatch(app_for(settings, script), slash_command("hooli", slack.response_url()))
 
-    assert status(next(m for m in slack.messages.values() if "scout_identified_pain" in m["text"])).startswith(
+    assert status(message_for(slack, "scout_identified_pain"), "scout_identified_pain").startswith(
         ":white_check_mark: Promoted")
     sent = _mrkdwn_sent(slack)
     for raw in ("<!channel>", "<!here>", "<https://evil", "|Renewal>", "|MSA>"):
@@ -303,7 +303,7 @@ async def test_a_click_whose_process_died_does_not_stay_running_and_its_intent_i
         await db.execute("UPDATE actions SET created_at = '2020-01-01T00:00:00+00:00' WHERE run_id = ?", (dead,))
         await db.commit()
 
-    await dispatch(app_for(settings), button_click(message_for(slack, "scout_identified_pain"), "scout_dismiss",
+    await dispatch(app_for(settings), field_click(message_for(slack, "scout_identified_pain"), "scout_identified_pain", "scout_dismiss",
                                                    user=REVIEWER, action_ts="1790000700.000001",
                                                    response_url=slack.response_url()))
     await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())

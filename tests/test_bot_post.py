@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import aiosqlite
 import pytest
+
+from bot import blocks
+from engine.models import ActionKind
+from engine.provenance import ActionRow
 
 from bot.config import MissingSetting
 from bot.pacing import Pacer
@@ -60,7 +65,7 @@ def flat(post: dict) -> str:
     return "\n".join(out)
 
 
-async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threaded_message_per_suggestion(
+async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threaded_message_per_deal(
         settings, slack):
     summary, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
     clock = FakeTime()
@@ -75,24 +80,74 @@ async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threade
     shown = flat(head)
     assert "*0 written, 6 would-write, 2 skipped, 0 dropped* · scanned 5/5 (cap 50)" in shown
     assert "Why a dry run: --apply was not given and LIVE_WRITES is not set. Nothing changed in the CRM" in shown
-    assert f"run {summary.run_id}" in shown and "6 new suggestion(s) in the thread" in shown
+    assert f"run {summary.run_id}" in shown
+    assert ":thread: 6 new suggestion(s): 3 deal(s) posted in the thread, one message each" in shown
 
-    assert result.posted == 6 and len(replies) == 6
+    assert (result.posted, result.deals, result.waiting) == (6, 3, 0) and len(replies) == 3
     assert all(r["thread_ts"] == result.ts and r["channel"] == CHANNEL for r in replies)
-    seen = [(r["text"]) for r in replies]
-    assert seen == [f"Suggestion for {d}: {f} = {v}" for d, f, v in SUGGESTED]
-    first = replies[0]["blocks"]
-    assert first[0]["text"]["text"] == ("<https://crm.example/deals/d1|Acme Corp — Platform> · Economic buyer\n"
-                                        "*Dana Ruiz, CFO*  _rehearsal: not written to `scout_economic_buyer`_")
-    assert first[1]["text"]["text"] == "> “Dana Ruiz, the CFO, holds the budget and signs off”"
-    buttons = first[-1]
-    assert buttons["type"] == "actions" and buttons["block_id"] == "scout_review"
+    deals = [d for d, _, _ in SUGGESTED]
+    assert [r["text"] for r in replies] == [
+        f"{deals.count(d)} suggestion(s) for {d}: " + "; ".join(f"{f} = {v}" for dd, f, v in SUGGESTED if dd == d)
+        for d in dict.fromkeys(deals)]
+    acme = replies[0]["blocks"]
+    assert acme[0]["text"]["text"] == "<https://crm.example/deals/d1|Acme Corp — Platform> · 4 suggestion(s)"
+    (every,) = acme[1]["elements"]
+    assert every["text"]["text"] == "Promote all" and every["confirm"]["text"]["text"] == (
+        "Writes `economic_buyer`, `decision_criteria`, `identified_pain`, `competition`, each only if still empty.")
+    assert acme[2]["text"]["text"] == (
+        "*Economic buyer*: *Dana Ruiz, CFO*  _rehearsal: not written to `scout_economic_buyer`_\n"
+        "> “Dana Ruiz, the CFO, holds the budget and signs off”\nnote of 2026-09-01 · by Alex Rep")
+    buttons = acme[4]
+    assert buttons["type"] == "actions" and buttons["block_id"] == acme[3]["block_id"].replace("status", "review")
     assert [(b["action_id"], b["text"]["text"]) for b in buttons["elements"]] == [
         ("scout_promote", "Promote"), ("scout_dismiss", "Dismiss")]
     ids = {b["value"] for b in buttons["elements"]}
     assert len(ids) == 1 and ids.pop().isdigit()  # both carry the suggestion's action row id
+    assert len(acme) == 2 + 3 * 4
     # One message a second per channel: a wait before every reply, none before the first post.
-    assert clock.waits == [1.1] * 6
+    assert clock.waits == [1.1] * 3
+
+
+async def test_a_newer_suggestion_shows_what_it_replaces(make_settings, slack):
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                      SCOUT_SUMMARY_CHANNEL=CHANNEL)
+    data = small_pipeline()
+    data.deals[0].values["scout_competition"] = "Adaptive"  # an older suggestion Scout filed before
+    await seed(s.workspace, data)
+    summary, _ = await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    await post_run_summary(s, summary.run_id, pacer=FakeTime().pacer())
+
+    assert "*Competition*: Adaptive → *Blackline*  _rehearsal: not written to `scout_competition`_" in flat(
+        slack.posts()[1])
+
+
+async def test_the_thread_posts_at_most_the_deal_cap_and_the_summary_counts_the_rest(make_settings, slack):
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                      SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_THREAD_DEALS="2")
+    await seed(s.workspace, small_pipeline())
+    summary, _ = await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    result = await post_run_summary(s, summary.run_id, pacer=FakeTime().pacer())
+
+    head, *replies = slack.posts()
+    assert ":thread: 6 new suggestion(s): 2 deal(s) posted in the thread, one message each with Promote and " \
+        "Dismiss; 1 more in the review queue." in flat(head)
+    assert (result.deals, result.waiting, len(replies)) == (2, 1, 2)
+
+
+async def test_a_deal_with_more_suggestions_than_one_message_holds_continues_in_a_second(settings, slack):
+    rows = [ActionRow(id=i, run_id=1, deal_id="d1", deal_name="Acme", concept="metrics", field="scout_metrics",
+                      action=ActionKind.WOULD_WRITE, new=f"value {i}", note_id="n1", excerpt=f"value {i}",
+                      dry_run=True) for i in range(1, 21)]
+
+    messages = blocks.deal_messages(rows, rep_fields={"metrics": "metrics"}, url=None, notes={})
+
+    assert [len(r) for r, _ in messages] == [16, 4]
+    assert all(len(b) <= 50 for _, b in messages)
+    assert [b[0]["text"]["text"] for _, b in messages] == ["*Acme* (part 1 of 2) · 16 suggestion(s)",
+                                                           "*Acme* (part 2 of 2) · 4 suggestion(s)"]
+    assert [r.id for r, _ in zip(rows, range(20))] == [r.id for chunk, _ in messages for r in chunk]
 
 
 async def test_a_live_run_is_posted_as_live(settings, make_settings, slack):
@@ -105,8 +160,8 @@ async def test_a_live_run_is_posted_as_live(settings, make_settings, slack):
     assert header(head) == ":white_check_mark: LIVE — 6 suggestion(s) written to scout_* fields"
     assert head["text"].startswith("LIVE. LIVE: 6 written, 0 would-write")
     assert "DRY RUN" not in flat(head) and "Why a dry run" not in flat(head)
-    assert len(replies) == 6
-    assert "_written to `scout_economic_buyer`_" in replies[0]["blocks"][0]["text"]["text"]
+    assert len(replies) == 3
+    assert "_written to `scout_economic_buyer`_" in flat(replies[0])
 
 
 async def test_suggestions_already_posted_are_not_posted_again(settings, slack):
@@ -121,7 +176,7 @@ async def test_suggestions_already_posted_are_not_posted_again(settings, slack):
     head = slack.posts()[-1]
     assert header(head) == ":rotating_light: DRY RUN — nothing was written"
     assert "No new suggestions this run." in flat(head)
-    assert len(slack.posts()) == 1 + 6 + 1
+    assert len(slack.posts()) == 1 + 3 + 1
 
 
 async def test_a_rate_limited_post_waits_as_told_and_is_not_lost(settings, slack):
@@ -132,11 +187,11 @@ async def test_a_rate_limited_post_waits_as_told_and_is_not_lost(settings, slack
     result = await post_run_summary(settings, summary.run_id, pacer=clock.pacer())
 
     assert result.posted == 6
-    assert len(slack.of("chat.postMessage")) == 8  # 1 summary + 6 replies + the refused attempt
-    assert len(slack.messages) == 7
-    assert [m["text"] for m in slack.messages.values()][1] == f"Suggestion for {SUGGESTED[0][0]}: " \
-        f"{SUGGESTED[0][1]} = {SUGGESTED[0][2]}"
-    assert clock.waits == [1.1, 7.0] + [1.1] * 5  # paced, then Retry-After honoured, then paced again
+    assert len(slack.of("chat.postMessage")) == 5  # 1 summary + 3 deal replies + the refused attempt
+    assert len(slack.messages) == 4
+    assert [m["text"] for m in slack.messages.values()][1].startswith(f"4 suggestion(s) for {SUGGESTED[0][0]}: "
+                                                                      f"{SUGGESTED[0][1]} = {SUGGESTED[0][2]}")
+    assert clock.waits == [1.1, 7.0] + [1.1] * 2  # paced, then Retry-After honoured, then paced again
 
 
 async def test_posting_needs_the_summary_channel(make_settings, slack):
@@ -168,4 +223,4 @@ def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, m
         head, *replies = slack.posts()
         assert head["blocks"][0]["text"]["text"] == ":rotating_light: DRY RUN — nothing was written"
         assert len(replies) == 1
-        assert replies[0]["text"].startswith("Suggestion for Hooli — Renewal: scout_paper_process = ")
+        assert replies[0]["text"].startswith("1 suggestion(s) for Hooli — Renewal: scout_paper_process = ")
