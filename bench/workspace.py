@@ -1,6 +1,6 @@
 """A large, deterministic pipeline for the benchmark: N deals, 1-3 call notes each, typed rep fields.
 
-`engine/crm/demo.py` stops at a few hundred deals because its notes are hand-shaped prose; the bench needs
+`engine/demo.py` stops at a few hundred deals because its notes are hand-shaped prose; the bench needs
 10,000 deals fast. Each note is a few lines of the form `Label: value.` so the stand-in extractor can quote
 them word for word without any text analysis. Every random choice comes from one `random.Random(seed)`.
 """

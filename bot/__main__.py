@@ -8,9 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.config import MissingSetting
-from engine.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from engine.crm.base import TokenMissing
+from engine.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ScoutError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,13 +20,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from engine.startup import SettingsError, load_settings
+    from engine.startup import load_settings
 
     try:
         settings = load_settings()
-    except SettingsError as exc:
+    except ScoutError as exc:
         print(f"scout-bot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     try:
         if args.process == "web":
             from bot.web import serve_http
@@ -42,9 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.clock import run_clock
 
             asyncio.run(run_clock(settings))
-    except (MissingSetting, TokenMissing) as exc:
+    except ScoutError as exc:  # the one root: a one-line message and the exit code it carries
         print(f"scout-bot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except ValueError as exc:  # e.g. SCOUT_SCHEDULE is not a crontab, SCOUT_TIMEZONE unknown
         print(f"scout-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from pydantic import SecretStr
+from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
-from engine.commands import EXIT_USAGE, CommandError
+from bot.pacing import RateLimitRetry
+from engine.errors import EXIT_USAGE, ScoutError
 from engine.settings import Settings
 
 # Settings attribute -> (environment variable, where to find the value).
@@ -18,11 +23,10 @@ _NEEDS = {
 }
 
 
-class MissingSetting(CommandError):
-    """A required variable is unset; the message names it. A CommandError, so `scout run --post` prints one line."""
+class MissingSetting(ScoutError):
+    """A required variable is unset; the message names it (exit 2, as for any missing setting)."""
 
-    def __init__(self, message: str):
-        super().__init__(message, EXIT_USAGE)
+    exit_code = EXIT_USAGE
 
 
 def value(settings: Settings, attr: str) -> str:
@@ -39,7 +43,9 @@ def require(settings: Settings, *attrs: str) -> None:
             raise MissingSetting(f"{env} is not set: {where}")
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client for the configured bot token (SLACK_API_URL points tests at a local stand-in)."""
+def web_client(settings: Settings, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> AsyncWebClient:
+    """The Web API client for the configured bot token (SLACK_API_URL points tests at a local stand-in).
+    slack_sdk retries a 429 after Retry-After, as well as its default connection retries."""
     require(settings, "slack_bot_token")
-    return AsyncWebClient(token=value(settings, "slack_bot_token"), base_url=settings.slack_api_url)
+    return AsyncWebClient(token=value(settings, "slack_bot_token"), base_url=settings.slack_api_url,
+                          retry_handlers=[*async_default_handlers(), RateLimitRetry(sleep=sleep)])

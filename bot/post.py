@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks
 from bot.config import require, value, web_client
 from bot.pacing import Pacer
-from engine.commands import CommandError
+from engine.errors import ScoutError
 from engine.crm.base import CRMError
 from engine.crm.factory import open_reader
 from engine.jobs import open_log
@@ -29,7 +29,7 @@ from engine.settings import Settings
 log = logging.getLogger("scout.bot")
 
 
-class PostFailed(CommandError):
+class PostFailed(ScoutError):
     """Slack refused or could not be reached; the message says what was posted. The pass itself is logged."""
 
 

@@ -6,15 +6,17 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sqlite3
 import sys
-from typing import Sequence
+from typing import Any, Coroutine, Sequence
 
-from engine.commands import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, COMMAND_MODULES, CommandError
-from engine.crm.base import AuthError, CRMError, TokenMissing
+from engine.commands import COMMAND_MODULES
+from engine.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ScoutError
 from engine.gate import open_gate
 from engine.settings import Settings
-from engine.startup import SettingsError, load_settings
+from engine.sink import SinkFactory
+from engine.startup import load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,12 +97,12 @@ def file_error(exc: BaseException, settings: Settings) -> str:
     return f"{culprit}: {detail}" if culprit else detail
 
 
-def _interrupted(args: argparse.Namespace, settings: Settings) -> str:
+def _interrupted(args: argparse.Namespace, settings: Settings, what: str = "interrupted") -> str:
     if not hasattr(args, "apply"):
-        return "interrupted"  # a command that never writes
+        return what  # a command that never writes
     if open_gate(args.apply, settings).live:
-        return "interrupted; an interrupted live write is reconciled on the next run"
-    return "interrupted; this was a rehearsal, so nothing was written to the CRM (the log marks the run interrupted)"
+        return f"{what}; an interrupted live write is reconciled on the next run"
+    return f"{what}; this was a rehearsal, so nothing was written to the CRM (the log marks the run interrupted)"
 
 
 def _quiet_stdout() -> None:
@@ -110,29 +112,61 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+class Terminated(ScoutError):
+    """SIGTERM arrived (a service manager or a platform stopping the process)."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+async def stop_on_sigterm(work: Coroutine[Any, Any, int]) -> int:
+    """Run `work`; SIGTERM cancels it as Ctrl-C does, so a pass ends `interrupted` on record and frees its lock."""
+    loop, task, signalled = asyncio.get_running_loop(), asyncio.current_task(), False
+
+    def stop() -> None:
+        nonlocal signalled
+        signalled = True
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return await work  # not the main thread (or no signals here): SIGTERM keeps its default
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if signalled:
+            raise Terminated() from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def main(argv: Sequence[str] | None = None, *, summary_sink: SinkFactory | None = None) -> int:
+    """The CLI; `summary_sink` is what `run --post` reports to (the application layer passes the Slack app's)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.summary_sink = summary_sink
     configure_logging(args.verbose)
     try:
         settings = load_settings()
-    except SettingsError as exc:
+    except ScoutError as exc:
         print(f"scout: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     try:
-        code = asyncio.run(args.func(args, settings))
+        code = asyncio.run(stop_on_sigterm(args.func(args, settings)))
         sys.stdout.flush()  # here, not at exit: a reader that went away is handled below, not as a traceback
         return code
     except BrokenPipeError:
         # Before OSError: a closed pipe is the reader having seen enough, not a file or database error.
         _quiet_stdout()
         return EXIT_OK
-    except TokenMissing as exc:
+    except Terminated as exc:  # before the root it descends from: its line depends on the run
+        print(f"scout: {_interrupted(args, settings, 'stopped by SIGTERM')}", file=sys.stderr)
+        return exc.exit_code
+    except ScoutError as exc:  # the one root: a one-line message and the exit code it carries
         print(f"scout: {exc}", file=sys.stderr)
-        return EXIT_USAGE  # a missing setting, as everywhere else
-    except (AuthError, CRMError, CommandError) as exc:
-        print(f"scout: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", EXIT_ERROR)
+        return exc.exit_code
     except (sqlite3.DatabaseError, OSError) as exc:
         # A corrupt log or workspace, an unwritable SCOUT_DATA_DIR, a full disk: one line naming the file.
         print(f"scout: {file_error(exc, settings)}", file=sys.stderr)

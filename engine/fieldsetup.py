@@ -39,6 +39,9 @@ async def setup_fields(
         # The run ends on record either way, so `scout log` never shows it running forever.
         await store.finish_run(summary, f"setup stopped: {type(exc).__name__}: {exc}", status="failed")
         raise
+    except BaseException:
+        await store.mark_interrupted(run_id, "setup interrupted")  # Ctrl-C or SIGTERM
+        raise
     n = {state: sum(p.state == state for p in plans) for state in _PHRASES}
     summary = summary.model_copy(update=dict(written=n["created"], would_write=n["would_create"],
                                              skipped=n["exists"], failed=n["conflict"] + n["failed"]))

@@ -10,6 +10,7 @@ import re
 from datetime import date
 from typing import Any, Callable
 
+from engine.errors import CoercionError  # noqa: F401 (re-exported)
 from engine.models import FieldSpec, FieldType
 
 # Text a rep types to mean "not known yet". Treated as empty so Scout may suggest; documented in README.
@@ -57,10 +58,6 @@ def is_empty(field_type: FieldType, value: Any) -> bool:
 # The longest text Scout files in a field; a longer value is refused, never cut (a cut value says something
 # its excerpt may not).
 MAX_TEXT_CHARS = 2000
-
-
-class CoercionError(ValueError):
-    """A proposed value does not fit the target field; the finding is dropped with this reason."""
 
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")

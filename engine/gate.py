@@ -1,10 +1,17 @@
-"""Invariant 2: the two locks. Only `--apply` together with `LIVE_WRITES=1` opens a live write."""
+"""Invariant 2: the two locks. Only `--apply` together with `LIVE_WRITES=1` opens a live write, and
+`gated_crm` is the only place a writer is handed out."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
 from pydantic import BaseModel
 
+from engine.crm.base import CRMReader
+from engine.crm.factory import open_reader, open_writer
 from engine.settings import Settings
+from engine.writeguard import ScoutWriter
 
 
 class Gate(BaseModel):
@@ -32,3 +39,20 @@ def open_gate(apply: bool, settings: Settings) -> Gate:
     )
     reasons = [r for r in ("--apply was not given" if not apply else None, env_reason) if r]
     return Gate(live=not reasons, reason=" and ".join(reasons) or None)
+
+
+@asynccontextmanager
+async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, ScoutWriter | None]]:
+    """The only place a writer is handed out: when both locks are open, and one that writes only scout_* fields."""
+    if gate.live:
+        writer = await open_writer(settings)
+        try:
+            yield writer, ScoutWriter(writer, settings.field_map)
+        finally:
+            await writer.aclose()
+    else:
+        reader = await open_reader(settings)
+        try:
+            yield reader, None
+        finally:
+            await reader.aclose()

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Iterable, Iterator, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from engine.crm.hubspot_codec import html_to_text
+from engine.errors import MAX_PROBLEMS, ImportFailed, NotText  # noqa: F401 (re-exported)
 from engine.medic import FieldMap
 from engine.models import Deal, FieldSpec, FieldType, Note, Person, WorkspaceData
 
-MAX_PROBLEMS = 25  # enough to fix a file in one go without drowning the terminal
 STAGE_FIELD = "stage"
 
 
@@ -38,10 +38,6 @@ class Problem(BaseModel):
         return f"{where}: {self.message}"
 
 
-class NotText(Exception):
-    """The file is a spreadsheet workbook (or other binary), not the text format asked for; nothing imported."""
-
-
 # An .xlsx is a zip archive, an old .xls an OLE compound file: both start with these bytes.
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
@@ -53,15 +49,6 @@ def refuse_workbook(path: Path) -> None:
         raise NotText("this is an Excel workbook, not a CSV or JSON Lines text file: in Excel use File > "
                       "Save As > 'CSV UTF-8 (Comma delimited)' (in HubSpot, export as CSV), then import the "
                       ".csv; nothing imported")
-
-
-class ImportFailed(Exception):
-    """The input is not importable; nothing was imported. `problems` says where and why."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        more = "" if len(problems) < MAX_PROBLEMS else f" (stopped after {MAX_PROBLEMS})"
-        super().__init__(f"{len(problems)} problem(s){more}, nothing imported")
 
 
 class _Collector:
@@ -225,6 +212,24 @@ def _unique(items: Iterable[tuple[int, str]], what: str, source: str, problems: 
             seen[key] = line
 
 
+def _lone_surrogate(value: Any, where: str = "") -> str | None:
+    """The key of the first string holding a lone surrogate, or None when everything is real text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "a value"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and _lone_surrogate(key) is not None:
+            return "a key"
+        found = _lone_surrogate(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_jsonl(lines: Iterable[str], source: str = "input") -> WorkspaceData:
     """Validate a whole JSON Lines file and return the pipeline it describes, or raise ImportFailed."""
     problems = _Collector()
@@ -240,6 +245,12 @@ def parse_jsonl(lines: Iterable[str], source: str = "input") -> WorkspaceData:
             continue
         if not isinstance(obj, dict):
             problems.add(source, number, "each line must be a JSON object")
+            continue
+        if (where := _lone_surrogate(obj)) is not None:
+            # JSON allows "\ud800" on its own, but it is no character: SQLite (and every CRM) would refuse it.
+            kind = obj.get("type")
+            problems.add(source, number, f"{kind + ': ' if kind in RECORD_TYPES else ''}{where} holds a lone "
+                                         "surrogate (\\ud800), which is not text; fix the file's escapes")
             continue
         if "type" not in obj:
             problems.add(source, number, f'missing "type" (one of {", ".join(RECORD_TYPES)})')

@@ -9,53 +9,21 @@ import time
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
-from engine.batch import BatchOptions, SupportsBatch
-from engine.crm.base import CRMReader, CRMWriter
-from engine.crm.factory import open_reader, open_writer
+from engine.extract.batch import BatchOptions, SupportsBatch
 from engine.extract.base import Extractor
 from engine.fieldsetup import FieldPlan, missing_rep_fields, missing_scout_fields, setup_fields
-from engine.gate import Gate, open_gate
+from engine.gate import Gate, gated_crm, open_gate
 from engine.models import RunSummary
 from engine.progress import ProgressSink
+from engine.errors import MissingFields, MissingRepFields, rep_fields_warning  # noqa: F401 (re-exported)
 from engine.provenance import ProvenanceStore
+from engine.reconcile import reconcile_pending
 from engine.runner import run_pass
 from engine.settings import Settings
 from engine.undo import RunRef, UndoResult, undo_run
-from engine.wiring import build_extractor, cost_function
+from engine.extract.pricing import estimate_cost
+from engine.wiring import build_extractor
 
-
-class MissingFields(Exception):
-    def __init__(self, missing: list[str]):
-        super().__init__(f"missing scout fields {', '.join(missing)}: run `scout setup --apply` first")
-        self.missing = missing
-
-
-def rep_fields_warning(missing: list[str]) -> str:
-    return (f"rep field(s) {', '.join(missing)} not found in the CRM: Scout cannot see what reps filled there, "
-            "so it would suggest over their answers. Fix the names in SCOUT_FIELD_MAP; `scout check` lists them.")
-
-
-class MissingRepFields(Exception):
-    def __init__(self, missing: list[str]):
-        super().__init__(f"live pass refused: {rep_fields_warning(missing)}")
-        self.missing = missing
-
-
-@asynccontextmanager
-async def gated_crm(settings: Settings, gate: Gate) -> AsyncIterator[tuple[CRMReader, CRMWriter | None]]:
-    """The only place a writer is handed out: when both locks are open."""
-    if gate.live:
-        writer = await open_writer(settings)
-        try:
-            yield writer, writer
-        finally:
-            await writer.aclose()
-    else:
-        reader = await open_reader(settings)
-        try:
-            yield reader, None
-        finally:
-            await reader.aclose()
 
 
 @asynccontextmanager
@@ -70,6 +38,7 @@ async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
 async def run_job(
     settings: Settings, *, apply: bool, cap: int | None = None, extractor: Extractor | None = None,
     batch: bool | None = None, clock: Callable[[], float] = time.monotonic, progress: ProgressSink | None = None,
+    new_log: bool = False,
 ) -> tuple[RunSummary, list[str]]:
     """One pass. Returns the summary and the scout_* fields still missing (a live pass refuses to start then).
 
@@ -99,9 +68,9 @@ async def run_job(
         summary = await run_pass(
             crm=crm, writer=writer, store=store, extractor=extractor, field_map=settings.field_map,
             gate=gate, cap=cap if cap is not None else settings.scan_cap, concurrency=settings.concurrency,
-            cost=cost_function(),
+            cost=estimate_cost,
             batch=BatchOptions(poll_seconds=settings.batch_poll_seconds) if use_batch else None,
-            deadline=settings.pass_deadline or None, clock=clock, progress=progress,
+            deadline=settings.pass_deadline or None, clock=clock, progress=progress, new_log=new_log,
         )
     if resumed is not None:
         summary.notices.insert(0, f"Message Batch {resumed} from an interrupted batch pass was still pending: this "
@@ -109,6 +78,16 @@ async def run_job(
     if no_rep:
         summary.notices.append(f"warning: {rep_fields_warning(no_rep)}")
     return summary, missing
+
+
+@asynccontextmanager
+async def pass_lock(store: ProvenanceStore) -> AsyncIterator[str]:
+    """The one-at-a-time lock that passes, undo, setup and import share. Raises LockHeld when it is taken."""
+    holder = await store.acquire_lock()
+    try:
+        yield holder
+    finally:
+        await store.release_lock(holder)
 
 
 async def _pending_batch(store: ProvenanceStore, extractor: Extractor) -> str | None:
@@ -122,21 +101,20 @@ async def _pending_batch(store: ProvenanceStore, extractor: Extractor) -> str | 
 
 
 async def setup_job(settings: Settings, *, apply: bool) -> tuple[Gate, int, list[FieldPlan]]:
+    """Setup under the pass lock, settling first what a killed process left (as a pass would)."""
     gate = open_gate(apply, settings)
-    async with open_log(settings) as store, gated_crm(settings, gate) as (crm, writer):
+    async with open_log(settings) as store, pass_lock(store), gated_crm(settings, gate) as (crm, writer):
+        await reconcile_pending(crm, store)
         run_id, plans = await setup_fields(crm, writer, store, settings.field_map, gate)
     return gate, run_id, plans
 
 
 async def undo_job(settings: Settings, run_id: RunRef, *, apply: bool) -> tuple[Gate, UndoResult]:
     """Undo under the pass lock: a pass writing the same fields meanwhile would make the revert unsound.
+    Holding it, a killed pass or undo is settled first, so a revert that landed before a kill counts as done.
     Raises LockHeld when a pass (or another undo) is running."""
     gate = open_gate(apply, settings)
-    async with open_log(settings) as store:
-        holder = await store.acquire_lock()
-        try:
-            async with gated_crm(settings, gate) as (crm, writer):
-                result = await undo_run(run_id, crm, writer, store, gate)
-        finally:
-            await store.release_lock(holder)
+    async with open_log(settings) as store, pass_lock(store), gated_crm(settings, gate) as (crm, writer):
+        await reconcile_pending(crm, store)
+        result = await undo_run(run_id, crm, writer, store, gate, settings.field_map)
     return gate, result

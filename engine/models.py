@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# Text from a CRM as stored: JSON may carry a lone surrogate ("\ud800"), which is no character and which SQLite
+# (the log) refuses in any row it reaches. It is read as U+FFFD, the replacement character. (`scout import`
+# refuses such a file instead, naming the line.)
+CRMText = Annotated[str, AfterValidator(lambda text: _LONE_SURROGATE.sub("\ufffd", text))]
 
 
 class FieldType(StrEnum):
@@ -48,7 +56,7 @@ class Deal(BaseModel):
     """
 
     id: str
-    name: str
+    name: CRMText
     stage: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -60,16 +68,16 @@ class DealRef(BaseModel):
     """The light form used to order a pipeline without holding every deal's values."""
 
     id: str
-    name: str
+    name: CRMText
 
 
 class Note(BaseModel):
     id: str
     deal_id: str
-    author: str = ""
+    author: CRMText = ""
     created_at: datetime
-    title: str = ""
-    text: str
+    title: CRMText = ""
+    text: CRMText
 
 
 class Finding(BaseModel):

@@ -21,20 +21,22 @@ with the first answer. Who may review is checked by the caller (bot/), which kno
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime, timezone
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
 
-from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.crm.base import CRMError, CRMReader, DealNotFound
+from engine.errors import ReviewInterrupted  # noqa: F401 (re-exported)
 from engine.extract.citations import EXCERPT_NOT_FOUND, verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
-from engine.gate import Gate, open_gate
-from engine.jobs import gated_crm, open_log
+from engine.gate import Gate, gated_crm, open_gate
+from engine.jobs import open_log
 from engine.medic import ConceptFields, FieldMap
-from engine.reconcile import SETTLE_AFTER
+from engine.reconcile import field_holds, interrupt_dead_runs
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
+from engine.writeguard import ScoutWriter
 from engine.provenance import (
     SUGGESTIONS,
     ActionRow,
@@ -75,13 +77,8 @@ class ReviewResult(BaseModel):
     replay: bool = False
 
 
-class ReviewInterrupted(Exception):
-    """Something unplanned stopped a click after its run started. The run is closed as failed (so a later
-    pass's reconcile settles a pending intent at once); `intent_pending` says the CRM write's outcome is unknown."""
-
-    def __init__(self, cause: BaseException, *, run_id: int, intent_pending: bool):
-        super().__init__(str(cause) or type(cause).__name__)
-        self.run_id, self.intent_pending = run_id, intent_pending
+class _OutcomeUnknown(Exception):
+    """The write raised and the CRM could not be read back: its intent stays pending until reconciled."""
 
 
 class _Progress:
@@ -104,12 +101,9 @@ async def _abandon(store: ProvenanceStore, run_id: int, gate: Gate | None, exc: 
 
 
 async def _close_dead_clicks(store: ProvenanceStore) -> None:
-    """A click's run still 'running' long after any click could last died with its process: say so in the log.
-    (Its pending intent, if any, is settled by the next pass's reconcile, which asks the CRM.)"""
-    cutoff = (datetime.now(timezone.utc) - SETTLE_AFTER).isoformat(timespec="seconds")
-    for kind in ("promote", "dismiss"):
-        await store.interrupt_running(kind, "interrupted: the process stopped before the click was answered",
-                                      started_before=cutoff)
+    """A click's run still 'running' whose process is gone, or long after any click could last, died with its
+    process: say so in the log. (Its pending intent is settled by the next reconcile, which asks the CRM.)"""
+    await interrupt_dead_runs(store, holding_lock=False)
 
 
 async def _guarded(store: ProvenanceStore, run_id: int, gate: Gate | None, progress: _Progress,
@@ -158,7 +152,7 @@ def promotion_value(rep: FieldSpec, value: Any) -> Any:
         raise _Refusal(f"'{display(value)}' does not fit {rep.name}: {exc}") from exc
 
 
-async def recheck(
+async def reverify(
     store: ProvenanceStore, crm: CRMReader, suggestion: ActionRow, fields: ConceptFields
 ) -> tuple[Deal, Any]:
     """The deal as it is now and the value to write into the rep field; raises _Refusal when stale."""
@@ -305,7 +299,7 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
 
 
 async def _promote_run(
-    store: ProvenanceStore, crm: CRMReader, writer: CRMWriter | None, gate: Gate, suggestion: ActionRow,
+    store: ProvenanceStore, crm: CRMReader, writer: ScoutWriter | None, gate: Gate, suggestion: ActionRow,
     fields: ConceptFields, reviewer_id: str, click_id: str | None, run_id: int, progress: _Progress,
 ) -> ReviewResult:
     row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
@@ -313,7 +307,7 @@ async def _promote_run(
                     excerpt=suggestion.excerpt, model=suggestion.model, actor=reviewer_id,
                     dry_run=not gate.live, action=ActionKind.SKIPPED)
     try:
-        deal, value = await recheck(store, crm, suggestion, fields)
+        deal, value = await reverify(store, crm, suggestion, fields)
     except _Refusal as refusal:
         row.action = ActionKind.FAILED if refusal.failed else ActionKind.SKIPPED
         row.status = "failed" if refusal.failed else "none"
@@ -350,17 +344,19 @@ async def _promote_run(
     if claim.action_id is None:
         return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
     progress.intent = claim.action_id
-    try:
-        await writer.set_field(deal.id, fields.rep.name, value)
-    except CRMError as exc:
-        await store.set_outcome(claim.action_id, "failed", str(exc), action=ActionKind.FAILED)
-        progress.intent = None
+    rep = fields.rep.name
+    # The rep field is written only here, naming the concept whose twin it is (invariant 1's one exception).
+    write = partial(writer.write_rep_field, deal.id, fields.concept, rep, value)
+    outcome = await store.carry_out(claim.action_id, write,
+                                    lambda: field_holds(crm, deal.id, rep, value))
+    if outcome.status == "pending":
+        raise _OutcomeUnknown(outcome.error or "the write's outcome is unknown")
+    progress.intent = None
+    if not outcome.applied:
         result = _result(ReviewOutcome.FAILED, suggestion, fields, reviewer_id,
-                         f"not written: the CRM refused {fields.rep.name} = '{display(value)}': {exc}",
+                         f"not written: the CRM refused {rep} = '{display(value)}': {outcome.error}",
                          final=False, written=value, run_id=run_id, action_id=claim.action_id)
         return await _finish(store, result, gate)
-    await store.set_outcome(claim.action_id, "applied")
-    progress.intent = None
     result = _result(ReviewOutcome.PROMOTED, suggestion, fields, reviewer_id,
                      f"written to {fields.rep.name}: '{display(value)}' (undo with `scout undo {run_id}`)",
                      written=value, run_id=run_id, action_id=claim.action_id)

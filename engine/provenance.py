@@ -11,11 +11,13 @@ import os
 import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import aiosqlite
 from pydantic import BaseModel
 
+from engine.crm.base import CRMError
+from engine.errors import LockHeld  # noqa: F401 (re-exported)
 from engine.models import ActionKind, RunSummary, Usage
 from engine.sqlitefile import open_sqlite
 
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS runs (
     written INTEGER, would_write INTEGER, skipped INTEGER, dropped INTEGER, failed INTEGER,
     model TEXT, prompt_version TEXT,
     usage TEXT, cost_usd REAL,
-    summary TEXT
+    summary TEXT,
+    holder TEXT                        -- host:pid of the process running it: a dead one is settled at once
 );
 CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -163,10 +166,17 @@ class RunRow(BaseModel):
     usage: Usage | None
     cost_usd: float | None
     summary: str | None
+    holder: str | None = None  # host:pid of the process that ran it
 
 
-def _holder_dead(holder: str) -> bool:
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_dead(holder: str | None) -> bool:
     """A lock left by a killed process on this host is stale at once; elsewhere only its TTL frees it."""
+    if not holder:
+        return False
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
@@ -181,6 +191,29 @@ def _holder_dead(holder: str) -> bool:
 
 
 SUGGESTIONS = (ActionKind.WRITTEN, ActionKind.WOULD_WRITE)
+
+# A run's counts, derived from its action rows the same way for every kind of run: a CRM change counts as
+# written once it is applied (reverts, promotions and created fields included), its rehearsal as would-write.
+# Deals whose batch extraction expired are logged as skipped but reported apart (RunSummary.expired).
+EXPIRED_REASON = "extraction expired in batch"
+
+
+def _among(*kinds: ActionKind) -> str:
+    return "action IN (" + ", ".join(f"'{k.value}'" for k in kinds) + ")"
+
+
+COUNT_COLUMNS = ("written", "would_write", "skipped", "dropped", "failed")
+_CHANGED = _among(ActionKind.WRITTEN, ActionKind.REVERTED, ActionKind.PROMOTED, ActionKind.FIELD_CREATED)
+_REHEARSED = _among(ActionKind.WOULD_WRITE, ActionKind.WOULD_REVERT, ActionKind.WOULD_PROMOTE,
+                    ActionKind.WOULD_CREATE_FIELD)
+COUNTS_SQL = (
+    f"SUM({_CHANGED} AND status = 'applied')",
+    f"SUM({_REHEARSED})",
+    f"SUM({_among(ActionKind.SKIPPED, ActionKind.REVERT_CONFLICT)} AND IFNULL(reason, '') NOT LIKE"
+    f" '{EXPIRED_REASON} %')",
+    f"SUM({_among(ActionKind.DROPPED)})",
+    f"SUM({_among(ActionKind.FAILED)})",
+)
 
 
 def suggestion_key(row: ActionRow) -> str:
@@ -249,14 +282,22 @@ class AppliedWrites:
         self._keys.add((field, note_id, _dump(new)))
 
 
-class LockHeld(Exception):
-    """Another pass holds the lock."""
+class Outcome(BaseModel):
+    """How one logged intent ended: `applied`, `failed`, or still `pending` (no one can tell yet)."""
+
+    status: str
+    error: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.status == "applied"
 
 
 class ProvenanceStore:
-    def __init__(self, db: aiosqlite.Connection, readonly: bool):
+    def __init__(self, db: aiosqlite.Connection, readonly: bool, path: Path | None = None):
         self._db = db
         self.readonly = readonly
+        self.path = path  # named in errors about the log as a whole
 
     @classmethod
     async def open(cls, path: Path, *, readonly: bool = False) -> "ProvenanceStore":
@@ -274,11 +315,14 @@ class ProvenanceStore:
                 await db.execute("PRAGMA synchronous=NORMAL")
                 await db.execute("PRAGMA busy_timeout=5000")
                 await db.executescript(SCHEMA)
+                columns = {r[1] for r in await db.execute_fetchall("PRAGMA table_info(runs)")}
+                if "holder" not in columns:  # a log from before runs named their process
+                    await db.execute("ALTER TABLE runs ADD COLUMN holder TEXT")
                 await db.commit()
 
         db = await open_sqlite(path, readonly=readonly, where=where, setup=setup, table="runs",
                                empty_hint="it records no runs yet (`scout run` starts it)")
-        return cls(db, readonly)
+        return cls(db, readonly, path)
 
     async def aclose(self) -> None:
         await self._db.close()
@@ -291,21 +335,38 @@ class ProvenanceStore:
     ) -> int:
         cur = await self._db.execute(
             "INSERT INTO runs (kind, started_at, status, dry_run, dry_run_reason, cap, model, prompt_version,"
-            " target_run) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-            (kind, _now(), int(dry_run), dry_run_reason, cap, model, prompt_version, target_run),
+            " target_run, holder) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+            (kind, _now(), int(dry_run), dry_run_reason, cap, model, prompt_version, target_run, this_process()),
         )
         await self._db.commit()
         return int(cur.lastrowid)
 
     async def finish_run(self, summary: RunSummary, text: str, status: str = "finished") -> None:
         await self._db.execute(
-            "UPDATE runs SET finished_at=?, status=?, scanned=?, total=?, written=?, would_write=?, skipped=?,"
-            " dropped=?, failed=?, usage=?, cost_usd=?, summary=? WHERE id=?",
-            (_now(), status, summary.scanned, summary.total, summary.written, summary.would_write,
-             summary.skipped, summary.dropped, summary.failed, summary.usage.model_dump_json(),
+            "UPDATE runs SET finished_at=?, status=?, scanned=?, total=?, usage=?, cost_usd=?, summary=? WHERE id=?",
+            (_now(), status, summary.scanned, summary.total, summary.usage.model_dump_json(),
              summary.cost_usd, text, summary.run_id),
         )
+        await self._store_counts("id = ?", (summary.run_id,))
         await self._db.commit()
+
+    async def set_total(self, run_id: int, total: int) -> None:
+        """The pipeline's size, recorded as soon as it is known, so a run killed mid-way still says X/Y."""
+        await self._db.execute("UPDATE runs SET total=?, scanned=IFNULL(scanned, 0) WHERE id=?", (total, run_id))
+        await self._db.commit()
+
+    async def refresh_counts(self, run_ids: set[int]) -> None:
+        """After a reconcile settled some of these runs' writes: their stored counts follow."""
+        for run_id in run_ids:
+            await self._store_counts("id = ?", (run_id,))
+        await self._db.commit()
+
+    async def _store_counts(self, where: str, params: tuple[Any, ...]) -> None:
+        """Copy the counts derived from the actions into the runs table, for readers of the plain SQLite file."""
+        await self._db.execute(
+            f"UPDATE runs SET ({', '.join(COUNT_COLUMNS)}) = (SELECT {', '.join(COUNTS_SQL)} FROM actions"
+            f" WHERE actions.run_id = runs.id) WHERE {where}", params,
+        )
 
     def _run(self, r: aiosqlite.Row) -> RunRow:
         data = dict(r)
@@ -313,9 +374,24 @@ class ProvenanceStore:
         data["usage"] = Usage.model_validate_json(data["usage"]) if data["usage"] else None
         return RunRow.model_validate({k: data[k] for k in RunRow.model_fields})
 
+    # The counts are read from the actions, never from what a process last wrote into `runs`: they are true
+    # while a run is going, after it was killed, and after a later reconcile settled its writes in flight.
+    _RUN_COLUMNS = ("id", "kind", "started_at", "finished_at", "status", "dry_run", "dry_run_reason", "target_run",
+                    "cap", "scanned", "total", "model", "prompt_version", "usage", "cost_usd", "summary",
+                    "holder")
+    _RUNS = (f"SELECT {', '.join(f'runs.{c}' for c in _RUN_COLUMNS)},"
+             f" {', '.join(f'IFNULL(c.{c}, 0) AS {c}' for c in COUNT_COLUMNS)} FROM runs"
+             f" LEFT JOIN (SELECT run_id, {', '.join(f'{sql} AS {c}' for c, sql in zip(COUNT_COLUMNS, COUNTS_SQL))}"
+             " FROM actions WHERE run_id IN (SELECT id FROM runs {where}) GROUP BY run_id) c ON c.run_id = runs.id")
+
     async def get_run(self, run_id: int) -> RunRow | None:
-        rows = await self._db.execute_fetchall("SELECT * FROM runs WHERE id = ?", (run_id,))
+        rows = await self._db.execute_fetchall(self._RUNS.format(where="WHERE id = ?") + " WHERE runs.id = ?",
+                                               (run_id, run_id))
         return self._run(rows[0]) if rows else None
+
+    async def has_passes(self) -> bool:
+        """Whether any pass was ever recorded: a log without one is new, or was emptied or replaced."""
+        return bool(await self._db.execute_fetchall("SELECT 1 FROM runs WHERE kind = 'pass' LIMIT 1"))
 
     async def last_live_pass(self) -> int | None:
         """The newest pass that ran with both locks open, however it ended: the one `scout undo last` means."""
@@ -324,7 +400,8 @@ class ProvenanceStore:
         return int(rows[0][0]) if rows else None
 
     async def list_runs(self, limit: int = 20) -> list[RunRow]:
-        rows = await self._db.execute_fetchall("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        rows = await self._db.execute_fetchall(
+            self._RUNS.format(where="ORDER BY id DESC LIMIT ?") + " ORDER BY runs.id DESC LIMIT ?", (limit, limit))
         return [self._run(r) for r in rows]
 
     # -- actions ------------------------------------------------------------------------------------------
@@ -363,11 +440,14 @@ class ProvenanceStore:
         await self._insert_actions(rows)
         await self._db.commit()
 
-    async def log_scanned(self, rows: list[ActionRow], deal_id: str, run_id: int) -> None:
+    async def log_scanned(self, rows: list[ActionRow], deal_id: str, run_id: int, *, counted: bool = True) -> None:
         """A deal's rows and its scan mark in one commit: the deal counts as scanned exactly when its rows are
-        on record (and a pass makes one commit per deal instead of two)."""
+        on record (and a pass makes one commit per deal instead of two). `counted`: the run's `scanned` goes
+        up in the same commit, so it is true even if the process dies next."""
         await self._insert_actions(rows)
         await self._upsert_scan(deal_id, run_id)
+        if counted:
+            await self._db.execute("UPDATE runs SET scanned = IFNULL(scanned, 0) + 1 WHERE id = ?", (run_id,))
         await self._db.commit()
 
     async def set_outcome(self, action_id: int, status: str, error: str | None = None,
@@ -382,6 +462,33 @@ class ProvenanceStore:
                 (status, error, action.value, _now(), action_id),
             )
         await self._db.commit()
+
+    async def carry_out(self, intent: int, call: Callable[[], Awaitable[None]],
+                        landed: Callable[[], Awaitable[bool]]) -> Outcome:
+        """The CRM call of a logged intent, and its outcome on record whatever the call raises (invariant 4).
+
+        A CRMError is the CRM's answer: failed. Any other error (a read-only workspace, a bug in an adapter)
+        leaves open whether the write landed, so `landed` asks the CRM; only if that cannot tell either does
+        the intent stay pending, for the next reconcile. Cancellation (Ctrl-C, SIGTERM) leaves it pending too.
+        """
+        try:
+            await call()
+        except CRMError as exc:
+            await self.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
+            return Outcome(status="failed", error=str(exc))
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            try:
+                held = await landed()
+            except Exception:
+                return Outcome(status="pending", error=f"{error} (outcome unknown until reconciled)")
+            if held:
+                await self.set_outcome(intent, "applied", f"the value landed despite {error}")
+                return Outcome(status="applied")
+            await self.set_outcome(intent, "failed", error, action=ActionKind.FAILED)
+            return Outcome(status="failed", error=error)
+        await self.set_outcome(intent, "applied")
+        return Outcome(status="applied")
 
     def _action(self, r: aiosqlite.Row) -> ActionRow:
         data = dict(r)
@@ -595,18 +702,19 @@ class ProvenanceStore:
         )
         await self._db.commit()
 
-    async def interrupt_running(self, kind: str, note: str, *, started_before: str | None = None) -> int:
-        """Runs of `kind` still marked running: called while holding the pass lock, so none of them is alive.
+    async def running_runs(self) -> list[RunRow]:
+        rows = await self._db.execute_fetchall(
+            self._RUNS.format(where="WHERE status = 'running'") + " WHERE runs.status = 'running' ORDER BY runs.id")
+        return [self._run(r) for r in rows]
 
-        `started_before` (ISO time) limits it to runs older than that, for kinds no lock covers (a review click
-        lasts seconds, so one still running after that long died with its process)."""
-        cur = await self._db.execute(
-            "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
-            " WHERE kind=? AND status='running' AND (? IS NULL OR started_at < ?)",
-            (_now(), note, kind, started_before, started_before),
-        )
+    async def interrupt_runs(self, notes: dict[int, str]) -> None:
+        """Runs whose process is gone (the caller proved it): `interrupted`, with their counts as the log has them."""
+        for run_id, note in notes.items():
+            await self._db.execute(
+                "UPDATE runs SET status='interrupted', finished_at=?, summary=COALESCE(summary, ?)"
+                " WHERE id=? AND status='running'", (_now(), note, run_id))
+            await self._store_counts("id = ?", (run_id,))
         await self._db.commit()
-        return cur.rowcount
 
     async def mark_interrupted(self, run_id: int, note: str) -> None:
         """A run whose process died (its batch is resumed by a later run) stops showing as running."""
@@ -615,17 +723,18 @@ class ProvenanceStore:
             " WHERE id=? AND status IN ('running', 'interrupted')",
             (_now(), note, run_id),
         )
+        await self._store_counts("id = ?", (run_id,))
         await self._db.commit()
 
     # -- one pass at a time -------------------------------------------------------------------------------
 
     async def acquire_lock(self, name: str = "pass") -> str:
-        holder = f"{socket.gethostname()}:{os.getpid()}:{datetime.now(timezone.utc).timestamp()}"
+        holder = f"{this_process()}:{datetime.now(timezone.utc).timestamp()}"
         now = datetime.now(timezone.utc)
         await self._db.execute("BEGIN IMMEDIATE")
         try:
             rows = await self._db.execute_fetchall("SELECT holder, expires_at FROM locks WHERE name = ?", (name,))
-            if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now and not _holder_dead(rows[0]["holder"]):
+            if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now and not holder_dead(rows[0]["holder"]):
                 raise LockHeld(f"another pass is running ({rows[0]['holder']}); try again when it finishes")
             await self._db.execute(
                 "INSERT OR REPLACE INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)",

@@ -7,25 +7,48 @@ write landed and the row becomes `applied`; otherwise the row becomes `failed`. 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from engine.crm.base import CRMError, CRMReader, DealNotFound
 from engine.fieldtypes import same_value
 from engine.models import ActionKind
-from engine.provenance import ProvenanceStore
+from engine.provenance import ProvenanceStore, holder_dead
 
 
 # A CRM call that has not answered in this long is not coming back: its process died.
 SETTLE_AFTER = timedelta(minutes=15)
+# Runs that only ever run under the pass lock: whoever holds the lock knows their processes are gone.
+LOCKED_KINDS = ("pass", "undo", "setup")
+_STOPPED = {"pass": "the pass finished", "undo": "the undo finished", "setup": "setup finished"}
+
+
+async def interrupt_dead_runs(store: ProvenanceStore, *, holding_lock: bool) -> int:
+    """Mark `interrupted` the runs still `running` whose process is provably gone; returns how many.
+
+    Holding the pass lock proves it for the kinds that take the lock. A review click takes no lock: its run is
+    dead when its process is gone from this host, or when it has run longer than any click could.
+    """
+    cutoff = (datetime.now(timezone.utc) - SETTLE_AFTER).isoformat(timespec="seconds")
+    notes: dict[int, str] = {}
+    for run in await store.running_runs():
+        locked = run.kind in LOCKED_KINDS
+        if (holding_lock and locked) or holder_dead(run.holder) or (not locked and run.started_at < cutoff):
+            what = _STOPPED.get(run.kind, "the click was answered")
+            notes[run.id] = f"interrupted: the process stopped before {what}"
+    if notes:
+        await store.interrupt_runs(notes)
+    return len(notes)
 
 
 async def reconcile_pending(crm: CRMReader, store: ProvenanceStore) -> int:
-    """Settle the pending intents of processes that are gone; returns how many were settled.
+    """Under the pass lock: close the runs of dead processes, then settle their pending intents; returns how
+    many intents were settled.
 
-    Called under the pass lock, after dead pass runs were marked interrupted. An intent whose run is still
-    marked running belongs to a live process (a promotion click, an undo) unless it is old: leave it to
-    that process rather than race its outcome.
+    An intent whose run is still marked running belongs to a live process (a promotion click in the web
+    process) unless it is old: leave it to that process rather than race its outcome.
     """
-    settled = 0
+    await interrupt_dead_runs(store, holding_lock=True)
+    settled, touched = 0, set()
     status: dict[int | None, str | None] = {}
     cutoff = datetime.now(timezone.utc) - SETTLE_AFTER
     for row in await store.pending_intents():
@@ -37,18 +60,26 @@ async def reconcile_pending(crm: CRMReader, store: ProvenanceStore) -> int:
         if status[row.run_id] == "running" and young:
             continue
         try:
-            deal = await crm.get_deal(row.deal_id or "")
+            landed = await field_holds(crm, row.deal_id or "", row.field or "", row.new)
         except DealNotFound:
             await store.set_outcome(row.id, "failed", "reconciled: deal no longer exists", action=ActionKind.FAILED)
-            settled += 1
-            continue
         except CRMError:
             continue  # CRM unreachable now: leave it pending for the next start rather than guess
-        current = deal.values.get(row.field or "")
-        if same_value(current, row.new):
-            await store.set_outcome(row.id, "applied", "reconciled: the write had landed before the crash")
         else:
-            await store.set_outcome(row.id, "failed", "reconciled: the write did not land before the crash",
-                                    action=ActionKind.FAILED)
+            if landed:
+                await store.set_outcome(row.id, "applied", "reconciled: the write had landed before the crash")
+            else:
+                await store.set_outcome(row.id, "failed", "reconciled: the write did not land before the crash",
+                                        action=ActionKind.FAILED)
         settled += 1
+        if row.run_id is not None:
+            touched.add(row.run_id)
+    await store.refresh_counts(touched)
     return settled
+
+
+async def field_holds(crm: CRMReader, deal_id: str, field: str, value: Any) -> bool:
+    """Whether the CRM's field holds `value` now: how an intent whose call went unanswered is settled.
+    Raises DealNotFound, or CRMError when the CRM cannot be read."""
+    deal = await crm.get_deal(deal_id)
+    return same_value(deal.values.get(field), value)

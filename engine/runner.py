@@ -9,9 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
-from engine.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
+from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
                           submit, wait_until_ended)
 from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.errors import LogReplaced  # noqa: F401 (re-exported)
 from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.cache import cache_key, cached_extract
@@ -23,8 +24,8 @@ from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.progress import PassProgress, ProgressSink
-from engine.provenance import ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
-from engine.reconcile import reconcile_pending
+from engine.provenance import EXPIRED_REASON, ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
+from engine.reconcile import field_holds, reconcile_pending
 from engine.summary import format_summary
 
 log = logging.getLogger("scout.pass")
@@ -164,6 +165,7 @@ class PassRunner:
             log.info("listing deals")
             ordered = await order_deals(self.crm, self.store, dry_run=not self.gate.live)
             total = len(ordered)
+            await self.store.set_total(run_id, total)
             self._planned = min(total, cap)
             log.info("%d deals listed; this pass takes %d (cap %d)", total, self._planned, cap)
             self._report(deal_finished=False)
@@ -244,7 +246,7 @@ class PassRunner:
             # Marked scanned: a deal that keeps failing to load must not hold the front of the rotation.
             row = self._row(run_id, ref, action=ActionKind.FAILED, reason="reading deal failed", error=str(exc))
             self.counts[row.action] += 1
-            await self.store.log_scanned([row], ref.id, run_id)
+            await self.store.log_scanned([row], ref.id, run_id, counted=False)
         return None
 
     async def _process(self, run_id: int, ref: DealRef) -> None:
@@ -254,7 +256,7 @@ class PassRunner:
         if self._time_left() == 0:
             self.deadline_left += 1  # not scanned: leads the next run
             return
-        await self._keep_lock_fresh()
+        await self._keep_lock()
         try:
             await self._process_one(run_id, ref)
         except Exception as exc:
@@ -310,7 +312,7 @@ class PassRunner:
             self._halted = (f"stopped extracting after {MAX_FAILURES_IN_A_ROW} failures in a row (last: {error});"
                             " the deals not reached come first next run")
 
-    async def _keep_lock_fresh(self) -> None:
+    async def _keep_lock(self) -> None:
         # A long pass must not outlive its lock's TTL, or a second pass could start and reconcile our intents.
         if self._lock_holder is not None and time.monotonic() - self._lock_renewed > LOCK_RENEW_SECONDS:
             self._lock_renewed = time.monotonic()
@@ -437,7 +439,7 @@ class PassRunner:
             if outcome.expired:
                 # Not marked scanned: the deal keeps its place at the front of the next run.
                 expired.append(self._row(run_id, deal, action=ActionKind.SKIPPED,
-                                         reason=f"extraction expired in batch {batch_id}: retried next run"))
+                                         reason=f"{EXPIRED_REASON} {batch_id}: retried next run"))
                 continue
             if outcome.extraction is not None and cacheable(outcome.extraction):
                 await self.store.cache_put(keys[deal_id], outcome.extraction.model_dump_json())
@@ -457,9 +459,6 @@ class PassRunner:
         await self._each(settle, one)
         await self.store.close_batch(batch_id, closing, note)
 
-    async def _keep_lock(self) -> None:
-        if self._lock_holder is not None:
-            await self.store.extend_lock(self._lock_holder)
 
     async def _act(self, run_id: int, deal: Deal, choice: Choice, applied: AppliedWrites) -> list[ActionRow]:
         finding, new = choice.finding, choice.value
@@ -489,16 +488,16 @@ class PassRunner:
         await self._log_rows(rows)
         intent = await self.store.log(self._row(run_id, deal, action=ActionKind.WRITTEN, reason=reason,
                                                 previous=decision.previous, new=new, status="pending", **base))
-        try:
-            await self.writer.set_field(deal.id, fields.scout.name, new)
-        except CRMError as exc:
-            self.errors.append(f"{deal.name} {fields.scout.name}: {exc}")
-            await self.store.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
-            self.counts[ActionKind.FAILED] += 1
-            return []
-        await self.store.set_outcome(intent, "applied")
-        applied.add(fields.scout.name, finding.note_id, new)
-        self.counts[ActionKind.WRITTEN] += 1
+        writer, field = self.writer, fields.scout.name
+        outcome = await self.store.carry_out(intent, lambda: writer.set_field(deal.id, field, new),
+                                             lambda: field_holds(self.crm, deal.id, field, new))
+        if outcome.applied:
+            applied.add(field, finding.note_id, new)
+            self.counts[ActionKind.WRITTEN] += 1
+        else:
+            self.errors.append(f"{deal.name} {field}: {outcome.error}")
+            if outcome.status == "failed":
+                self.counts[ActionKind.FAILED] += 1
         return []
 
     async def _log_rows(self, rows: list[ActionRow]) -> None:
@@ -509,19 +508,32 @@ class PassRunner:
         await self.store.log_many(rows)
 
 
+async def refuse_a_replaced_log(crm: CRMReader, store: ProvenanceStore, field_map: FieldMap) -> None:
+    """A log restarted under values it does not know would orphan their provenance and reuse run ids."""
+    if await store.has_passes():
+        return
+    found = await crm.first_filled([s.name for s in field_map.scout_fields()])
+    if found is not None:
+        raise LogReplaced(
+            f"the provenance log {store.path} has no record of any pass, but the CRM already holds Scout's values "
+            f"(deal {found[0]} {found[1]}): restore the log from a backup (or point SCOUT_LOG_DB at it), or pass "
+            "--new-log to start a new log over these values on purpose")
+
+
 async def run_pass(
     *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
     cost: Callable[[str, Usage], float | None] | None = None, batch: BatchOptions | None = None,
     deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
-    progress: ProgressSink | None = None,
+    progress: ProgressSink | None = None, new_log: bool = False,
 ) -> RunSummary:
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch.
-    `deadline`: seconds after which no deal is extracted (the rest lead the next run); `clock` for tests."""
+    `deadline`: seconds after which no deal is extracted (the rest lead the next run); `clock` for tests.
+    `new_log`: start a log over a CRM that already holds Scout's values (refused otherwise: LogReplaced)."""
     holder = await store.acquire_lock()
     try:
-        # Holding the lock proves no other pass is alive: any pass still marked running died mid-way.
-        await store.interrupt_running("pass", "interrupted: the process stopped before the pass finished")
+        if not new_log:
+            await refuse_a_replaced_log(crm, store, field_map)
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
                             gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder,
                             deadline=deadline, clock=clock, progress=progress)

@@ -7,11 +7,8 @@ import tomllib
 
 from pydantic import ValidationError
 
+from engine.errors import SettingsError  # noqa: F401 (re-exported)
 from engine.settings import Settings
-
-
-class SettingsError(Exception):
-    """One line naming the setting at fault."""
 
 
 def load_settings() -> Settings:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from pydantic import BaseModel
 
-from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.crm.base import CRMError, CRMReader, DealNotFound
+from engine.errors import UndoRefused  # noqa: F401 (re-exported)
 from engine.fieldtypes import display, same_value
 from engine.gate import Gate
 from engine.models import ActionKind, RunSummary
 from engine.provenance import ActionRow, ProvenanceStore
+from engine.medic import FieldMap
+from engine.reconcile import field_holds
+from engine.writeguard import ScoutWriter, refusal
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
 LAST = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
@@ -25,10 +30,6 @@ class UndoResult(BaseModel):
     conflicts: int = 0
     failed: int = 0
     already: int = 0
-
-
-class UndoRefused(Exception):
-    pass
 
 
 def describe(result: UndoResult, gate: Gate) -> str:
@@ -46,7 +47,7 @@ def _summary(result: UndoResult, gate: Gate) -> RunSummary:
 
 
 async def undo_run(
-    ref: RunRef, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, gate: Gate
+    ref: RunRef, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore, gate: Gate, field_map: FieldMap
 ) -> UndoResult:
     target = await store.last_live_pass() if ref == LAST else ref
     if target is None:
@@ -61,18 +62,22 @@ async def undo_run(
     run_id = await store.start_run("undo", dry_run=not gate.live, dry_run_reason=gate.reason, target_run=target)
     result = UndoResult(run_id=run_id, target=target)
     try:
-        await _revert(rows, result, crm, writer, store, gate)
+        await _revert(rows, result, crm, writer, store, gate, field_map)
     except Exception as exc:
         # Ends on record either way; a pending intent stays pending for the next pass to reconcile.
         await store.finish_run(_summary(result, gate), f"{describe(result, gate)}; stopped: {exc}", status="failed")
+        raise
+    except BaseException:
+        # Ctrl-C or SIGTERM: never left 'running'; a revert in flight is reconciled by the next lock holder.
+        await store.mark_interrupted(run_id, f"{describe(result, gate)}; interrupted")
         raise
     await store.finish_run(_summary(result, gate), describe(result, gate))
     return result
 
 
 async def _revert(
-    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore,
-    gate: Gate,
+    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore,
+    gate: Gate, field_map: FieldMap,
 ) -> None:
     run_id = result.run_id
     for row in sorted(rows, key=lambda r: r.id or 0, reverse=True):
@@ -101,6 +106,14 @@ async def _revert(
             undo.rep_value = current
             await store.log(undo)
             continue
+        # Checked here too, so a rehearsal shows the refusal a live undo would meet at the writer.
+        why = refusal(field_map, row.field, rep_of=row.concept if row.action == ActionKind.PROMOTED else None)
+        if why:
+            result.failed += 1
+            undo.action, undo.status, undo.error = ActionKind.FAILED, "failed", why
+            undo.reason = "refused: not a field Scout may write"
+            await store.log(undo)
+            continue
         if writer is None:
             result.would_revert += 1
             undo.action, undo.reason = ActionKind.WOULD_REVERT, "would restore the previous value"
@@ -108,11 +121,12 @@ async def _revert(
             continue
         undo.action, undo.status, undo.reason = ActionKind.REVERTED, "pending", "restoring the previous value"
         intent = await store.log(undo)
-        try:
-            await writer.set_field(row.deal_id, row.field, row.previous)
-        except CRMError as exc:
+        deal_id, field, previous = row.deal_id, row.field, row.previous
+        # Undoing a promotion restores the rep field it named; anything else is Scout's own field.
+        call = (partial(writer.write_rep_field, deal_id, row.concept or "", field, previous)
+                if row.action == ActionKind.PROMOTED else partial(writer.set_field, deal_id, field, previous))
+        outcome = await store.carry_out(intent, call, lambda: field_holds(crm, deal_id, field, previous))
+        if outcome.applied:
+            result.reverted += 1
+        else:
             result.failed += 1
-            await store.set_outcome(intent, "failed", str(exc), action=ActionKind.FAILED)
-            continue
-        await store.set_outcome(intent, "applied")
-        result.reverted += 1

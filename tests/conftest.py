@@ -25,7 +25,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """Runs the real CLI in-process: (exit code, stdout, stderr), as an operator would see them."""
-    from engine.cli import main
+    from scout_app.cli import main  # the console script, as an operator runs it
 
     def run(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.batch import BatchOptions
+from engine.extract.batch import BatchOptions
 from engine.cli import main
 from engine.crm.local import LocalCRM
 from engine.extract.pricing import estimate_cost

@@ -89,7 +89,7 @@ async def test_a_button_value_that_does_not_name_this_messages_suggestion_is_ref
 # -- Promote: a fault nobody planned for -----------------------------------------------------------------------
 
 
-async def test_an_unexpected_fault_during_the_write_finishes_the_run_and_reconcile_settles_the_intent(env, slack):
+async def test_an_unexpected_fault_during_the_write_is_settled_at_once_by_asking_the_crm(env, slack):
     settings = env(LIVE_WRITES="1")
     await posted_pass(settings, apply=True)
     async with aiosqlite.connect(settings.workspace) as db:  # the CRM's own storage fails on this one field
@@ -102,18 +102,13 @@ async def test_an_unexpected_fault_during_the_write_finishes_the_run_and_reconci
                                                    response_url=slack.response_url()))
 
     promote_run = next(r for r in await runs(settings) if r.kind == "promote")
-    assert promote_run.status == "failed"  # not left 'running': reconcile may settle its intent
-    (intent,) = await log_rows(settings, ActionKind.PROMOTED)
-    assert intent.status == "pending"  # whether the write landed is unknown here: reconcile asks the CRM
-    told = [c.args["text"] for c in slack.of("chat.postEphemeral")]
-    assert len(told) == 1 and "Nothing was written" not in told[0]
-    assert told[0].startswith(":warning: Scout could not confirm the promotion")
-    assert "disk on fire" in told[0]
-
-    await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())  # the next pass
-
+    assert promote_run.status == "finished" and promote_run.failed == 1
+    # Not a CRMError, so the CRM was read back: the value is not there, so the write failed, on record now.
     (settled,) = [r for r in await log_rows(settings, ActionKind.FAILED) if r.actor == REVIEWER]
-    assert settled.error == "reconciled: the write did not land before the crash"
+    assert settled.status == "failed" and settled.error == "IntegrityError: disk on fire"
+    assert await log_rows(settings, ActionKind.PROMOTED) == []
+    (update,) = slack.of("chat.update")  # the message says so, and keeps its buttons for another try
+    assert "Not written" in update.args["text"] and "disk on fire" in update.args["text"]
     assert "competition" not in (await snapshot(settings.workspace))["d1"]
 
 
@@ -250,7 +245,7 @@ async def test_a_missing_workspace_is_a_clear_answer(env, slack):
 def test_scout_run_post_without_a_channel_is_one_line_not_a_traceback(make_settings, capsys):
     import asyncio
 
-    from engine import cli
+    from scout_app import cli
 
     s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SCOUT_EXTRACTOR="offline")
     asyncio.run(seed(s.workspace, small_pipeline()))
@@ -268,7 +263,7 @@ def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_
     nothing was posted."""
     import asyncio
 
-    from engine import cli
+    from scout_app import cli
 
     with standin_on_a_thread() as slack:
         slack.fail("chat.postMessage", status=200, error="channel_not_found")

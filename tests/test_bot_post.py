@@ -8,10 +8,9 @@ import aiosqlite
 import pytest
 
 from bot import blocks
+from bot.config import MissingSetting, web_client
 from engine.models import ActionKind
 from engine.provenance import ActionRow
-
-from bot.config import MissingSetting
 from bot.pacing import Pacer
 from bot.post import post_run_summary
 from engine.jobs import run_job
@@ -111,9 +110,12 @@ async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threade
 async def test_a_newer_suggestion_shows_what_it_replaces(make_settings, slack):
     s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
                       SCOUT_SUMMARY_CHANNEL=CHANNEL)
-    data = small_pipeline()
-    data.deals[0].values["scout_competition"] = "Adaptive"  # an older suggestion Scout filed before
-    await seed(s.workspace, data)
+    await seed(s.workspace, small_pipeline())
+    await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    async with aiosqlite.connect(s.workspace) as db:  # an older suggestion Scout filed meanwhile
+        await db.execute("INSERT INTO deal_values (deal_id, field, value) VALUES ('d1', 'scout_competition', ?)",
+                         ('"Adaptive"',))
+        await db.commit()
     summary, _ = await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
 
     await post_run_summary(s, summary.run_id, pacer=FakeTime().pacer())
@@ -184,7 +186,9 @@ async def test_a_rate_limited_post_waits_as_told_and_is_not_lost(settings, slack
     slack.fail("chat.postMessage", 429, headers={"Retry-After": "7"}, after=1)  # the first reply is refused
     clock = FakeTime()
 
-    result = await post_run_summary(settings, summary.run_id, pacer=clock.pacer())
+    # slack_sdk's retry handler waits out the 429; the pacer only spaces the messages. One clock sees both.
+    client = web_client(settings, sleep=clock.sleep)
+    result = await post_run_summary(settings, summary.run_id, client=client, pacer=clock.pacer())
 
     assert result.posted == 6
     assert len(slack.of("chat.postMessage")) == 5  # 1 summary + 3 deal replies + the refused attempt
@@ -206,7 +210,7 @@ async def test_posting_needs_the_summary_channel(make_settings, slack):
 
 def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, monkeypatch, capsys):
     """`scout run --post` end to end: its own event loop, so the stand-in runs on a thread of its own."""
-    from engine import cli
+    from scout_app import cli
 
     with standin_on_a_thread() as slack:
         s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,

@@ -142,7 +142,7 @@ class ProcessDied(BaseException):
 
 
 async def test_a_plain_pass_collects_a_pending_batch_instead_of_paying_again(make_settings):
-    from engine.batch import BatchOptions
+    from engine.extract.batch import BatchOptions
     from engine.crm.local import LocalCRM
     from engine.gate import open_gate
     from engine.runner import run_pass

@@ -227,7 +227,7 @@ def test_a_deal_is_found_by_id_exact_name_or_name_in_any_case_and_dash_style(sco
 
 
 def test_an_ambiguous_name_lists_candidates_with_ids_how_many_more_and_how_to_pick(scout, demo):
-    from engine.crm.demo import generate_demo
+    from engine.demo import generate_demo
 
     pilots = sorted((d.id, d.name) for d in generate_demo().deals if "pilot" in d.name.casefold())
     assert len(pilots) > 6
@@ -294,3 +294,31 @@ def test_log_marks_a_running_run_and_shows_its_counts_so_far(scout, demo):
     assert "RUNNING" not in finished and "finished" in finished
     code, out, _ = scout("log", str(running))
     assert code == EXIT_OK and out.startswith(f"run {running} (pass) is RUNNING: so far 0 written, 0 would-write")
+
+
+def test_an_undo_row_tampered_to_name_a_rep_field_is_refused_logged_and_the_crm_untouched(scout, demo, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout("setup", "--apply")
+    scout("run", "--apply", "--cap", "20")
+    run_id = json.loads(scout("log", "--json")[1])[0]["id"]
+    written = [a for a in json.loads(scout("log", str(run_id), "--json")[1])["actions"] if a["action"] == "written"]
+    target = written[0]
+    rep = demo.field_map.concepts[target["concept"]].rep.name
+    # Someone edits the log: the write now "was" to the rep-owned twin, and undo would put their text there.
+    with sqlite3.connect(demo.log_db) as db:
+        db.execute("UPDATE actions SET field=?, new=NULL, previous=? WHERE id=?",
+                   (rep, json.dumps("planted by a tampered log"), target["id"]))
+    before = await_snapshot(demo)
+    code, out, _ = scout("undo", str(run_id))  # the rehearsal shows the refusal the live undo meets
+    assert code == EXIT_PARTIAL and " 1 failed" in out
+    code, out, _ = scout("undo", str(run_id), "--apply")
+    assert code == EXIT_PARTIAL and " 1 failed" in out
+    undo_id = json.loads(scout("log", "--json")[1])[0]["id"]
+    actions = json.loads(scout("log", str(undo_id), "--json")[1])["actions"]
+    refused = [a for a in actions if a["reverts"] == target["id"]]
+    assert [(a["action"], a["status"], a["field"]) for a in refused] == [("failed", "failed", rep)]
+    assert "not a scout_* field" in refused[0]["error"]
+    after = await_snapshot(demo)
+    assert after[target["deal_id"]].get(rep) == before[target["deal_id"]].get(rep)  # the rep field untouched

@@ -309,7 +309,7 @@ async def test_exhausted_retries_name_the_request(standin: AttioStandIn, clock: 
 
 
 async def test_demo_pipeline_round_trips_through_attio_encoding(standin: AttioStandIn, clock: FakeClock) -> None:
-    from engine.crm.demo import generate_demo
+    from engine.demo import generate_demo
     from engine.fieldtypes import same_value
 
     data = generate_demo(n_deals=25)

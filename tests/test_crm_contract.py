@@ -222,6 +222,19 @@ async def test_set_field_changes_only_that_field(env: ContractEnv) -> None:
     assert cleared[SCOUT_TEXT.name] == "Budget approved by the CFO"
 
 
+async def test_first_filled_finds_a_value_in_any_of_the_fields_or_says_none(env: ContractEnv) -> None:
+    ids = await seeded(env)
+    for spec in (SCOUT_TEXT, SCOUT_SELECT):
+        await env.crm.create_field(spec)
+    names = [SCOUT_TEXT.name, SCOUT_SELECT.name]
+    assert await env.crm.first_filled(names) is None  # a new install: Scout has written nothing
+
+    await env.crm.set_field(ids[GLOBEX], SCOUT_SELECT.name, "Legal review")
+
+    assert await env.crm.first_filled(names) == (ids[GLOBEX], SCOUT_SELECT.name)
+    assert await env.crm.first_filled([SCOUT_TEXT.name]) is None
+
+
 # ---- faults ----------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine.crm.demo import (
+from engine.demo import (
     DEFAULT_NOW,
     INJECTION_MARKERS,
     STAGES,

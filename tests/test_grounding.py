@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.crm.demo import generate_demo
+from engine.demo import generate_demo
 from engine.evaluate import evaluate, load_split
 from engine.extract.citations import verify_citations
 from engine.extract.offline import OfflineExtractor

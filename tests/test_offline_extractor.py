@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.crm.demo import INJECTION_MARKERS, generate_demo_with_truth
+from engine.demo import INJECTION_MARKERS, generate_demo_with_truth
 from engine.extract.base import Extractor
 from engine.extract.citations import normalise, verify_citations
 from engine.extract.offline import OfflineExtractor

@@ -153,7 +153,8 @@ async def test_undo_restores_a_run_exactly_and_refuses_where_a_human_changed_the
     data.deals[0].values["scout_competition"] = "Workiva"  # an older suggestion the run will replace
     await seed(settings.workspace, data)
     before = await snapshot(settings.workspace)
-    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    # A value the (new) log has no record of: the first pass must be told to start a new log over it.
+    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor(), new_log=True)
     assert summary.written == 6
 
     gate, rehearsal = await undo_job(settings, summary.run_id, apply=False)
@@ -279,3 +280,25 @@ async def test_a_deal_that_vanishes_mid_run_is_logged_and_the_pass_goes_on(make_
     assert "deal not found" in vanished[0].reason
     assert ("d5", "scout_paper_process") in by_action(rows, ActionKind.WRITTEN)
     assert summary.scanned == 4 and summary.total == 5
+
+
+async def test_the_gates_writer_refuses_a_field_outside_scouts_namespace_before_any_crm_call(make_settings):
+    from engine.gate import gated_crm, open_gate
+    from engine.models import Concept
+    from engine.writeguard import NamespaceRefused
+
+    settings = make_settings(LIVE_WRITES="1")
+    await seed(settings.workspace, small_pipeline())
+    before = await snapshot(settings.workspace)
+    pain = settings.field_map.concepts[Concept.IDENTIFIED_PAIN]
+    deal_id = next(iter(before))
+    async with gated_crm(settings, open_gate(True, settings)) as (_, writer):
+        with pytest.raises(NamespaceRefused, match=f"^refused to write {pain.rep.name}: it is not a scout_"):
+            await writer.set_field(deal_id, pain.rep.name, "planted")
+        with pytest.raises(NamespaceRefused, match=f"^refused to write {pain.rep.name}: it is not the rep field of"):
+            await writer.write_rep_field(deal_id, Concept.METRICS, pain.rep.name, "planted")
+        await writer.set_field(deal_id, pain.scout.name, "kept")  # its own field is written
+        await writer.write_rep_field(deal_id, Concept.IDENTIFIED_PAIN, pain.rep.name, "promoted")  # the rep twin, named
+    after = await snapshot(settings.workspace)
+    assert (after[deal_id][pain.scout.name], after[deal_id][pain.rep.name]) == ("kept", "promoted")
+    assert {d: v for d, v in after.items() if d != deal_id} == {d: v for d, v in before.items() if d != deal_id}

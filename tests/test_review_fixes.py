@@ -277,7 +277,7 @@ async def test_a_renamed_deal_or_retitled_or_reattributed_note_is_extracted_agai
 
 
 def test_one_rule_decides_what_the_cache_keeps():
-    from engine import batch
+    from engine.extract import batch
     from engine.extract.cache import worth_caching
     from engine.models import DroppedFinding, Extraction
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from engine.check import CheckReport
+from engine.readiness import ReadinessReport
 from engine.commands.tables import Col, render
 
 FIELD_COLS = [Col("concept"), Col("field"), Col("map wants"), Col("CRM has"), Col("state")]
 STATES = {"ok": "ok", "missing": "MISSING", "wrong_type": "WRONG TYPE", "options_missing": "OPTIONS MISSING"}
 
 
-def format_report(report: CheckReport, *, terminal: bool = False) -> str:
+def format_report(report: ReadinessReport, *, terminal: bool = False) -> str:
     """The report for a person: a rich table of the fields on a terminal, plain columns otherwise."""
     lines = [f"scout check: {report.crm} ({report.target}), object '{report.object}'"]
     if report.token is not None and report.token.state == "unreachable":

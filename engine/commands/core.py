@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import AsyncExitStack
 from typing import Callable
 
-from engine.commands import EXIT_BUSY, EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, CommandError
+from engine.commands import regular_file
+from engine.errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
 from engine.commands.progress import pass_progress
 from engine.commands.tables import Col, render, stdout_is_terminal
-from engine.crm.demo import MAX_DEALS, generate_demo
+from engine.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
 from engine.dealview import format_candidates, format_view, lookup
-from engine.jobs import MissingFields, MissingRepFields, run_job, setup_job, undo_job
-from engine.provenance import LockHeld, ProvenanceStore
+from engine.jobs import run_job, setup_job, undo_job
+from engine.provenance import ProvenanceStore
 from engine.settings import Settings
 from engine.summary import format_summary
-from engine.undo import LAST, RunRef, UndoRefused
+from engine.undo import LAST, RunRef
 from engine.wiring import build_extractor
 
 
@@ -58,6 +60,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if settings.crm != "local":
         raise CommandError("`scout demo` seeds the embedded workspace; unset SCOUT_CRM (or set it to local)")
     path = settings.workspace
+    regular_file(path, "the workspace")
     if path.exists() and not args.reset:
         print(f"Demo workspace already at {path} (use --reset to reseed it).")
         return EXIT_OK
@@ -85,27 +88,22 @@ async def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    sink = None
     if args.post:
-        from bot.config import require  # only needs Slack when asked to post
-
-        # Before the pass, not after it: a live pass must not run only to find it cannot be reported.
-        require(settings, "slack_bot_token", "summary_channel")
-    try:
-        with pass_progress(args.quiet, sys.stderr) as progress:
-            summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
-                                             progress=progress)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
-    except (MissingFields, MissingRepFields) as exc:
-        raise CommandError(str(exc)) from exc
+        if args.summary_sink is None:
+            raise CommandError("--post needs the Slack app: run the `scout` command, not `python -m engine.cli`",
+                               EXIT_USAGE)
+        sink = args.summary_sink(settings)
+        sink.ready()  # before the pass, not after it
+    with pass_progress(args.quiet, sys.stderr) as progress:
+        summary, missing = await run_job(settings, apply=args.apply, cap=args.cap, batch=args.batch,
+                                         progress=progress, new_log=args.new_log)
     text = format_summary(summary)
     if missing:
         text += f"\nnote: {len(missing)} scout_* field(s) missing; `scout setup` shows what a live run needs."
     print(text)
-    if args.post:
-        from bot.post import post_run_summary  # only needs Slack when asked to post
-
-        await post_run_summary(settings, summary.run_id)
+    if sink is not None:
+        await sink.post(summary.run_id)
     if await _run_status(settings, summary.run_id) == "failed":
         return EXIT_ERROR  # the pass itself failed (deals could not be listed, a batch unreadable): not partial
     return EXIT_PARTIAL if summary.failed else EXIT_OK
@@ -122,12 +120,7 @@ async def _run_status(settings: Settings, run_id: int) -> str | None:
 
 
 async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        gate, result = await undo_job(settings, args.run, apply=args.apply)
-    except LockHeld as exc:
-        raise CommandError(str(exc), EXIT_BUSY) from exc
-    except UndoRefused as exc:
-        raise CommandError(str(exc), EXIT_NOT_FOUND) from exc
+    gate, result = await undo_job(settings, args.run, apply=args.apply)
     head = f"{gate.label}: undo of run {result.target} (run {result.run_id})"
     print(f"{head}: {result.reverted} reverted, {result.would_revert} would-revert, "
           f"{result.conflicts} conflicts, {result.failed} failed, {result.already} already reverted")
@@ -140,17 +133,15 @@ async def cmd_undo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
     name = " ".join(args.name)
-    crm = await open_reader(settings)
-    log = None
-    if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
-        log = await ProvenanceStore.open(settings.log_db, readonly=True)
-    try:
+    async with AsyncExitStack() as opened:  # whatever fails, what was opened is closed (or the process hangs)
+        crm = await open_reader(settings)
+        opened.push_async_callback(crm.aclose)
+        log = None
+        if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
+            log = await ProvenanceStore.open(settings.log_db, readonly=True)
+            opened.push_async_callback(log.aclose)
         extractor = None if args.no_extract else build_extractor(settings)
         result = await lookup(name, crm, log, extractor, settings.field_map)
-    finally:
-        await crm.aclose()
-        if log is not None:
-            await log.aclose()
     if args.json:
         print(result.model_dump_json(indent=2))
         return EXIT_OK if result.view else EXIT_NOT_FOUND
@@ -182,6 +173,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--post", action="store_true", help="post the summary and suggestions to Slack")
     p.add_argument("--batch", action=argparse.BooleanOptionalAction, default=None,
                    help="extract through one Message Batch at half price and wait for it (default SCOUT_BATCH)")
+    p.add_argument("--new-log", action="store_true",
+                   help="start a new provenance log although the CRM already holds scout_* values")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=cmd_run)
 

@@ -7,13 +7,14 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from engine.check import run_check
-from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
+from engine.readiness import check_readiness
+from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, regular_file
 from engine.commands.checkview import format_report
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.crm.base import CRMError
 from engine.crm.local import LocalCRM
 from engine.importer import CsvMapping, ImportFailed, NotText, parse_hubspot_csv, read_jsonl, to_jsonl
+from engine.jobs import open_log, pass_lock
 from engine.models import WorkspaceData
 from engine.settings import Settings
 
@@ -21,7 +22,7 @@ FORMATS = ("jsonl", "hubspot-csv")
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    report = await run_check(settings, sample=args.sample)
+    report = await check_readiness(settings, sample=args.sample)
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
@@ -90,11 +91,23 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     _local_only(settings, "import")
     data, mapping = _parse(args, settings, args.file)
     target = settings.workspace
+    regular_file(target, "the workspace")
+    # Under the pass lock: a pass, an undo or setup must not see the workspace change under it.
+    async with open_log(settings) as store, pass_lock(store):
+        await _load(args, data, target)
+    _report(args, data, mapping, settings)
+    return EXIT_OK
+
+
+async def _load(args: argparse.Namespace, data: WorkspaceData, target: Path) -> None:
     existed = target.exists()
     have = await _existing_deals(target)
     if have and not args.replace:
         raise CommandError(f"the workspace {target} already holds {have} deals; add --replace to overwrite it "
                            f"(or point SCOUT_DATA_DIR elsewhere); nothing was imported", EXIT_USAGE)
+    if have and not data.deals and not args.allow_empty:
+        raise CommandError(f"{args.file.name} holds no deals; replacing the {have} deals in {target} with nothing "
+                           "needs --allow-empty; nothing was imported", EXIT_USAGE)
     try:
         crm = await LocalCRM.open(target, writable=True, create=True)
     except sqlite3.Error as exc:
@@ -102,11 +115,19 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await crm.load(data, replace=True)  # one transaction: all or nothing
     except (CRMError, sqlite3.Error) as exc:
-        await crm.aclose()
+        failed: Exception | None = exc
+    else:
+        failed = None
+    finally:
+        await crm.aclose()  # on any error too: an open connection's thread would keep the process alive
+    if failed is not None:
         if not existed:
             target.unlink(missing_ok=True)  # leave no empty workspace behind a failed first import
-        raise CommandError(f"import failed and was rolled back, nothing imported: {exc}", EXIT_ERROR) from exc
-    await crm.aclose()
+        raise CommandError(f"import failed and was rolled back, nothing imported: {failed}", EXIT_ERROR) from failed
+
+
+def _report(args: argparse.Namespace, data: WorkspaceData, mapping: CsvMapping | None, settings: Settings) -> None:
+    target = settings.workspace
     print(f"Imported {args.file.name}{f' and {args.notes.name}' if args.notes else ''} into {target}: "
           f"{len(data.deals)} deals, {len(data.notes)} notes, {len(data.fields)} fields, {len(data.people)} people.")
     if mapping is not None:
@@ -124,7 +145,6 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: the provenance log {settings.log_db} keeps its history from before this import; "
               "for a clean rehearsal use a fresh SCOUT_DATA_DIR.")
     print("Next: `scout check`, then `scout run` (a rehearsal on this copy; nothing leaves this machine).")
-    return EXIT_OK
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -157,6 +177,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--notes", type=Path, help="a HubSpot notes export .csv to go with a deals .csv")
     p.add_argument("--format", choices=FORMATS, help="override the format guessed from the file name")
     p.add_argument("--replace", action="store_true", help="overwrite an embedded workspace that has deals")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="with --replace: accept a file that holds no deals (it empties the workspace)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="write the embedded workspace as JSON Lines (to FILE, or stdout)")

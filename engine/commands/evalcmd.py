@@ -17,6 +17,7 @@ from engine.extract.base import Extractor
 from engine.extract.pricing import format_cost
 from engine.medic import default_field_map
 from engine.settings import Settings
+from engine.wiring import build_extractor
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -31,15 +32,9 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _extractor(kind: str, settings: Settings) -> Extractor:
-    if kind == "claude":
-        if settings.anthropic_api_key is None:
-            raise CommandError("`scout eval --extractor claude` needs ANTHROPIC_API_KEY to be set", EXIT_USAGE)
-        from engine.extract.claude import ClaudeExtractor
-
-        return ClaudeExtractor.from_settings(settings)
-    from engine.extract.offline import OfflineExtractor
-
-    return OfflineExtractor()
+    if kind == "claude" and settings.anthropic_api_key is None:
+        raise CommandError("`scout eval --extractor claude` needs ANTHROPIC_API_KEY to be set", EXIT_USAGE)
+    return build_extractor(settings, "claude" if kind == "claude" else "offline")
 
 
 def _rate(x: float | None) -> str:

@@ -11,12 +11,13 @@ import logging
 import re
 import time
 from datetime import datetime
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import httpx
 
 from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing
 from engine.crm.matching import rank_names
+from engine.fieldtypes import is_empty
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
 from engine.medic import FieldMap
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note
@@ -394,6 +395,16 @@ class AttioCRM:
     async def count_deals(self) -> int:
         # Attio has no count endpoint: page through and count.
         return sum([1 async for _ in self._pages({"sorts": self._SORTS})])
+
+    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
+        # The records query returns values too: 500 deals a request, stopping at the first value found.
+        specs = await self.field_specs()
+        async for record in self._pages({"sorts": self._SORTS}):
+            deal = await self._deal(record)
+            for name in fields:
+                if name in specs and not is_empty(specs[name].type, deal.values.get(name)):
+                    return deal.id, name
+        return None
 
     async def iter_deal_refs(self) -> AsyncIterator[DealRef]:
         async for record in self._pages({"sorts": self._SORTS}):

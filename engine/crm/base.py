@@ -5,33 +5,12 @@ The read-only face is handed a `CRMReader` and nothing else; only the gate hands
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Protocol, runtime_checkable
+from typing import Any, AsyncIterator, Protocol, Sequence, runtime_checkable
 
+from engine.errors import (  # noqa: F401 (re-exported: every adapter raises these)
+    AuthError, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing,
+)
 from engine.models import Deal, DealRef, FieldSpec, Note
-
-
-class CRMError(Exception):
-    """A CRM call failed after its retries; the message is meant for a human."""
-
-
-class AuthError(CRMError):
-    """The token is missing or was rejected; the message names the variable to fix."""
-
-
-class TokenMissing(AuthError):
-    """The token's variable is unset: a missing setting (exit 2), not a refusal."""
-
-
-class CRMUnreachable(CRMError):
-    """No answer at all (connection refused, DNS, timeout) after the retries; the message names the host."""
-
-
-class DealNotFound(CRMError):
-    """The deal does not exist (any more): deleted or merged mid-run."""
-
-
-class FieldTypeConflict(CRMError):
-    """A field with Scout's name exists with another type; Scout refuses to touch it."""
 
 
 @runtime_checkable
@@ -56,6 +35,10 @@ class CRMReader(Protocol):
 
     async def field_specs(self) -> dict[str, FieldSpec]:
         """Fields on the deal object, by name."""
+        ...
+
+    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
+        """Some (deal id, field) where one of `fields` holds a value, or None: is anything there at all?"""
         ...
 
     async def aclose(self) -> None: ...

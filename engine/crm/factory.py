@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from engine.crm.base import CRMReader, CRMWriter
 from engine.models import Deal, DealRef, FieldSpec, Note
@@ -32,6 +32,9 @@ class ReadOnlyCRM:
 
     async def field_specs(self) -> dict[str, FieldSpec]:
         return await self._inner.field_specs()
+
+    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
+        return await self._inner.first_filled(fields)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

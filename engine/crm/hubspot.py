@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
 from urllib.parse import quote
 
 import httpx
@@ -361,6 +361,18 @@ class HubSpotCRM:
             except DealNotFound:
                 continue
         return deals
+
+    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
+        # HAS_PROPERTY is "holds a value"; groups are ORed, and a search takes at most 5 of them.
+        for start in range(0, len(fields), 5):
+            chunk = list(fields[start:start + 5])
+            body = {"filterGroups": [{"filters": [{"propertyName": f, "operator": "HAS_PROPERTY"}]} for f in chunk],
+                    "properties": chunk, "limit": 1}
+            found = (await self._json("POST", "/crm/v3/objects/deals/search", search=True, json=body)).get("results")
+            if found:
+                props = found[0].get("properties") or {}
+                return str(found[0]["id"]), next((f for f in chunk if props.get(f) not in (None, "")), chunk[0])
+        return None
 
     async def _search_by_name(self, wanted: str) -> list[Deal]:
         tokens = sorted(set(re.findall(r"\w+", wanted)), key=len, reverse=True)[:MAX_SEARCH_TOKENS]

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Iterable, Sequence
 
 import aiosqlite
 
 from engine.crm.base import CRMError, DealNotFound, FieldTypeConflict
 from engine.crm.matching import rank_names
 from engine.sqlitefile import open_sqlite
-from engine.fieldtypes import CoercionError, coerce
+from engine.fieldtypes import CoercionError, coerce, is_empty
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note, Person, WorkspaceData
 
 SCHEMA = """
@@ -169,6 +169,19 @@ class LocalCRM:
         )
         by_id = {d.id: d for d in await self._build_deals(list(deal_rows))}
         return [by_id[i] for i in ranked]
+
+    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
+        if not fields:
+            return None
+        specs = await self.field_specs()
+        marks = ",".join("?" * len(fields))
+        rows = await self._db.execute_fetchall(
+            f"SELECT deal_id, field, value FROM deal_values WHERE field IN ({marks})", list(fields))
+        for r in rows:
+            spec = specs.get(r["field"])
+            if spec is not None and not is_empty(spec.type, json.loads(r["value"])):
+                return r["deal_id"], r["field"]
+        return None
 
     async def list_notes(self, deal_id: str) -> list[Note]:
         # Existence and notes in one query: no row means no deal; one row with a NULL note id means no notes.

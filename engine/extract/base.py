@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from engine.errors import ExtractionError  # noqa: F401 (re-exported)
 from engine.medic import FieldMap
 from engine.models import Deal, Extraction, Note, Usage
 
@@ -25,12 +26,3 @@ class Extractor(Protocol):
         May raise `ExtractionError` when the service itself cannot be reached after retries.
         """
         ...
-
-
-class ExtractionError(Exception):
-    """The extractor could not produce an answer at all (service down after retries, auth rejected, a reply cut
-    short or unreadable). `usage`: tokens already spent on the deal, so the run's cost still counts them."""
-
-    def __init__(self, message: str, usage: Usage | None = None):
-        super().__init__(message)
-        self.usage = usage or Usage()

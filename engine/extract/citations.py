@@ -20,7 +20,8 @@ from engine.extract.normalise import normalise
 from engine.medic import FieldMap
 from engine.models import DroppedFinding, Finding, Note
 
-__all__ = ["check", "normalise", "EXCERPT_NOT_FOUND", "verify_citations", "MAX_EXCERPT_CHARS", "MIN_EXCERPT_CHARS"]
+__all__ = ["citation_problem", "normalise", "EXCERPT_NOT_FOUND", "verify_citations", "MAX_EXCERPT_CHARS",
+           "MIN_EXCERPT_CHARS"]
 
 EXCERPT_NOT_FOUND = "excerpt not found word for word in the cited note"
 MIN_EXCERPT_CHARS = 8
@@ -32,7 +33,9 @@ MIN_EXCERPT_ALNUM = 5
 _WORD = re.compile(r"[^\W_]+")  # a run of letters or digits (any script)
 
 
-def check(finding: Finding, notes_by_id: dict[str, Note], normalised: dict[str, str] | None = None) -> str | None:
+def citation_problem(
+    finding: Finding, notes_by_id: dict[str, Note], normalised: dict[str, str] | None = None
+) -> str | None:
     """None when the excerpt is word for word in its note, else the reason it is not.
 
     `normalised` caches each note's normalised text across the findings of one deal.
@@ -90,7 +93,7 @@ def verify_citations(findings: list[Finding], notes: list[Note], field_map: Fiel
                                       excerpt=visible(finding.excerpt), reason=reason))
 
     for finding in findings:
-        reason = check(finding, notes_by_id, normalised)
+        reason = citation_problem(finding, notes_by_id, normalised)
         if reason is not None:
             drop(finding, reason)
             continue

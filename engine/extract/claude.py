@@ -16,8 +16,9 @@ import anthropic
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.batch import BatchGone, BatchItem
+from engine.extract.batch import BatchGone, BatchItem
 from engine.extract.base import ExtractionError
+from engine.errors import CutShort  # noqa: F401 (re-exported)
 from engine.extract.chunks import NotePiece, note_pieces, pack, split_spans
 from engine.extract.citations import normalise
 from engine.extract.prompt_examples import WORKED_EXAMPLES
@@ -311,14 +312,6 @@ def describe_api_error(exc: anthropic.APIError, model: str, retries: int) -> str
     return f"Claude rejected the request ({status}){detail}{rid}"
 
 
-class CutShort(ExtractionError):
-    """The model stopped without a complete record_findings call (max_tokens, refusal, prose): no answer."""
-
-    def __init__(self, message: str, stop_reason: str, usage: Usage):
-        super().__init__(message, usage)
-        self.stop_reason = stop_reason
-
-
 def _clip(text: str, width: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -508,7 +501,7 @@ class ClaudeExtractor:
     def merge(self, parts: list[Extraction]) -> Extraction:
         return merge_extractions(parts, self._model)
 
-    # -- Message Batches (engine/batch.py drives these) ---------------------------------------------------
+    # -- Message Batches (engine/extract/batch.py drives these) ---------------------------------------------------
 
     def _describe(self, exc: anthropic.APIError, retries: int) -> str:
         return describe_api_error(exc, self._model, retries)

@@ -18,6 +18,7 @@ import anthropic
 import httpx2
 
 from engine.extract.base import ExtractionError
+from engine.errors import WaitTooLong  # noqa: F401 (re-exported)
 from engine.settings import DEFAULT_RETRY_AFTER_CAP
 
 T = TypeVar("T")
@@ -33,10 +34,6 @@ class RetryPolicy:
     max_delay: float = 8.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     jitter: Callable[[], float] = random.random
-
-
-class WaitTooLong(ExtractionError):
-    """The API asked for a longer wait than Scout honours."""
 
 
 def retry_after(headers: httpx2.Headers) -> float | None:

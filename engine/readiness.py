@@ -79,7 +79,7 @@ class TokenInfo(BaseModel):
     detail: str = ""  # why it is unverified or unreachable
 
 
-class CheckReport(BaseModel):
+class ReadinessReport(BaseModel):
     crm: str
     target: str
     object: str
@@ -240,7 +240,7 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
 class _Probe:
     """Runs one read; an error becomes an Issue, except an AuthError when nothing vouched for the token."""
 
-    def __init__(self, report: CheckReport, token_known_good: bool, scope_gap: bool):
+    def __init__(self, report: ReadinessReport, token_known_good: bool, scope_gap: bool):
         self.report = report
         self.token_known_good = token_known_good
         self.scope_gap = scope_gap
@@ -264,13 +264,13 @@ def _target(settings: Settings) -> tuple[str, str | None]:
     return _base_url(settings), env
 
 
-async def run_check(
+async def check_readiness(
     settings: Settings, *, sample: int = NOTE_SAMPLE, http: httpx.AsyncClient | None = None,
     crm: CRMReader | None = None,
-) -> CheckReport:
+) -> ReadinessReport:
     """Everything `scout check` reports. `http` and `crm` let a test hand in clients bound to a stand-in."""
     target, token_env = _target(settings)
-    report = CheckReport(crm=settings.crm, target=target, object=settings.field_map.object, token_env=token_env)
+    report = ReadinessReport(crm=settings.crm, target=target, object=settings.field_map.object, token_env=token_env)
     report.writes = ("LIVE_WRITES=1: `--apply` runs write" if settings.live_writes else
                      "LIVE_WRITES is not 1: every run is a rehearsal until it is set")
     kind = settings.extractor_kind()
@@ -333,7 +333,7 @@ async def run_check(
     return report
 
 
-async def _probe_fields(crm: CRMReader, settings: Settings, report: CheckReport, probe: _Probe) -> None:
+async def _probe_fields(crm: CRMReader, settings: Settings, report: ReadinessReport, probe: _Probe) -> None:
     try:
         existing = await crm.field_specs()
     except CRMError as exc:
@@ -349,7 +349,7 @@ async def _probe_fields(crm: CRMReader, settings: Settings, report: CheckReport,
                 issue.what += "; the scout_* fields exist already, so only a future `scout setup` needs it"
 
 
-async def _probe_deals(crm: CRMReader, report: CheckReport, probe: _Probe, sample: int) -> None:
+async def _probe_deals(crm: CRMReader, report: ReadinessReport, probe: _Probe, sample: int) -> None:
     try:
         report.deals = await crm.count_deals()
     except CRMError as exc:

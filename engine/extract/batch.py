@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from engine.extract.base import ExtractionError
 from engine.extract.cache import worth_caching
+from engine.errors import BatchGone  # noqa: F401 (re-exported)
 from engine.medic import FieldMap
 from engine.models import Deal, Extraction, Note, Usage
 from engine.provenance import BatchEntry, ProvenanceStore
@@ -43,10 +44,6 @@ class BatchItem(BaseModel):
     extraction: Extraction | None = None
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)  # tokens the request spent, even when its reply was unusable
-
-
-class BatchGone(ExtractionError):
-    """The API no longer knows the batch (deleted, or results archived): its deals are retried."""
 
 
 @runtime_checkable

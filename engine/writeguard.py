@@ -1,0 +1,77 @@
+"""Invariant 1 at the write boundary: the writer the gate hands out writes only the field map's scout_*
+fields. A rep-owned field is written only through `write_rep_field`, which names the concept's rep twin
+explicitly; the promotion path (and undoing a promotion) is its only caller. Whatever a caller holds - a row
+read back from the log, a field name from anywhere - the namespace is checked here, at the last step."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+from engine.crm.base import CRMWriter
+from engine.errors import ScoutError
+from engine.medic import FieldMap
+from engine.models import Concept, Deal, DealRef, FieldSpec, Note
+
+
+class NamespaceRefused(ScoutError):
+    """A write outside the scout_* namespace (or to a rep field other than the concept's own); nothing written."""
+
+
+def refusal(field_map: FieldMap, field: str, *, rep_of: Concept | str | None = None) -> str | None:
+    """Why writing `field` is refused, or None. `rep_of` names the concept whose rep twin a promotion writes."""
+    if rep_of is None:
+        if field_map.is_scout_field(field):
+            return None
+        return f"refused to write {field}: it is not a scout_* field of the field map; Scout writes only its own fields"
+    try:
+        fields = field_map.concepts.get(Concept(rep_of))
+    except ValueError:
+        fields = None
+    if fields is not None and fields.rep.name == field:
+        return None
+    return f"refused to write {field}: it is not the rep field of {rep_of}"
+
+
+class ScoutWriter:
+    """A CRMWriter that refuses, before any CRM call, a field Scout does not own."""
+
+    def __init__(self, crm: CRMWriter, field_map: FieldMap):
+        self._crm, self._map = crm, field_map
+
+    async def set_field(self, deal_id: str, field: str, value: Any) -> None:
+        why = refusal(self._map, field)
+        if why:
+            raise NamespaceRefused(why)
+        await self._crm.set_field(deal_id, field, value)
+
+    async def write_rep_field(self, deal_id: str, concept: Concept | str, field: str, value: Any) -> None:
+        """A promotion's write (or its undo): `field` must be `concept`'s rep-owned twin."""
+        why = refusal(self._map, field, rep_of=concept)
+        if why:
+            raise NamespaceRefused(why)
+        await self._crm.set_field(deal_id, field, value)
+
+    async def create_field(self, spec: FieldSpec) -> bool:
+        return await self._crm.create_field(spec)
+
+    # The reads pass straight through.
+    async def count_deals(self) -> int:
+        return await self._crm.count_deals()
+
+    def iter_deal_refs(self) -> AsyncIterator[DealRef]:
+        return self._crm.iter_deal_refs()
+
+    async def get_deal(self, deal_id: str) -> Deal:
+        return await self._crm.get_deal(deal_id)
+
+    async def find_deals(self, name: str, limit: int = 5) -> list[Deal]:
+        return await self._crm.find_deals(name, limit)
+
+    async def list_notes(self, deal_id: str) -> list[Note]:
+        return await self._crm.list_notes(deal_id)
+
+    async def field_specs(self) -> dict[str, FieldSpec]:
+        return await self._crm.field_specs()
+
+    async def aclose(self) -> None:
+        await self._crm.aclose()
