@@ -128,7 +128,8 @@ async def post_run_summary(
         summary = run_summary(run)
         order = {c.value: i for i, c in enumerate(settings.field_map.concepts)}
         # Grouped by deal, MEDIC order within a deal: passes log deals concurrently, readers want them together.
-        fresh = sorted(await store.new_suggestions(run_id),
+        # What an earlier post left unposted comes along: nothing unposted is lost.
+        fresh = sorted(await store.new_suggestions(run_id) + await store.unposted_earlier(run_id),
                        key=lambda r: ((r.deal_name or "").casefold(), r.deal_id or "", order.get(r.concept or "", 99)))
         deals = by_deal(fresh)
         posting, waiting = deals[:settings.thread_deals], deals[settings.thread_deals:]

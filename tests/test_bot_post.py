@@ -12,7 +12,7 @@ from bot.config import MissingSetting, web_client
 from engine.models import ActionKind
 from engine.provenance import ActionRow
 from bot.pacing import Pacer
-from bot.post import post_run_summary
+from bot.post import PostFailed, post_run_summary
 from engine.jobs import run_job
 from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
 from tests.scripted_model import ScriptedModel
@@ -228,3 +228,21 @@ def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, m
         assert head["blocks"][0]["text"]["text"] == ":rotating_light: DRY RUN — nothing was written"
         assert len(replies) == 1
         assert replies[0]["text"].startswith("1 suggestion(s) for Hooli — Renewal: scout_paper_process = ")
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["rehearsal", "live"])
+async def test_a_thread_cut_short_is_finished_by_the_next_runs_post(settings, make_settings, slack, live):
+    settings = make_settings(LIVE_WRITES="1") if live else settings
+    model = ScriptedModel(GOOD_SCRIPT)
+    first, _ = await run_job(settings, apply=live, extractor=model.extractor())
+    slack.fail("chat.postMessage", 200, error="fatal_error", after=2)  # summary and Acme posted, then Slack fails
+    with pytest.raises(PostFailed, match="after 1 of 3 deal"):
+        await post_run_summary(settings, first.run_id, pacer=FakeTime().pacer())
+    second, _ = await run_job(settings, apply=live, extractor=model.extractor())  # live: logs them as already held
+
+    result = await post_run_summary(settings, second.run_id, pacer=FakeTime().pacer())
+
+    posts = slack.posts()  # summary, Acme, Hooli (refused), then the second summary and what it carries
+    assert [p["text"].split(":")[0] for p in posts[4:]] == ["1 suggestion(s) for Hooli — Renewal",
+                                                            "1 suggestion(s) for Initech — Pilot"]
+    assert result.posted == 2 and "2 new suggestion(s): 2 deal(s) posted" in flat(posts[3])
