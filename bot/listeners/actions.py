@@ -43,7 +43,10 @@ def _message_ts(body: dict[str, Any]) -> str | None:
 async def handle_review(settings: Settings, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Whatever happens, the clicker hears something: a refusal, the result, or what went wrong."""
     try:
-        await _review(settings, body, client)
+        if body["actions"][0].get("action_id") == blocks.PROMOTE_ALL:
+            await _review_all(settings, body, client)
+        else:
+            await _review(settings, body, client)
     except Exception as exc:
         log.exception("review click could not be answered normally")
         try:
@@ -134,17 +137,6 @@ def register(app: AsyncApp, settings: Settings) -> None:
         await ack()
         await handle_review(settings, body, client)
 
-    async def on_promote_all(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        try:
-            await _review_all(settings, body, client)
-        except Exception as exc:
-            log.exception("promote-all click could not be answered normally")
-            try:
-                await _tell(client, body, f":x: Scout could not answer that click: {blocks.esc(exc, 300)}")
-            except Exception:
-                log.exception("could not tell the reviewer either")
-
     app.action(blocks.PROMOTE)(on_click)
     app.action(blocks.DISMISS)(on_click)
-    app.action(blocks.PROMOTE_ALL)(on_promote_all)
+    app.action(blocks.PROMOTE_ALL)(on_click)
