@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -60,8 +60,10 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def retry_after(headers: dict[str, list[str]]) -> float:
-    raw = next((v[0] for k, v in headers.items() if k.lower() == "retry-after" and v), None)
+def retry_after(headers: Mapping[str, list[str] | str]) -> float:
+    # slack_sdk's HttpResponse declares a header as a list or a str (its constructor makes every one a list).
+    raw = next((v if isinstance(v, str) else v[0] for k, v in headers.items() if k.lower() == "retry-after" and v),
+               None)
     try:
         return max(0.0, float(raw)) if raw is not None else 1.0
     except ValueError:

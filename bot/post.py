@@ -22,7 +22,7 @@ from engine.errors import ScoutError
 from engine.crm.base import CRMError
 from engine.crm.factory import open_reader
 from engine.jobs import open_log
-from engine.models import Concept, RunSummary
+from engine.models import RunSummary
 from engine.provenance import ActionRow, RunRow
 from engine.settings import Settings
 

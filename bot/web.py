@@ -52,7 +52,7 @@ def http_app(settings: Settings) -> web.Application:
 
     async def events(request: web.Request) -> web.Response:
         body = await request.text()
-        if not verifier.is_valid_request(body, request.headers):  # type: ignore[arg-type]
+        if not verifier.is_valid_request(body, request.headers):
             return web.json_response({"error": "invalid request"}, status=401)
         if not well_formed(body):
             log.warning("refused a signed request with a malformed payload")

@@ -9,7 +9,7 @@ import os
 import signal
 import sqlite3
 import sys
-from typing import Any, Coroutine, Sequence
+from typing import Any, Coroutine, Sequence, TextIO
 
 from engine.commands import COMMAND_MODULES
 from engine.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ScoutError
@@ -39,8 +39,8 @@ class _StderrHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
-    def stream(self):  # noqa: ANN201 - logging's own attribute
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter

@@ -341,13 +341,16 @@ INJECTION_MARKERS = ("approved", "Mallory", "Closed Won")
 # ----------------------------------------------------------------------------------------- generator
 
 
+PlantedValue = str | list[str]  # a value as a perfect extractor returns it: text, or a multi-select's options
+
+
 class PlantedSignal(BaseModel):
     """One value the generator wrote into a note, in the form a perfect extractor would return it."""
 
     deal_id: str
     note_id: str
     concept: Concept
-    value: str | list[str]
+    value: PlantedValue
     supersedes: bool = False  # a later note that replaces an earlier value for the same concept
 
 
@@ -496,14 +499,14 @@ class _Generator:
 
     def _plants(
         self, people: _Contacts, ctx: dict[str, str], n_notes: int
-    ) -> list[tuple[int, Concept, str, object, bool]]:
+    ) -> list[tuple[int, Concept, str, PlantedValue, bool]]:
         """(note index, concept, sentence, value, supersedes) for one deal."""
         rng = self.rng
         eb, eb_alt = people.buyers
         champ, champ_alt = people.champions
-        out: list[tuple[int, Concept, str, object, bool]] = []
+        out: list[tuple[int, Concept, str, PlantedValue, bool]] = []
 
-        def add(concept: Concept, made: tuple[str, object], index: int | None = None, sup: bool = False) -> None:
+        def add(concept: Concept, made: tuple[str, PlantedValue], index: int | None = None, sup: bool = False) -> None:
             out.append((rng.randrange(n_notes) if index is None else index, concept, made[0], made[1], sup))
 
         if rng.random() < 0.55:
@@ -552,7 +555,7 @@ class _Generator:
         champ = people.champions[1]
         ctx = {"first": champ.name.split()[0], "company": people.company, "name": champ.name}
         bodies: list[list[str]] = [[] for _ in range(n_notes)]
-        planted_in: list[list[tuple[Concept, object, bool]]] = [[] for _ in range(n_notes)]
+        planted_in: list[list[tuple[Concept, PlantedValue, bool]]] = [[] for _ in range(n_notes)]
         for index, concept, sentence, value, sup in self._plants(people, ctx, n_notes):
             bodies[index].append(sentence)
             planted_in[index].append((concept, value, sup))
@@ -575,8 +578,9 @@ class _Generator:
                 bodies[i] = [rng.choice(SCHEDULING_NOTES).format(weekday=rng.choice(WEEKDAYS), **ctx)]
                 negation_at.discard(i)
 
-        notes = []
-        times = self._note_times(deal.created_at, n_notes)  # type: ignore[arg-type]
+        notes: list[Note] = []
+        assert deal.created_at is not None  # the generator dates every deal it makes
+        times = self._note_times(deal.created_at, n_notes)
         for i in range(n_notes):
             note_id = f"n{len(self.notes) + len(notes) + 1:05d}"
             if i == injection_index:
@@ -619,7 +623,7 @@ class _Generator:
     def _rep_values(self, deal_id: str, people: _Contacts) -> dict[str, object]:
         """Fill each rep field on some deals: the latest planted value when there is one, else a plausible one."""
         rng = self.rng
-        latest: dict[Concept, object] = {}
+        latest: dict[Concept, PlantedValue] = {}
         # This deal's plants are the newest ones (its notes were just written): read back from the end, so a
         # 100,000-deal demo is not quadratic.
         for p in reversed(self.truth.planted):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError, CRMReader, CRMWriter, FieldTypeConflict
@@ -14,7 +16,7 @@ from engine.provenance import ActionRow, ProvenanceStore
 class FieldPlan(BaseModel):
     field: str
     type: str
-    state: str  # exists | would_create | created | conflict | failed
+    state: Literal["exists", "would_create", "created", "conflict", "failed"]
     detail: str = ""
 
 

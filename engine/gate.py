@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from engine.crm.base import CRMReader
 from engine.crm.factory import open_reader, open_writer
+from engine.models import Mode
 from engine.settings import Settings
 from engine.writeguard import ScoutWriter
 
@@ -19,7 +20,7 @@ class Gate(BaseModel):
     reason: str | None  # why this is a dry run, in words an operator acts on; None when live
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return "LIVE" if self.live else "DRY RUN"
 
     @property
@@ -28,7 +29,7 @@ class Gate(BaseModel):
         return mode_label(self.mode, self.reason)
 
 
-def mode_label(mode: str, reason: str | None) -> str:
+def mode_label(mode: Mode, reason: str | None) -> str:
     return mode if reason is None else f"{mode} ({reason})"
 
 

@@ -10,10 +10,11 @@ import csv
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Iterator, Literal, Union
+from typing import Annotated, Any, Iterable, Iterator, Literal, Union, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -69,6 +70,10 @@ class _Collector:
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     # A timestamp without an offset is taken as UTC: notes are ordered by time, and naive and aware
     # datetimes cannot be compared.
@@ -131,7 +136,7 @@ class NoteRecord(_Record):
     @field_validator("created_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        return _utc(value)  # type: ignore[return-value]
+        return _utc(value)
 
 
 Record = Annotated[Union[FieldRecord, PersonRecord, DealRecord, NoteRecord], Field(discriminator="type")]
@@ -240,8 +245,11 @@ def parse_jsonl(lines: Iterable[str], source: str = "input") -> WorkspaceData:
             continue
         try:
             obj = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             problems.add(source, number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except ValueError:  # json reads a number past Python's digit limit as an int, and refuses it
+            problems.add(source, number, f"not valid JSON (a number longer than {sys.get_int_max_str_digits()} digits)")
             continue
         if not isinstance(obj, dict):
             problems.add(source, number, "each line must be a JSON object")
@@ -275,10 +283,10 @@ def _assemble(parsed: _Lines, source: str, problems: _Collector) -> WorkspaceDat
     _unique(((n, r.id) for n, r in parsed.notes), "note id", source, problems)
 
     specs: dict[str, FieldSpec] = {}
-    for _, r in parsed.fields:
+    for _, f in parsed.fields:
         # A field's label defaults to its name (the embedded workspace stores it that way).
-        specs.setdefault(r.name, FieldSpec(name=r.name, type=r.field_type, label=r.label or r.name,
-                                           options=tuple(r.options)))
+        specs.setdefault(f.name, FieldSpec(name=f.name, type=f.field_type, label=f.label or f.name,
+                                           options=tuple(f.options)))
 
     deals: list[Deal] = []
     for line, r in parsed.deals:
@@ -308,12 +316,12 @@ def _assemble(parsed: _Lines, source: str, problems: _Collector) -> WorkspaceDat
 
     deal_ids = {r.id for _, r in parsed.deals}
     notes: list[Note] = []
-    for line, r in parsed.notes:
-        if r.deal_id not in deal_ids:
-            problems.add(source, line, f"note '{r.id}': deal '{r.deal_id}' is not in the file")
+    for line, n in parsed.notes:
+        if n.deal_id not in deal_ids:
+            problems.add(source, line, f"note '{n.id}': deal '{n.deal_id}' is not in the file")
             continue
-        notes.append(Note(id=r.id, deal_id=r.deal_id, author=r.author, created_at=r.created_at, title=r.title,
-                          text=r.text))
+        notes.append(Note(id=n.id, deal_id=n.deal_id, author=n.author, created_at=n.created_at, title=n.title,
+                          text=n.text))
     problems.raise_if_any()
     people = [Person(id=r.id, name=r.name, email=r.email, title=r.title) for _, r in parsed.people]
     return WorkspaceData(fields=list(specs.values()), people=people, deals=deals, notes=notes)
@@ -549,34 +557,38 @@ def parse_hubspot_csv(
 
     specs: dict[str, FieldSpec] = {}
     stages: list[str] = []
-    if columns["stage"]:
+    stage_column = columns["stage"]
+    if stage_column:
         for _, row in rows:
-            stage = row[columns["stage"]].strip()
+            stage = row[stage_column].strip()
             if stage and stage not in stages:
                 stages.append(stage)
         specs[STAGE_FIELD] = FieldSpec(name=STAGE_FIELD, type=FieldType.SELECT, label="Deal Stage",
                                        options=tuple(stages))
-        mapping.used[columns["stage"]] = "stage (select)"
-    for need, spec in _BASIC_FIELDS.items():
-        if columns[need]:
-            specs[spec.name] = spec
-            mapping.used[columns[need]] = f"{spec.name} ({spec.type.value})"
+        mapping.used[stage_column] = "stage (select)"
+    # A basic field's column, where the export has it.
+    basic = [(column, spec) for need, spec in _BASIC_FIELDS.items() if (column := columns[need])]
+    for column, spec in basic:
+        specs[spec.name] = spec
+        mapping.used[column] = f"{spec.name} ({spec.type.value})"
     for column, spec in concept_cols.items():
         if spec.options and spec.type in (FieldType.SELECT, FieldType.MULTI_SELECT):
             spec = spec.model_copy(update={"options": _with_seen_options(spec, column, rows)})
         specs[spec.name] = spec
         mapping.used[column] = f"{spec.name} ({spec.type.value})"
     for need in ("id", "name", "created_at", "updated_at"):
-        if columns[need]:
-            mapping.used[columns[need]] = {"id": "deal id", "name": "deal name", "created_at": "created_at",
+        if column := columns[need]:
+            mapping.used[column] = {"id": "deal id", "name": "deal name", "created_at": "created_at",
                                            "updated_at": "updated_at"}[need]
     mapping.ignored = [h for h in headers if h and h not in mapping.used]
 
+    id_column, name_column = columns["id"], columns["name"]
+    assert id_column and name_column  # a file without either was refused above
     deals: list[Deal] = []
     seen: dict[str, int] = {}
     for line, row in rows:
-        deal_id = row[columns["id"]].strip()  # type: ignore[index]
-        name = row[columns["name"]].strip()  # type: ignore[index]
+        deal_id = row[id_column].strip()
+        name = row[name_column].strip()
         if not deal_id or not name:
             problems.add(source, line, "a deal needs both a Record ID and a Deal Name")
             continue
@@ -585,13 +597,12 @@ def parse_hubspot_csv(
             continue
         seen[deal_id] = line
         values: dict[str, Any] = {}
-        if columns["stage"] and row[columns["stage"]].strip():
-            values[STAGE_FIELD] = row[columns["stage"]].strip()
-        cells = [(columns[n], s) for n, s in _BASIC_FIELDS.items() if columns[n]] + list(concept_cols.items())
-        for column, spec in cells:
+        if stage_column and row[stage_column].strip():
+            values[STAGE_FIELD] = row[stage_column].strip()
+        for column, spec in basic + list(concept_cols.items()):
             spec = specs[spec.name]
             try:
-                value = _csv_value(spec, row[column])  # type: ignore[index]
+                value = _csv_value(spec, row[column])
             except ValueError as exc:
                 problems.add(source, line, f"deal '{deal_id}', column '{column}': {exc}")
                 continue
@@ -599,12 +610,12 @@ def parse_hubspot_csv(
                 values[spec.name] = value
         times: dict[str, datetime | None] = {"created_at": None, "updated_at": None}
         for need in times:
-            column = columns[need]
-            if column and row[column].strip():
-                times[need] = _parse_instant(row[column])
+            time_column = columns[need]
+            if time_column and row[time_column].strip():
+                times[need] = _parse_instant(row[time_column])
                 if times[need] is None:
-                    problems.add(source, line,
-                                 f"deal '{deal_id}', column '{column}': '{row[column]}' is not a date/time")
+                    problems.add(source, line, f"deal '{deal_id}', column '{time_column}': "
+                                               f"'{row[time_column]}' is not a date/time")
         deals.append(Deal(id=deal_id, name=name, stage=values.get(STAGE_FIELD), created_at=times["created_at"],
                           updated_at=times["updated_at"], values=values))
     problems.raise_if_any()
@@ -652,24 +663,27 @@ def _hubspot_notes(path: Path, deals: list[Deal], problems: _Collector, mapping:
     for d in deals:
         by_name.setdefault(d.name.casefold(), []).append(d.id)
 
+    time_column, body_column, ids_column = columns["time"], columns["body"], columns["deal_ids"]
+    deals_column = ids_column or columns["deal_names"]
+    assert time_column and body_column and deals_column  # a file without them was refused above
     notes: list[Note] = []
     used_ids: set[str] = set()
     for line, row in rows:
-        when = _parse_instant(row[columns["time"]])  # type: ignore[index]
+        when = _parse_instant(row[time_column])
         if when is None:
-            problems.add(source, line, f"'{row[columns['time']]}' in '{columns['time']}' is not a date/time")
+            problems.add(source, line, f"'{row[time_column]}' in '{time_column}' is not a date/time")
             continue
-        if columns["deal_ids"]:
-            targets = [t.strip() for t in re.split(r"[;,]", row[columns["deal_ids"]]) if t.strip()]
+        if ids_column:
+            targets = [t.strip() for t in re.split(r"[;,]", row[ids_column]) if t.strip()]
             targets = [t for t in targets if t in by_id]
         else:
-            names = [t.strip() for t in row[columns["deal_names"]].split(_MULTI_SEPARATOR) if t.strip()]  # type: ignore[index]
+            names = [t.strip() for t in row[deals_column].split(_MULTI_SEPARATOR) if t.strip()]
             targets = [i for n in names for i in by_name.get(n.casefold(), [])[:1]]
         if not targets:
             mapping.notes_skipped += 1
             continue
         base_id = (row[columns["id"]].strip() if columns["id"] else "") or f"{source}:{line}"
-        text = html_to_text(row[columns["body"]])  # type: ignore[index]
+        text = html_to_text(row[body_column])
         author = row[columns["author"]].strip() if columns["author"] else ""
         for deal_id in targets:
             note_id = base_id if len(targets) == 1 else f"{base_id}-{deal_id}"

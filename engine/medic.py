@@ -158,6 +158,10 @@ class FieldMap(BaseModel):
     def is_scout_field(self, name: str) -> bool:
         return any(c.scout.name == name for c in self.concepts.values())
 
+    def fields_for(self, name: str | None) -> ConceptFields | None:
+        """The fields of a concept named by any string (a log row, the model's dropped item); None if unmapped."""
+        return next((f for c, f in self.concepts.items() if c.value == name), None)
+
 
 _DEFAULTS: list[tuple[Concept, str, FieldType, FieldType, tuple[str, ...]]] = [
     (Concept.METRICS, "Quantified outcome the buyer expects (e.g. 'cut onboarding from 6 to 2 weeks').",
@@ -197,9 +201,11 @@ E = TypeVar("E", Concept, FieldType)
 def _known(enum: type[E], value: object, message: str) -> E:
     """`enum(value)`, or a ValueError that lists the valid names (the CLI shows it as one line)."""
     try:
-        return enum(value)
+        if isinstance(value, str):
+            return enum(value)
     except ValueError:
-        raise ValueError(f"{message} {', '.join(e.value for e in enum)}") from None
+        pass
+    raise ValueError(f"{message} {', '.join(e.value for e in enum)}")
 
 
 def _type(override: dict[str, Any], key: str, default: FieldType, concept: Concept) -> FieldType:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -162,9 +162,12 @@ class Decision(BaseModel):
         return self.verdict in (Verdict.WRITE, Verdict.UPDATE)
 
 
+Mode = Literal["LIVE", "DRY RUN"]  # what every run's output leads with (invariant 2)
+
+
 class RunSummary(BaseModel):
     run_id: int
-    mode: str  # "LIVE" or "DRY RUN"
+    mode: Mode
     dry_run_reason: str | None = None
     written: int = 0
     would_write: int = 0

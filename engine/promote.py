@@ -168,7 +168,7 @@ async def reverify(
     rep_now = deal.values.get(fields.rep.name)
     if not is_empty(fields.rep.type, rep_now):
         raise _Refusal(f"the rep has filled {fields.rep.name} since ('{display(rep_now)}'); the rep's value stands")
-    finding = Finding(concept=Concept(suggestion.concept), note_id=suggestion.note_id or "",
+    finding = Finding(concept=fields.concept, note_id=suggestion.note_id or "",
                       excerpt=suggestion.excerpt or "",
                       value=suggestion.new if isinstance(suggestion.new, list) else display(suggestion.new))
     unverified = verify_citations([finding], notes, FieldMap(concepts={fields.concept: fields}))[1]
@@ -347,14 +347,13 @@ async def _promote_run(
     rep = fields.rep.name
     # The rep field is written only here, naming the concept whose twin it is (invariant 1's one exception).
     write = partial(writer.write_rep_field, deal.id, fields.concept, rep, value)
-    outcome = await store.carry_out(claim.action_id, write,
-                                    lambda: field_holds(crm, deal.id, rep, value))
-    if outcome.status == "pending":
-        raise _OutcomeUnknown(outcome.error or "the write's outcome is unknown")
+    carried = await store.carry_out(claim.action_id, write, lambda: field_holds(crm, deal.id, rep, value))
+    if carried.status == "pending":
+        raise _OutcomeUnknown(carried.error or "the write's outcome is unknown")
     progress.intent = None
-    if not outcome.applied:
+    if not carried.applied:
         result = _result(ReviewOutcome.FAILED, suggestion, fields, reviewer_id,
-                         f"not written: the CRM refused {rep} = '{display(value)}': {outcome.error}",
+                         f"not written: the CRM refused {rep} = '{display(value)}': {carried.error}",
                          final=False, written=value, run_id=run_id, action_id=claim.action_id)
         return await _finish(store, result, gate)
     result = _result(ReviewOutcome.PROMOTED, suggestion, fields, reviewer_id,

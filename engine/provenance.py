@@ -11,7 +11,7 @@ import os
 import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Literal
 
 import aiosqlite
 from pydantic import BaseModel
@@ -106,6 +106,12 @@ CREATE TABLE IF NOT EXISTS slack_posts (
 );
 """
 
+# The values the log's text columns hold (see SCHEMA): a checker then proves every writer names a known one.
+RunKind = Literal["pass", "setup", "undo", "promote", "dismiss"]
+RunStatus = Literal["running", "finished", "failed", "interrupted"]
+ActionStatus = Literal["none", "pending", "applied", "failed"]  # pending: intent logged, CRM not yet answered
+BatchStatus = Literal["submitted", "ended", "gone", "superseded"]
+
 # A pass that died without releasing its lock frees it after this long.
 LOCK_TTL = timedelta(hours=6)
 
@@ -138,7 +144,7 @@ class ActionRow(BaseModel):
     excerpt: str | None = None
     model: str | None = None
     dry_run: bool
-    status: str = "none"
+    status: ActionStatus = "none"
     error: str | None = None
     actor: str = "scout"
     reverts: int | None = None
@@ -147,10 +153,10 @@ class ActionRow(BaseModel):
 
 class RunRow(BaseModel):
     id: int
-    kind: str
+    kind: RunKind
     started_at: str
     finished_at: str | None
-    status: str
+    status: RunStatus
     dry_run: bool
     dry_run_reason: str | None
     target_run: int | None
@@ -167,6 +173,12 @@ class RunRow(BaseModel):
     cost_usd: float | None
     summary: str | None
     holder: str | None = None  # host:pid of the process that ran it
+
+
+def _inserted_id(cur: aiosqlite.Cursor) -> int:
+    if cur.lastrowid is None:  # only before any INSERT on the cursor; after one it is the new row's id
+        raise RuntimeError("the provenance log returned no id for an inserted row")
+    return cur.lastrowid
 
 
 def this_process() -> str:
@@ -260,7 +272,7 @@ class BatchRow(BaseModel):
     run_id: int | None
     model: str | None
     prompt_version: str | None
-    status: str
+    status: BatchStatus
     submitted_at: str
     closed_at: str | None
     note: str | None
@@ -285,7 +297,7 @@ class AppliedWrites:
 class Outcome(BaseModel):
     """How one logged intent ended: `applied`, `failed`, or still `pending` (no one can tell yet)."""
 
-    status: str
+    status: Literal["applied", "failed", "pending"]
     error: str | None = None
 
     @property
@@ -330,7 +342,7 @@ class ProvenanceStore:
     # -- runs ---------------------------------------------------------------------------------------------
 
     async def start_run(
-        self, kind: str, *, dry_run: bool, dry_run_reason: str | None, cap: int | None = None,
+        self, kind: RunKind, *, dry_run: bool, dry_run_reason: str | None, cap: int | None = None,
         model: str | None = None, prompt_version: str | None = None, target_run: int | None = None,
     ) -> int:
         cur = await self._db.execute(
@@ -339,9 +351,9 @@ class ProvenanceStore:
             (kind, _now(), int(dry_run), dry_run_reason, cap, model, prompt_version, target_run, this_process()),
         )
         await self._db.commit()
-        return int(cur.lastrowid)
+        return _inserted_id(cur)
 
-    async def finish_run(self, summary: RunSummary, text: str, status: str = "finished") -> None:
+    async def finish_run(self, summary: RunSummary, text: str, status: RunStatus = "finished") -> None:
         await self._db.execute(
             "UPDATE runs SET finished_at=?, status=?, scanned=?, total=?, usage=?, cost_usd=?, summary=? WHERE id=?",
             (_now(), status, summary.scanned, summary.total, summary.usage.model_dump_json(),
@@ -385,8 +397,8 @@ class ProvenanceStore:
              " FROM actions WHERE run_id IN (SELECT id FROM runs {where}) GROUP BY run_id) c ON c.run_id = runs.id")
 
     async def get_run(self, run_id: int) -> RunRow | None:
-        rows = await self._db.execute_fetchall(self._RUNS.format(where="WHERE id = ?") + " WHERE runs.id = ?",
-                                               (run_id, run_id))
+        rows = list(await self._db.execute_fetchall(self._RUNS.format(where="WHERE id = ?") + " WHERE runs.id = ?",
+                                               (run_id, run_id)))
         return self._run(rows[0]) if rows else None
 
     async def has_passes(self) -> bool:
@@ -395,8 +407,8 @@ class ProvenanceStore:
 
     async def last_live_pass(self) -> int | None:
         """The newest pass that ran with both locks open, however it ended: the one `scout undo last` means."""
-        rows = await self._db.execute_fetchall(
-            "SELECT id FROM runs WHERE kind = 'pass' AND dry_run = 0 ORDER BY id DESC LIMIT 1")
+        rows = list(await self._db.execute_fetchall(
+            "SELECT id FROM runs WHERE kind = 'pass' AND dry_run = 0 ORDER BY id DESC LIMIT 1"))
         return int(rows[0][0]) if rows else None
 
     async def list_runs(self, limit: int = 20) -> list[RunRow]:
@@ -424,7 +436,7 @@ class ProvenanceStore:
         cur = await self._db.execute(self._INSERT_ACTION + self._ACTION_MARKS, self._action_params(row, _now()))
         if commit:
             await self._db.commit()
-        return int(cur.lastrowid)
+        return _inserted_id(cur)
 
     async def _insert_actions(self, rows: list[ActionRow]) -> None:
         # One multi-row INSERT per 40 rows: one trip to the database thread for a deal's rows. execute_fetchall,
@@ -450,7 +462,7 @@ class ProvenanceStore:
             await self._db.execute("UPDATE runs SET scanned = IFNULL(scanned, 0) + 1 WHERE id = ?", (run_id,))
         await self._db.commit()
 
-    async def set_outcome(self, action_id: int, status: str, error: str | None = None,
+    async def set_outcome(self, action_id: int, status: ActionStatus, error: str | None = None,
                           action: ActionKind | None = None) -> None:
         if action is None:
             await self._db.execute(
@@ -502,7 +514,7 @@ class ProvenanceStore:
         return [self._action(r) for r in rows]
 
     async def get_action(self, action_id: int) -> ActionRow | None:
-        rows = await self._db.execute_fetchall("SELECT * FROM actions WHERE id = ?", (action_id,))
+        rows = list(await self._db.execute_fetchall("SELECT * FROM actions WHERE id = ?", (action_id,)))
         return self._action(rows[0]) if rows else None
 
     async def pending_intents(self) -> list[ActionRow]:
@@ -523,10 +535,10 @@ class ProvenanceStore:
 
     async def latest_for_field(self, deal_id: str, field: str, actions: tuple[ActionKind, ...]) -> ActionRow | None:
         marks = ",".join("?" * len(actions))
-        rows = await self._db.execute_fetchall(
+        rows = list(await self._db.execute_fetchall(
             f"SELECT * FROM actions WHERE deal_id=? AND field=? AND action IN ({marks}) ORDER BY id DESC LIMIT 1",
             (deal_id, field, *[a.value for a in actions]),
-        )
+        ))
         return self._action(rows[0]) if rows else None
 
     async def reverted(self, action_id: int) -> bool:
@@ -584,7 +596,7 @@ class ProvenanceStore:
         return out
 
     async def post_for(self, key: str) -> SlackPostRow | None:
-        rows = await self._db.execute_fetchall("SELECT * FROM slack_posts WHERE suggestion_key = ?", (key,))
+        rows = list(await self._db.execute_fetchall("SELECT * FROM slack_posts WHERE suggestion_key = ?", (key,)))
         return SlackPostRow.model_validate(dict(rows[0])) if rows else None
 
     async def record_post(self, row: ActionRow, channel: str, ts: str, thread_ts: str | None) -> None:
@@ -598,21 +610,21 @@ class ProvenanceStore:
 
     async def final_decision(self, key: str) -> ActionRow | None:
         """The promotion (landed or in flight) or dismissal that settles this suggestion, if any."""
-        rows = await self._db.execute_fetchall(
+        rows = list(await self._db.execute_fetchall(
             "SELECT a.* FROM reviews r JOIN actions a ON a.id = r.action_id WHERE r.suggestion_key = ?"
             " AND ((a.action = ? AND a.status IN ('pending', 'applied')) OR a.action = ?) ORDER BY a.id LIMIT 1",
             (key, ActionKind.PROMOTED.value, ActionKind.DISMISSED.value),
-        )
+        ))
         return self._action(rows[0]) if rows else None
 
     async def replayed_click(self, click_id: str | None) -> ReviewClaim | None:
         """The row an earlier delivery of this click logged, with what its reviewer was told."""
         if not click_id:
             return None
-        rows = await self._db.execute_fetchall(
+        rows = list(await self._db.execute_fetchall(
             "SELECT a.*, r.result AS review_result FROM reviews r JOIN actions a ON a.id = r.action_id"
             " WHERE r.click_id = ?", (click_id,),
-        )
+        ))
         if not rows:
             return None
         return ReviewClaim(earlier=self._action(rows[0]), earlier_result=rows[0]["review_result"], replay=True)
@@ -677,7 +689,7 @@ class ProvenanceStore:
     # -- extraction cache ---------------------------------------------------------------------------------
 
     async def cache_get(self, key: str) -> str | None:
-        rows = await self._db.execute_fetchall("SELECT payload FROM extraction_cache WHERE key = ?", (key,))
+        rows = list(await self._db.execute_fetchall("SELECT payload FROM extraction_cache WHERE key = ?", (key,)))
         return rows[0]["payload"] if rows else None
 
     async def cache_put(self, key: str, payload: str, *, commit: bool = True) -> None:
@@ -707,13 +719,13 @@ class ProvenanceStore:
 
     async def open_batch(self) -> BatchRow | None:
         """The newest batch submitted and not yet closed: the next batch pass resumes it."""
-        rows = await self._db.execute_fetchall(
+        rows = list(await self._db.execute_fetchall(
             "SELECT * FROM batches WHERE status = 'submitted' ORDER BY submitted_at DESC, rowid DESC LIMIT 1"
-        )
+        ))
         return BatchRow.model_validate(dict(rows[0])) if rows else None
 
     async def get_batch(self, batch_id: str) -> BatchRow | None:
-        rows = await self._db.execute_fetchall("SELECT * FROM batches WHERE id = ?", (batch_id,))
+        rows = list(await self._db.execute_fetchall("SELECT * FROM batches WHERE id = ?", (batch_id,)))
         return BatchRow.model_validate(dict(rows[0])) if rows else None
 
     async def batch_entries(self, batch_id: str) -> list[BatchEntry]:
@@ -722,7 +734,7 @@ class ProvenanceStore:
         )
         return [BatchEntry.model_validate(dict(r)) for r in rows]
 
-    async def close_batch(self, batch_id: str, status: str, note: str | None = None) -> None:
+    async def close_batch(self, batch_id: str, status: BatchStatus, note: str | None = None) -> None:
         await self._db.execute(
             "UPDATE batches SET status=?, closed_at=?, note=? WHERE id=?", (status, _now(), note, batch_id)
         )
@@ -759,7 +771,7 @@ class ProvenanceStore:
         now = datetime.now(timezone.utc)
         await self._db.execute("BEGIN IMMEDIATE")
         try:
-            rows = await self._db.execute_fetchall("SELECT holder, expires_at FROM locks WHERE name = ?", (name,))
+            rows = list(await self._db.execute_fetchall("SELECT holder, expires_at FROM locks WHERE name = ?", (name,)))
             if rows and datetime.fromisoformat(rows[0]["expires_at"]) > now and not holder_dead(rows[0]["holder"]):
                 raise LockHeld(f"another pass is running ({rows[0]['holder']}); try again when it finishes")
             await self._db.execute(

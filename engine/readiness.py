@@ -60,9 +60,12 @@ class Issue(BaseModel):
         return f"{self.what}: {self.fix}"
 
 
+Role = Literal["rep", "scout"]
+
+
 class FieldCheck(BaseModel):
     concept: str
-    role: Literal["rep", "scout"]
+    role: Role
     name: str
     want: FieldType
     have: FieldType | None = None
@@ -191,7 +194,8 @@ def check_fields(field_map: FieldMap, existing: dict[str, FieldSpec], crm: str) 
     checks: list[FieldCheck] = []
     issues: list[Issue] = []
     for concept, pair in field_map.concepts.items():
-        for role, spec in (("rep", pair.rep), ("scout", pair.scout)):
+        roles: tuple[tuple[Role, FieldSpec], ...] = (("rep", pair.rep), ("scout", pair.scout))
+        for role, spec in roles:
             have = existing.get(spec.name)
             check = FieldCheck(concept=concept.value, role=role, name=spec.name, want=spec.type,
                                have=have.type if have else None)

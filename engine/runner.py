@@ -24,7 +24,8 @@ from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.progress import PassProgress, ProgressSink
-from engine.provenance import EXPIRED_REASON, ActionRow, AppliedWrites, BatchEntry, ProvenanceStore
+from engine.provenance import (EXPIRED_REASON, ActionRow, AppliedWrites, BatchEntry, BatchStatus, ProvenanceStore,
+                               RunStatus)
 from engine.reconcile import field_holds, reconcile_pending
 from engine.summary import format_summary
 
@@ -157,7 +158,7 @@ class PassRunner:
             "pass", dry_run=not self.gate.live, dry_run_reason=self.gate.reason, cap=cap,
             model=self.extractor.model, prompt_version=self.extractor.prompt_version,
         )
-        status = "finished"
+        status: RunStatus = "finished"
         total = 0
         if self._deadline is not None:
             self._deadline_at = self._clock() + self._deadline
@@ -325,7 +326,7 @@ class PassRunner:
             log.info("%s: checking citations and deciding on %d finding(s)", deal.name, len(extraction.findings))
             kept, unverified = verify_citations(extraction.findings, notes, self.field_map)
             for d in [*extraction.dropped, *unverified]:
-                fields = self.field_map.concepts.get(d.concept) if d.concept != "*" else None
+                fields = self.field_map.fields_for(d.concept)
                 rows.append(self._row(
                     run_id, deal, action=ActionKind.DROPPED, concept=d.concept, reason=d.reason,
                     field=fields.scout.name if fields else None,
@@ -420,6 +421,7 @@ class PassRunner:
     ) -> None:
         """Wait for the batch, then settle each deal's result exactly as a synchronous extraction would be."""
         source = cast(SupportsBatch, self.extractor)
+        closing: BatchStatus
         try:
             await wait_until_ended(source, batch_id, cast(BatchOptions, self._batch), self._keep_lock)
             results = outcomes(source, await source.batch_results(batch_id, self.field_map), entries)

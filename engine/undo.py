@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel
 
@@ -18,7 +18,7 @@ from engine.reconcile import field_holds
 from engine.writeguard import ScoutWriter, refusal
 
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
-LAST = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
+LAST: Final = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
 RunRef = int | Literal["last"]
 
 

@@ -5,7 +5,7 @@ read back from the log, a field name from anywhere - the namespace is checked he
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from engine.crm.base import CRMWriter
 from engine.errors import ScoutError
@@ -72,6 +72,9 @@ class ScoutWriter:
 
     async def field_specs(self) -> dict[str, FieldSpec]:
         return await self._crm.field_specs()
+
+    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
+        return await self._crm.first_filled(fields)
 
     async def aclose(self) -> None:
         await self._crm.aclose()

@@ -110,6 +110,8 @@ def test_a_valid_file_round_trips_through_export(scout, tmp_path) -> None:
     ('{"type": "deal", "id": "d3", "name": "Initech", "vaules": {}}', "vaules: unknown key"),
     ('{"type": "company", "id": "c1"}', '"type" must be one of field, person, deal, note'),
     ('{"type": "deal", "id": "d3", "name": "Initech",}', "not valid JSON"),
+    ('{"type": "deal", "id": "d3", "name": "Initech", "values": {"amount": %s}}' % ("9" * 5000),
+     "not valid JSON (a number longer than 4300 digits)"),
     ('["deal", "d3"]', "each line must be a JSON object"),
 ])
 def test_one_bad_line_imports_nothing_and_names_the_line(scout, tmp_path, line, reason) -> None:

@@ -6,6 +6,7 @@ import argparse
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Literal, get_args
 
 from engine.readiness import check_readiness
 from engine.commands import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError, regular_file
@@ -18,7 +19,8 @@ from engine.jobs import open_log, pass_lock
 from engine.models import WorkspaceData
 from engine.settings import Settings
 
-FORMATS = ("jsonl", "hubspot-csv")
+ImportFormat = Literal["jsonl", "hubspot-csv"]
+FORMATS = get_args(ImportFormat)
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,7 +43,7 @@ def _local_only(settings: Settings, command: str) -> None:
         )
 
 
-def _format(args: argparse.Namespace, path: Path) -> str:
+def _format(args: argparse.Namespace, path: Path) -> ImportFormat:
     if args.format:
         return args.format
     return "hubspot-csv" if path.suffix.casefold() == ".csv" else "jsonl"

@@ -261,15 +261,16 @@ class AttioCRM:
         response = await self._call("GET", f"/v2/objects/{self._object}/attributes/{slug}/options")
         return tuple(o["title"] for o in self._json(response).get("data") or [] if not o.get("is_archived"))
 
-    def _attrs_current(self) -> bool:
-        return self._attrs is not None and time.monotonic() - self._attrs_at < SPEC_TTL_S
+    def _attrs_current(self) -> dict[str, _Attribute] | None:
+        """The attributes read last, while they are younger than SPEC_TTL_S."""
+        return self._attrs if self._attrs is not None and time.monotonic() - self._attrs_at < SPEC_TTL_S else None
 
     async def _load_attributes(self, *, fresh: bool = False) -> dict[str, _Attribute]:
-        if not fresh and self._attrs_current():
-            return self._attrs  # type: ignore[return-value]
+        if not fresh and (attrs := self._attrs_current()) is not None:
+            return attrs
         async with self._attrs_lock:
-            if not fresh and self._attrs_current():
-                return self._attrs  # type: ignore[return-value]
+            if not fresh and (attrs := self._attrs_current()) is not None:
+                return attrs
             return await self._fetch_attributes()
 
     async def _fetch_attributes(self) -> dict[str, _Attribute]:

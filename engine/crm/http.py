@@ -13,7 +13,7 @@ import math
 import random
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 import httpx
 
@@ -29,6 +29,12 @@ RETRY_AFTER_CAP = 60.0
 
 # Errors where the request may not have reached the server, or the reply was lost: worth another try.
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class Limiter(Protocol):
+    async def acquire(self) -> Callable[[], None]:
+        """Wait for a place; call the returned function when the response (or failure) arrives."""
+        ...
 
 
 class RateLimiter:
@@ -130,7 +136,7 @@ async def request(
     method: str,
     url: httpx.URL | str,
     *,
-    limiter: RateLimiter,
+    limiter: Limiter,
     max_retries: int = 5,
     vendor: str = "CRM",
     auth_message: str | None = None,

@@ -168,7 +168,7 @@ class HubSpotCRM:
             self._client,
             method,
             path,
-            limiter=self._search_limiter if search else self._limiter,  # type: ignore[arg-type]
+            limiter=self._search_limiter if search else self._limiter,
             max_retries=self._max_retries,
             vendor=VENDOR,
             auth_message=AUTH_MESSAGE,

@@ -96,15 +96,15 @@ class LocalCRM:
         return self._specs
 
     async def count_deals(self) -> int:
-        rows = await self._db.execute_fetchall("SELECT COUNT(*) FROM deals")
+        rows = list(await self._db.execute_fetchall("SELECT COUNT(*) FROM deals"))
         return int(rows[0][0])
 
     async def iter_deal_refs(self) -> AsyncIterator[DealRef]:
         page, last = 500, ""
         while True:
-            rows = await self._db.execute_fetchall(
+            rows = list(await self._db.execute_fetchall(
                 "SELECT id, name FROM deals WHERE id > ? ORDER BY id LIMIT ?", (last, page)
-            )
+            ))
             for r in rows:
                 yield DealRef(id=r["id"], name=r["name"])
             if len(rows) < page:
@@ -149,11 +149,11 @@ class LocalCRM:
 
     async def get_deal(self, deal_id: str) -> Deal:
         # The deal and its values in one query (one trip to the database thread): a pass reads every deal.
-        rows = await self._db.execute_fetchall(
+        rows = list(await self._db.execute_fetchall(
             "SELECT d.id, d.name, d.created_at, d.updated_at, d.id AS deal_id, v.field, v.value, p.name AS person"
             f" FROM deals d LEFT JOIN deal_values v ON v.deal_id = d.id {self._PERSON} WHERE d.id = ? ORDER BY v.field",
             (deal_id,),
-        )
+        ))
         if not rows:
             raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
         return (await self._assemble(rows[:1], rows))[0]
@@ -192,8 +192,8 @@ class LocalCRM:
         if not rows:
             raise DealNotFound(f"deal {deal_id} not found in the embedded workspace")
         return [
-            Note(id=r["id"], deal_id=r["deal_id"], author=r["author"], created_at=_parse_ts(r["created_at"]),
-                 title=r["title"], text=r["text"])
+            Note(id=r["id"], deal_id=r["deal_id"], author=r["author"],
+                 created_at=datetime.fromisoformat(r["created_at"]), title=r["title"], text=r["text"])
             for r in rows if r["id"] is not None
         ]
 
@@ -224,9 +224,9 @@ class LocalCRM:
         if value is None:
             return None
         if spec.type is FieldType.PERSON:
-            rows = await self._db.execute_fetchall(
+            rows = list(await self._db.execute_fetchall(
                 "SELECT id FROM people WHERE id = ? OR lower(name) = lower(?)", (value, value)
-            )
+            ))
             if len(rows) != 1:
                 raise CRMError(f"no single person named '{value}' for {spec.name}")
             return rows[0]["id"]
@@ -335,8 +335,8 @@ class LocalCRM:
         ]
         deals = await self._build_deals(list(await self._db.execute_fetchall("SELECT * FROM deals ORDER BY id")))
         notes = [
-            Note(id=r["id"], deal_id=r["deal_id"], author=r["author"], created_at=_parse_ts(r["created_at"]),
-                 title=r["title"], text=r["text"])
+            Note(id=r["id"], deal_id=r["deal_id"], author=r["author"],
+                 created_at=datetime.fromisoformat(r["created_at"]), title=r["title"], text=r["text"])
             for r in await self._db.execute_fetchall("SELECT * FROM notes ORDER BY deal_id, created_at, id")
         ]
         return WorkspaceData(fields=list(specs.values()), people=people, deals=deals, notes=notes)

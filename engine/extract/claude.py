@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 
 import anthropic
 import httpx2
+from anthropic.types.messages.batch_create_params import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.extract.batch import BatchGone, BatchItem
@@ -525,7 +526,8 @@ class ClaudeExtractor:
             raise ExtractionError(f"Message Batch: {exc}") from exc
 
     async def submit_batch(self, requests: list[dict[str, Any]]) -> str:
-        batch = await self._batch_call(lambda: self._client.messages.batches.create(requests=requests), None)
+        typed = [Request(custom_id=r["custom_id"], params=r["params"]) for r in requests]  # the SDK's TypedDict
+        batch = await self._batch_call(lambda: self._client.messages.batches.create(requests=typed), None)
         return batch.id
 
     async def batch_ended(self, batch_id: str) -> bool:

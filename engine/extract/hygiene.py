@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import overload
 
 from engine.fieldtypes import MAX_TEXT_CHARS
 from engine.models import FieldSpec, FieldType
@@ -21,6 +22,12 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAK = re.compile(r"\s*[\n\r\u2028\u2029\u0085\u000b\u000c]+\s*")
 
 
+@overload
+def visible(value: str) -> str: ...
+@overload
+def visible(value: None) -> None: ...
+@overload
+def visible(value: object) -> object: ...
 def visible(value: object) -> object:
     """A refused value as the log keeps it: control characters and bidi overrides spelled out ("\\u202e"), so
     no terminal, table or Slack message that shows the drop is steered by them."""

@@ -108,8 +108,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """
     spans: list[tuple[int, int]] = []
     for line in _logical_lines(text):
-        base, body = line
-        body = text[base:body]
+        base, stop = line
+        body = text[base:stop]
         bullet = _BULLET.match(body)
         pos = bullet.end() if bullet else len(body) - len(body.lstrip())
         for end in _SENTENCE_END.finditer(body, pos):
@@ -213,9 +213,9 @@ def _names(text: str, ctx: _Context, resolve: bool = True) -> list[_Span]:
     found: list[_Span] = []
     for run in runs:
         sub: list[re.Match[str]] = []
-        for tok in run + [None]:  # type: ignore[list-item]
-            if tok is not None and tok.group() not in lx.NOT_A_NAME:
-                sub.append(tok)
+        for member in [*run, None]:  # None closes the last name
+            if member is not None and member.group() not in lx.NOT_A_NAME:
+                sub.append(member)
                 continue
             found.extend(_name_from_tokens(text, sub, ctx, resolve))
             sub = []
@@ -506,7 +506,9 @@ def _paper(sentence: _Sentence, ctx: _Context, options: tuple[str, ...]) -> list
 
 
 def _vendor_list(text: str, pos: int, ctx: _Context) -> list[str]:
-    pos = _VENDOR_LEAD.match(text, pos).end()  # type: ignore[union-attr]  # the pattern matches empty too
+    lead = _VENDOR_LEAD.match(text, pos)
+    assert lead is not None  # the pattern matches empty too
+    pos = lead.end()
     items: list[str] = []
     while True:
         m = lx.VENDOR.match(text, pos)
