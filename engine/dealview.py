@@ -15,7 +15,7 @@ from engine.extract.citations import verify_citations
 from engine.fieldtypes import display
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal
-from engine.provenance import ProvenanceStore
+from engine.store import LogReader
 from engine.runner import choose
 
 
@@ -92,7 +92,7 @@ async def _by_id(query: str, crm: CRMReader) -> Deal | None:
 
 
 async def build_view(
-    deal: Deal, crm: CRMReader, log: ProvenanceStore | None, extractor: Extractor | None, field_map: FieldMap
+    deal: Deal, crm: CRMReader, log: LogReader | None, extractor: Extractor | None, field_map: FieldMap
 ) -> DealView:
     notes = await crm.list_notes(deal.id)
     note_dates = {n.id: n.created_at.date().isoformat() for n in notes}
@@ -133,7 +133,7 @@ async def build_view(
 
 
 async def lookup(
-    query: str, crm: CRMReader, log: ProvenanceStore | None, extractor: Extractor | None, field_map: FieldMap
+    query: str, crm: CRMReader, log: LogReader | None, extractor: Extractor | None, field_map: FieldMap
 ) -> Lookup:
     deal = await _by_id(query, crm)
     if deal is None:

@@ -10,7 +10,7 @@ from engine.crm.base import CRMError, CRMReader, CRMWriter, FieldTypeConflict
 from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, RunSummary
-from engine.provenance import ActionRow, ProvenanceStore
+from engine.store import ActionLog, ActionRow
 
 
 class FieldPlan(BaseModel):
@@ -31,7 +31,7 @@ def describe(counts: dict[str, int], gate: Gate) -> str:
 
 
 async def setup_fields(
-    crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, field_map: FieldMap, gate: Gate
+    crm: CRMReader, writer: CRMWriter | None, store: ActionLog, field_map: FieldMap, gate: Gate
 ) -> tuple[int, list[FieldPlan]]:
     run_id = await store.start_run("setup", dry_run=not gate.live, dry_run_reason=gate.reason)
     summary = RunSummary(run_id=run_id, mode=gate.mode, dry_run_reason=gate.reason)
@@ -52,7 +52,7 @@ async def setup_fields(
 
 
 async def _plan_and_create(
-    run_id: int, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, field_map: FieldMap, gate: Gate
+    run_id: int, crm: CRMReader, writer: CRMWriter | None, store: ActionLog, field_map: FieldMap, gate: Gate
 ) -> list[FieldPlan]:
     existing = await crm.field_specs()
     plans: list[FieldPlan] = []

@@ -17,6 +17,7 @@ from engine.models import RunSummary
 from engine.progress import ProgressSink
 from engine.errors import MissingFields, MissingRepFields, rep_fields_warning  # noqa: F401 (re-exported)
 from engine.provenance import ProvenanceStore
+from engine.store import Batches, PassLock, ProvenanceLog
 from engine.reconcile import reconcile_pending
 from engine.runner import run_pass
 from engine.settings import Settings
@@ -27,7 +28,7 @@ from engine.wiring import build_extractor
 
 
 @asynccontextmanager
-async def open_log(settings: Settings) -> AsyncIterator[ProvenanceStore]:
+async def open_log(settings: Settings) -> AsyncIterator[ProvenanceLog]:
     store = await ProvenanceStore.open(settings.log_db)
     try:
         yield store
@@ -81,7 +82,7 @@ async def run_job(
 
 
 @asynccontextmanager
-async def pass_lock(store: ProvenanceStore) -> AsyncIterator[str]:
+async def pass_lock(store: PassLock) -> AsyncIterator[str]:
     """The one-at-a-time lock that passes, undo, setup and import share. Raises LockHeld when it is taken."""
     holder = await store.acquire_lock()
     try:
@@ -90,7 +91,7 @@ async def pass_lock(store: ProvenanceStore) -> AsyncIterator[str]:
         await store.release_lock(holder)
 
 
-async def _pending_batch(store: ProvenanceStore, extractor: Extractor) -> str | None:
+async def _pending_batch(store: Batches, extractor: Extractor) -> str | None:
     """The id of a batch an interrupted batch pass left for this model and prompt, which a plain pass resumes."""
     if not isinstance(extractor, SupportsBatch):
         return None  # the offline extractor pays nothing to extract again

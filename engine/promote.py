@@ -37,15 +37,15 @@ from engine.medic import ConceptFields, FieldMap
 from engine.reconcile import field_holds, interrupt_dead_runs
 from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.writeguard import ScoutWriter
-from engine.provenance import (
+from engine.settings import Settings
+from engine.store import (
     SUGGESTIONS,
     ActionRow,
-    ProvenanceStore,
+    ProvenanceLog,
     ReviewClaim,
     is_suggestion,
     suggestion_key,
 )
-from engine.settings import Settings
 
 
 class ReviewOutcome(StrEnum):
@@ -88,7 +88,7 @@ class _Progress:
         self.intent: int | None = None
 
 
-async def _abandon(store: ProvenanceStore, run_id: int, gate: Gate | None, exc: BaseException,
+async def _abandon(store: ProvenanceLog, run_id: int, gate: Gate | None, exc: BaseException,
                    progress: _Progress) -> None:
     """Close a click's run as failed. A pending intent stays pending: only the CRM knows if the write landed."""
     summary = RunSummary(run_id=run_id, mode=gate.mode if gate else "LIVE", dry_run_reason=gate.reason if gate else None,
@@ -100,13 +100,13 @@ async def _abandon(store: ProvenanceStore, run_id: int, gate: Gate | None, exc: 
         pass
 
 
-async def _close_dead_clicks(store: ProvenanceStore) -> None:
+async def _close_dead_clicks(store: ProvenanceLog) -> None:
     """A click's run still 'running' whose process is gone, or long after any click could last, died with its
     process: say so in the log. (Its pending intent is settled by the next reconcile, which asks the CRM.)"""
     await interrupt_dead_runs(store, holding_lock=False)
 
 
-async def _guarded(store: ProvenanceStore, run_id: int, gate: Gate | None, progress: _Progress,
+async def _guarded(store: ProvenanceLog, run_id: int, gate: Gate | None, progress: _Progress,
                    work: Awaitable[ReviewResult]) -> ReviewResult:
     """Every click's run ends on record: finished by `_finish`, or failed here whatever stopped it."""
     try:
@@ -123,7 +123,7 @@ def _not_posted_here(action_id: int, reviewer: str) -> ReviewResult:
                         detail=f"suggestion {action_id} was not posted in this message; nothing was done")
 
 
-async def _posted_elsewhere(store: ProvenanceStore, suggestion: ActionRow, posted_at: tuple[str, str] | None) -> bool:
+async def _posted_elsewhere(store: ProvenanceLog, suggestion: ActionRow, posted_at: tuple[str, str] | None) -> bool:
     """A click must come from the message the suggestion was posted in (its button names that suggestion)."""
     if posted_at is None:
         return False
@@ -153,7 +153,7 @@ def promotion_value(rep: FieldSpec, value: Any) -> Any:
 
 
 async def reverify(
-    store: ProvenanceStore, crm: CRMReader, suggestion: ActionRow, fields: ConceptFields
+    store: ProvenanceLog, crm: CRMReader, suggestion: ActionRow, fields: ConceptFields
 ) -> tuple[Deal, Any]:
     """The deal as it is now and the value to write into the rep field; raises _Refusal when stale."""
     if suggestion.field != fields.scout.name:
@@ -191,7 +191,7 @@ async def reverify(
     return deal, promotion_value(fields.rep, suggestion.new)
 
 
-async def _load(store: ProvenanceStore, settings: Settings, action_id: int
+async def _load(store: ProvenanceLog, settings: Settings, action_id: int
                 ) -> tuple[ActionRow | None, ConceptFields | None]:
     row = await store.get_action(action_id)
     if row is None or not is_suggestion(row) or not row.concept:
@@ -237,14 +237,14 @@ def _not_found(action_id: int, reviewer: str) -> ReviewResult:
                         detail=f"no suggestion {action_id} in the provenance log; nothing was done")
 
 
-async def _replayed(store: ProvenanceStore, click_id: str | None) -> ReviewResult | None:
+async def _replayed(store: ProvenanceLog, click_id: str | None) -> ReviewResult | None:
     claim = await store.replayed_click(click_id)
     if claim is None or claim.earlier_result is None:
         return None
     return ReviewResult.model_validate_json(claim.earlier_result).model_copy(update={"replay": True})
 
 
-async def _finish(store: ProvenanceStore, result: ReviewResult, gate: Gate | None) -> ReviewResult:
+async def _finish(store: ProvenanceLog, result: ReviewResult, gate: Gate | None) -> ReviewResult:
     assert result.run_id is not None
     counts = {ReviewOutcome.PROMOTED: "written", ReviewOutcome.WOULD_PROMOTE: "would_write",
               ReviewOutcome.REFUSED: "skipped", ReviewOutcome.FAILED: "failed"}
@@ -259,7 +259,7 @@ async def _finish(store: ProvenanceStore, result: ReviewResult, gate: Gate | Non
 
 
 async def _precheck(
-    store: ProvenanceStore, settings: Settings, action_id: int, reviewer_id: str, click_id: str | None,
+    store: ProvenanceLog, settings: Settings, action_id: int, reviewer_id: str, click_id: str | None,
     posted_at: tuple[str, str] | None,
 ) -> ReviewResult | tuple[ActionRow, ConceptFields]:
     """What every click checks first: the answer to give now, or the suggestion and its fields to act on."""
@@ -299,7 +299,7 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
 
 
 async def _promote_run(
-    store: ProvenanceStore, crm: CRMReader, writer: ScoutWriter | None, gate: Gate, suggestion: ActionRow,
+    store: ProvenanceLog, crm: CRMReader, writer: ScoutWriter | None, gate: Gate, suggestion: ActionRow,
     fields: ConceptFields, reviewer_id: str, click_id: str | None, run_id: int, progress: _Progress,
 ) -> ReviewResult:
     row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
@@ -376,7 +376,7 @@ async def dismiss(action_id: int, reviewer_id: str, settings: Settings, *, click
                               _dismiss_run(store, suggestion, fields, reviewer_id, click_id, run_id))
 
 
-async def _dismiss_run(store: ProvenanceStore, suggestion: ActionRow, fields: ConceptFields, reviewer_id: str,
+async def _dismiss_run(store: ProvenanceLog, suggestion: ActionRow, fields: ConceptFields, reviewer_id: str,
                        click_id: str | None, run_id: int) -> ReviewResult:
     row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
                     concept=suggestion.concept, field=fields.scout.name, new=suggestion.new,

@@ -1,25 +1,31 @@
 """The provenance log (invariant 4): every action Scout takes or rehearses, in SQLite.
 
-It is the audit trail, the undo map and the dry-run preview. Keep callers on this class's methods so a
-shared Postgres can later stand behind the same interface. The read-only face opens it with `mode=ro`.
+It is the audit trail, the undo map and the dry-run preview. `ProvenanceStore` is the SQLite implementation
+of the protocols in `engine.store`; callers are typed against those, so a shared Postgres can stand behind
+them. The read-only faces get `open_log_reader`: a `LogReader` over a `mode=ro` connection.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Literal
+from typing import Any, Awaitable, Callable
 
 import aiosqlite
-from pydantic import BaseModel
 
 from engine.crm.base import CRMError
 from engine.errors import LockHeld  # noqa: F401 (re-exported)
 from engine.models import ActionKind, RunSummary, Usage
 from engine.sqlitefile import open_sqlite
+from engine.store import LogReader
+from engine.store.actions import (  # noqa: F401 (re-exported: the data classes live beside their protocols)
+    EXPIRED_REASON, SUGGESTIONS, ActionRow, ActionStatus, AppliedWrites, Outcome, RunKind, RunRow, RunStatus, dump_value,
+    is_suggestion, suggestion_key,
+)
+from engine.store.batches import BatchEntry, BatchRow, BatchStatus  # noqa: F401 (re-exported)
+from engine.store.locks import holder_dead, this_process  # noqa: F401 (re-exported)
+from engine.store.review import ReviewClaim, SlackPostRow  # noqa: F401 (re-exported)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -107,10 +113,6 @@ CREATE TABLE IF NOT EXISTS slack_posts (
 """
 
 # The values the log's text columns hold (see SCHEMA): a checker then proves every writer names a known one.
-RunKind = Literal["pass", "setup", "undo", "promote", "dismiss"]
-RunStatus = Literal["running", "finished", "failed", "interrupted"]
-ActionStatus = Literal["none", "pending", "applied", "failed"]  # pending: intent logged, CRM not yet answered
-BatchStatus = Literal["submitted", "ended", "gone", "superseded"]
 
 # A pass that died without releasing its lock frees it after this long.
 LOCK_TTL = timedelta(hours=6)
@@ -120,96 +122,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+_dump = dump_value
 
 
 def _load(value: str | None) -> Any:
     return None if value is None else json.loads(value)
 
 
-class ActionRow(BaseModel):
-    id: int | None = None
-    run_id: int | None
-    deal_id: str | None = None
-    deal_name: str | None = None
-    concept: str | None = None
-    field: str | None = None
-    action: ActionKind
-    reason: str | None = None
-    previous: Any = None
-    new: Any = None
-    rep_value: Any = None
-    note_id: str | None = None
-    excerpt: str | None = None
-    model: str | None = None
-    dry_run: bool
-    status: ActionStatus = "none"
-    error: str | None = None
-    actor: str = "scout"
-    reverts: int | None = None
-    created_at: str | None = None
-
-
-class RunRow(BaseModel):
-    id: int
-    kind: RunKind
-    started_at: str
-    finished_at: str | None
-    status: RunStatus
-    dry_run: bool
-    dry_run_reason: str | None
-    target_run: int | None
-    cap: int | None
-    scanned: int | None
-    total: int | None
-    written: int | None
-    would_write: int | None
-    skipped: int | None
-    dropped: int | None
-    failed: int | None
-    model: str | None
-    usage: Usage | None
-    cost_usd: float | None
-    summary: str | None
-    holder: str | None = None  # host:pid of the process that ran it
-
-
-def _inserted_id(cur: aiosqlite.Cursor) -> int:
-    if cur.lastrowid is None:  # only before any INSERT on the cursor; after one it is the new row's id
-        raise RuntimeError("the provenance log returned no id for an inserted row")
-    return cur.lastrowid
-
-
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def holder_dead(holder: str | None) -> bool:
-    """A lock left by a killed process on this host is stale at once; elsewhere only its TTL frees it."""
-    if not holder:
-        return False
-    host, _, rest = holder.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-SUGGESTIONS = (ActionKind.WRITTEN, ActionKind.WOULD_WRITE)
-
 # A run's counts, derived from its action rows the same way for every kind of run: a CRM change counts as
 # written once it is applied (reverts, promotions and created fields included), its rehearsal as would-write.
 # Deals whose batch extraction expired are logged as skipped but reported apart (RunSummary.expired).
-EXPIRED_REASON = "extraction expired in batch"
-
-
 def _among(*kinds: ActionKind) -> str:
     return "action IN (" + ", ".join(f"'{k.value}'" for k in kinds) + ")"
 
@@ -228,84 +150,15 @@ COUNTS_SQL = (
 )
 
 
-def suggestion_key(row: ActionRow) -> str:
-    """One suggestion across passes: the same value for the same field of the same deal from the same note."""
-    return json.dumps([row.deal_id, row.field, row.note_id, row.new], ensure_ascii=False)
-
-
-def is_suggestion(row: ActionRow) -> bool:
-    """A live write that landed, or a rehearsed one: what a reviewer may promote or dismiss."""
-    if row.action is ActionKind.WRITTEN:
-        return row.status == "applied" and not row.dry_run
-    return row.action is ActionKind.WOULD_WRITE
-
-
-class SlackPostRow(BaseModel):
-    suggestion_key: str
-    suggestion_id: int
-    run_id: int | None
-    channel: str
-    ts: str
-    thread_ts: str | None
-    posted_at: str
-
-
-class ReviewClaim(BaseModel):
-    """What `record_review` did: logged a new row (`action_id`), or found an earlier one and logged nothing."""
-
-    action_id: int | None = None
-    earlier: ActionRow | None = None  # the decision or replayed row that made this one a no-op
-    earlier_result: str | None = None  # for a replayed click: the result JSON shown the first time
-    replay: bool = False
-
-
-class BatchEntry(BaseModel):
-    """One request of a submitted Message Batch: which deal it extracts, and the cache key of its notes."""
-
-    custom_id: str
-    deal_id: str
-    cache_key: str
-
-
-class BatchRow(BaseModel):
-    id: str
-    run_id: int | None
-    model: str | None
-    prompt_version: str | None
-    status: BatchStatus
-    submitted_at: str
-    closed_at: str | None
-    note: str | None
-
-
-class AppliedWrites:
-    """The live writes that landed for some fields of one deal, read once: duplicate protection per finding
-    without a query each. `add` records a write that lands afterwards, so later checks see it as the log would."""
-
-    def __init__(self, fields: list[str], keys: set[tuple[str | None, str | None, str | None]]):
-        self._fields, self._keys = frozenset(fields), keys
-
-    def has(self, field: str, note_id: str | None, new: Any) -> bool:
-        if field not in self._fields:
-            raise KeyError(f"{field} was not read; ask applied_writes for it")
-        return (field, note_id, _dump(new)) in self._keys
-
-    def add(self, field: str, note_id: str | None, new: Any) -> None:
-        self._keys.add((field, note_id, _dump(new)))
-
-
-class Outcome(BaseModel):
-    """How one logged intent ended: `applied`, `failed`, or still `pending` (no one can tell yet)."""
-
-    status: Literal["applied", "failed", "pending"]
-    error: str | None = None
-
-    @property
-    def applied(self) -> bool:
-        return self.status == "applied"
+def _inserted_id(cur: aiosqlite.Cursor) -> int:
+    if cur.lastrowid is None:  # only before any INSERT on the cursor; after one it is the new row's id
+        raise RuntimeError("the provenance log returned no id for an inserted row")
+    return cur.lastrowid
 
 
 class ProvenanceStore:
+    """The SQLite log: implements every protocol of `engine.store` (`ProvenanceLog`) over one file."""
+
     def __init__(self, db: aiosqlite.Connection, readonly: bool, path: Path | None = None):
         self._db = db
         self.readonly = readonly
@@ -793,3 +646,33 @@ class ProvenanceStore:
     async def release_lock(self, holder: str, name: str = "pass") -> None:
         await self._db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
         await self._db.commit()
+
+
+class ReadOnlyLog:
+    """The log as the read-only faces see it: `LogReader`'s methods and nothing else, over a `mode=ro` file,
+    so a write is neither typed nor reachable."""
+
+    def __init__(self, store: ProvenanceStore):
+        self._store = store
+
+    async def get_run(self, run_id: int) -> RunRow | None:
+        return await self._store.get_run(run_id)
+
+    async def list_runs(self, limit: int = 20) -> list[RunRow]:
+        return await self._store.list_runs(limit)
+
+    async def actions_for_run(self, run_id: int) -> list[ActionRow]:
+        return await self._store.actions_for_run(run_id)
+
+    async def latest_for_field(self, deal_id: str, field: str, actions: tuple[ActionKind, ...]) -> ActionRow | None:
+        return await self._store.latest_for_field(deal_id, field, actions)
+
+    async def last_scanned(self, dry_run: bool | None = None) -> dict[str, str]:
+        return await self._store.last_scanned(dry_run)
+
+    async def aclose(self) -> None:
+        await self._store.aclose()
+
+
+async def open_log_reader(path: Path) -> LogReader:
+    return ReadOnlyLog(await ProvenanceStore.open(path, readonly=True))

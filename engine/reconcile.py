@@ -12,7 +12,7 @@ from typing import Any
 from engine.crm.base import CRMError, CRMReader, DealNotFound
 from engine.fieldtypes import same_value
 from engine.models import ActionKind
-from engine.provenance import ProvenanceStore, holder_dead
+from engine.store import ActionLog, holder_dead
 
 
 # A CRM call that has not answered in this long is not coming back: its process died.
@@ -22,7 +22,7 @@ LOCKED_KINDS = ("pass", "undo", "setup")
 _STOPPED = {"pass": "the pass finished", "undo": "the undo finished", "setup": "setup finished"}
 
 
-async def interrupt_dead_runs(store: ProvenanceStore, *, holding_lock: bool) -> int:
+async def interrupt_dead_runs(store: ActionLog, *, holding_lock: bool) -> int:
     """Mark `interrupted` the runs still `running` whose process is provably gone; returns how many.
 
     Holding the pass lock proves it for the kinds that take the lock. A review click takes no lock: its run is
@@ -40,7 +40,7 @@ async def interrupt_dead_runs(store: ProvenanceStore, *, holding_lock: bool) -> 
     return len(notes)
 
 
-async def reconcile_pending(crm: CRMReader, store: ProvenanceStore) -> int:
+async def reconcile_pending(crm: CRMReader, store: ActionLog) -> int:
     """Under the pass lock: close the runs of dead processes, then settle their pending intents; returns how
     many intents were settled.
 

@@ -24,8 +24,9 @@ from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.progress import PassProgress, ProgressSink
-from engine.provenance import (EXPIRED_REASON, ActionRow, AppliedWrites, BatchEntry, BatchStatus, ProvenanceStore,
-                               RunStatus)
+from engine.store import EXPIRED_REASON, ActionLog, ActionRow, AppliedWrites, BatchEntry, ProvenanceLog, ScanMarks
+from engine.store.actions import RunStatus
+from engine.store.batches import BatchStatus
 from engine.reconcile import field_holds, reconcile_pending
 from engine.summary import format_summary
 
@@ -42,7 +43,7 @@ _SKIP_REASONS = {
 }
 
 
-async def order_deals(crm: CRMReader, store: ProvenanceStore, dry_run: bool) -> list[DealRef]:
+async def order_deals(crm: CRMReader, store: ScanMarks, dry_run: bool) -> list[DealRef]:
     """Never-scanned deals first (oldest id first), then least-recently-scanned, so a cap rotates fairly.
 
     Rehearsals and live passes keep separate rotations, so a rehearsal previews the next live pass's deals.
@@ -104,7 +105,7 @@ class PassRunner:
     """
 
     def __init__(
-        self, *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
+        self, *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceLog, extractor: Extractor,
         field_map: FieldMap, gate: Gate, concurrency: int,
         cost: Callable[[str, Usage], float | None] | None = None,
         batch: BatchOptions | None = None, lock_holder: str | None = None,
@@ -510,7 +511,7 @@ class PassRunner:
         await self.store.log_many(rows)
 
 
-async def refuse_a_replaced_log(crm: CRMReader, store: ProvenanceStore, field_map: FieldMap) -> None:
+async def refuse_a_replaced_log(crm: CRMReader, store: ActionLog, field_map: FieldMap) -> None:
     """A log restarted under values it does not know would orphan their provenance and reuse run ids."""
     if await store.has_passes():
         return
@@ -523,7 +524,7 @@ async def refuse_a_replaced_log(crm: CRMReader, store: ProvenanceStore, field_ma
 
 
 async def run_pass(
-    *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceStore, extractor: Extractor,
+    *, crm: CRMReader, writer: CRMWriter | None, store: ProvenanceLog, extractor: Extractor,
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
     cost: Callable[[str, Usage], float | None] | None = None, batch: BatchOptions | None = None,
     deadline: float | None = None, clock: Callable[[], float] = time.monotonic,

@@ -12,7 +12,7 @@ from engine.errors import UndoRefused  # noqa: F401 (re-exported)
 from engine.fieldtypes import display, same_value
 from engine.gate import Gate
 from engine.models import ActionKind, RunSummary
-from engine.provenance import ActionRow, ProvenanceStore
+from engine.store import ActionLog, ActionRow
 from engine.medic import FieldMap
 from engine.reconcile import field_holds
 from engine.writeguard import ScoutWriter, refusal
@@ -47,7 +47,7 @@ def _summary(result: UndoResult, gate: Gate) -> RunSummary:
 
 
 async def undo_run(
-    ref: RunRef, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore, gate: Gate, field_map: FieldMap
+    ref: RunRef, crm: CRMReader, writer: ScoutWriter | None, store: ActionLog, gate: Gate, field_map: FieldMap
 ) -> UndoResult:
     target = await store.last_live_pass() if ref == LAST else ref
     if target is None:
@@ -76,7 +76,7 @@ async def undo_run(
 
 
 async def _revert(
-    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: ScoutWriter | None, store: ProvenanceStore,
+    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: ScoutWriter | None, store: ActionLog,
     gate: Gate, field_map: FieldMap,
 ) -> None:
     run_id = result.run_id

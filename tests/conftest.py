@@ -52,8 +52,40 @@ def make_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
 @pytest.fixture
 async def slack():
     """A local stand-in for the Slack Web API (and response_url) that records every call."""
-    from tests.slack_standin import SlackStandIn
+    from tests.standins.slack_api import SlackStandIn
 
     standin = await SlackStandIn().start()
     yield standin
     await standin.stop()
+
+
+@pytest.fixture
+def reviewers() -> str | None:
+    """Who may promote and dismiss (SCOUT_REVIEWERS); a module that tests review names them."""
+    return None
+
+
+@pytest.fixture
+def env(make_settings, slack, reviewers):
+    """Settings for the Slack faces, talking to the Slack stand-in; extra settings as keywords."""
+    from tests.standins.slack_api import CHANNEL, SIGNING_SECRET
+
+    def make(**extra: str) -> Settings:
+        base = {"SLACK_BOT_TOKEN": "xoxb-standin-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url, "SCOUT_SUMMARY_CHANNEL": CHANNEL}
+        if reviewers is not None:
+            base["SCOUT_REVIEWERS"] = reviewers
+        return make_settings(**base, **extra)
+
+    return make
+
+
+@pytest.fixture
+def small_demo(scout, make_settings) -> Settings:
+    """A 12-deal demo workspace, made through the CLI."""
+    from engine.commands import EXIT_OK
+
+    settings = make_settings()
+    code, out, _ = scout("demo", "--deals", "12")
+    assert code == EXIT_OK and "12 deals" in out
+    return settings

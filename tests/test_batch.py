@@ -1,5 +1,5 @@
 """Batch mode end to end: the real anthropic client against a local Messages + Message Batches stand-in
-(tests/model_server.py), the embedded CRM and a real provenance log in tmp_path."""
+(tests/standins/model_server.py), the embedded CRM and a real provenance log in tmp_path."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from engine.jobs import run_job
 from engine.models import ActionKind, Note, Usage
 from engine.provenance import ProvenanceStore
 from engine.runner import run_pass
-from tests.model_server import ScriptedServer, user_text
+from tests.standins.model_server import ScriptedServer, user_text
 from tests.pipeline import GOOD_SCRIPT, T0, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
-from tests.test_long_notes import SIGNAL, long_note_with_signal_near_the_end
+from tests.standins.scripted_model import ScriptedModel
+from tests.samples import SIGNAL, long_note_with_signal_near_the_end
 
 EXPECTED_WRITES = [
     ("d1", "scout_competition"), ("d1", "scout_decision_criteria"), ("d1", "scout_economic_buyer"),

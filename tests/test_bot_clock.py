@@ -14,18 +14,9 @@ from bot.clock import JOB_ID, build_scheduler, scheduled_pass
 from bot.web import EVENTS_PATH, http_app
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import CHANNEL, SIGNING_SECRET, signed_headers, slash_command
-from tests.test_bot_post import FakeTime
-
-
-@pytest.fixture
-def env(make_settings, slack):
-    def make(**extra: str):
-        return make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL, **extra)
-
-    return make
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import CHANNEL, signed_headers, slash_command
+from tests.standins.clock import FakeTime
 
 
 def header(post: dict) -> str:

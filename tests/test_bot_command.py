@@ -11,8 +11,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.app import build_app
 from engine.jobs import run_job
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import SIGNING_SECRET, SlackStandIn, dispatch, signed_headers, slash_command
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import SIGNING_SECRET, SlackStandIn, dispatch, signed_headers, slash_command
+from tests.slack_review import app_for
 
 
 @pytest.fixture
@@ -208,3 +209,15 @@ async def test_the_command_is_acknowledged_before_the_slow_work_is_done(settings
     listener = [t for t in asyncio.all_tasks() - before if not t.done()]
     await asyncio.wait(listener, timeout=15)
     assert ephemeral(slack)["blocks"][0]["text"]["text"] == "Acme Corp — Platform"
+
+
+async def test_a_missing_workspace_is_a_clear_answer(env, slack):
+    settings = env()  # nothing seeded: no CRM workspace, no log
+
+    await dispatch(app_for(settings), slash_command("acme", slack.response_url()))
+
+    (call,) = slack.of("response_url")
+    assert call.args["response_type"] == "ephemeral"
+    assert call.args["text"] == "Scout cannot read the CRM"
+    assert "embedded workspace not found" in call.args["blocks"][0]["text"]["text"]
+    assert not settings.workspace.exists() and not settings.log_db.exists()

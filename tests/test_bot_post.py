@@ -14,9 +14,13 @@ from engine.provenance import ActionRow
 from bot.pacing import Pacer
 from bot.post import PostFailed, post_run_summary
 from engine.jobs import run_job
-from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import standin_on_a_thread, CHANNEL, SIGNING_SECRET
+from engine.models import Deal
+from tests.pipeline import GOOD_SCRIPT, T0, seed, small_pipeline, snapshot
+from tests.slack_review import REVIEWER, app_for, message_for, posted_id, posted_pass, status
+from tests.standins.clock import FakeTime
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import (CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command,
+                                      standin_on_a_thread)
 
 SUGGESTED = [  # (deal, scout field, value) the good script yields on the small pipeline, as posted
     ("Acme Corp — Platform", "scout_economic_buyer", "Dana Ruiz, CFO"),
@@ -26,20 +30,6 @@ SUGGESTED = [  # (deal, scout field, value) the good script yields on the small 
     ("Hooli — Renewal", "scout_paper_process", "Legal review"),
     ("Initech — Pilot", "scout_champion", "Tom Becker, controller"),
 ]
-
-
-class FakeTime:
-    """A clock that only moves when the pacer sleeps: waits are recorded, never spent."""
-
-    def __init__(self) -> None:
-        self.now, self.waits = 0.0, []
-
-    async def sleep(self, seconds: float) -> None:
-        self.waits.append(round(seconds, 3))
-        self.now += seconds
-
-    def pacer(self) -> Pacer:
-        return Pacer(1.1, sleep=self.sleep, clock=lambda: self.now)
 
 
 @pytest.fixture
@@ -246,3 +236,161 @@ async def test_a_thread_cut_short_is_finished_by_the_next_runs_post(settings, ma
     assert [p["text"].split(":")[0] for p in posts[4:]] == ["1 suggestion(s) for Hooli — Renewal",
                                                             "1 suggestion(s) for Initech — Pilot"]
     assert result.posted == 2 and "2 new suggestion(s): 2 deal(s) posted" in flat(posts[3])
+
+
+@pytest.fixture
+def reviewers() -> str:
+    return REVIEWER
+
+
+BOT_LIMITS = {"blocks": 50, "section_text": 3000, "fields": 10, "field_text": 2000, "context_elements": 10,
+              "header": 150}
+
+
+def _mrkdwn_sent(slack: SlackStandIn) -> str:
+    """Every text Slack parses for mentions and links: top-level `text` and mrkdwn objects (not plain_text)."""
+    out = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for call in slack.calls:
+        if isinstance(call.args.get("text"), str):
+            out.append(call.args["text"])
+        walk(call.args.get("blocks"))
+    return "\n".join(out)
+
+
+async def test_note_text_and_deal_data_cannot_ping_or_link_from_the_channel(env, slack):
+    settings = env(LIVE_WRITES="1", SCOUT_DEAL_URL="https://crm.example/deals/{id}")
+    data = small_pipeline()
+    data.deals = [d for d in data.deals if d.id != "d5"] + [
+        Deal(id="h|<!here>", name="Hooli <!channel> <https://evil.example|Renewal>", created_at=T0, updated_at=T0,
+             values={"stage": "Negotiation"})]
+    note = next(n for n in data.notes if n.id == "n5")
+    note.deal_id = "h|<!here>"
+    note.text = "Hooli: <!channel> legal review starts next week, see <https://evil.example|the MSA> & sign."
+    quote = "<!channel> legal review starts next week, see <https://evil.example|the MSA>"
+    script = {"n5": [{"concept": "identified_pain", "value": quote, "note_id": "n5", "excerpt": quote}]}
+    await posted_pass(settings, apply=True, data=data, script=script)
+    message = message_for(slack, "scout_identified_pain")
+
+    await dispatch(app_for(settings, script), button_click(
+        message, "scout_promote", user=REVIEWER, action_ts="1790000600.000001", response_url=slack.response_url(),
+        block_id=f"scout_review:{posted_id(message, 'scout_identified_pain')}"))
+    await dispatch(app_for(settings, script), slash_command("hooli", slack.response_url()))
+
+    assert status(message_for(slack, "scout_identified_pain"), "scout_identified_pain").startswith(
+        ":white_check_mark: Promoted")
+    sent = _mrkdwn_sent(slack)
+    for raw in ("<!channel>", "<!here>", "<https://evil", "|Renewal>", "|MSA>"):
+        assert raw not in sent
+    assert "&lt;!channel&gt; legal review" in sent  # shown as text, not dropped
+
+
+async def test_markup_in_values_and_excerpts_shows_as_written_not_as_slack_formatting(env, slack):
+    settings = env(LIVE_WRITES="1")
+    data = small_pipeline()
+    note = next(n for n in data.notes if n.id == "n5")
+    quote = "pain is *manual* _re-keying_ of `orders` and ~late~ invoices"
+    note.text = f"Hooli: {quote}."
+    script = {"n5": [{"concept": "identified_pain", "value": quote, "note_id": "n5", "excerpt": quote}]}
+    await posted_pass(settings, apply=True, data=data, script=script)
+
+    # Stored as text, exactly as quoted.
+    assert (await snapshot(settings.workspace))["d5"]["scout_identified_pain"] == quote
+    sent = _mrkdwn_sent(slack)
+    for markup in ("*manual*", "_re-keying_", "`orders`", "~late~"):
+        assert markup not in sent, markup
+    assert "pain is ∗manual∗ ˍre-keyingˍ of ˋordersˋ and ∼late∼ invoices" in sent  # value and excerpt alike
+    assert "scout_identified_pain" in sent  # an underscore inside a word cannot format and stays
+
+
+def assert_within_limits(blocks: list[dict]) -> None:
+    assert len(blocks) <= BOT_LIMITS["blocks"]
+    for b in blocks:
+        if b["type"] == "header":
+            assert 0 < len(b["text"]["text"]) <= BOT_LIMITS["header"]
+        if b["type"] == "section":
+            assert "text" in b or "fields" in b
+            if "text" in b:
+                assert 0 < len(b["text"]["text"]) <= BOT_LIMITS["section_text"]
+            assert len(b.get("fields", [])) <= BOT_LIMITS["fields"]
+            assert all(0 < len(f["text"]) <= BOT_LIMITS["field_text"] for f in b.get("fields", []))
+        if b["type"] == "context":
+            assert 0 < len(b["elements"]) <= BOT_LIMITS["context_elements"]
+            assert all(len(e["text"]) <= BOT_LIMITS["section_text"] for e in b["elements"])
+        for text in [b.get("text", {}).get("text", "")] + [f["text"] for f in b.get("fields", [])] + \
+                [e.get("text", "") for e in b.get("elements", []) if isinstance(e.get("text"), str)]:
+            tail = text[-6:]
+            assert "&" not in tail or tail.endswith((";", "…")) or ";" in tail[tail.index("&"):], text[-20:]
+
+
+async def test_long_values_and_excerpts_stay_within_block_kit_limits(env, slack):
+    settings = env(SCOUT_DEAL_URL="https://crm.example/deals/{id}")
+    data = small_pipeline()
+    long_text = " ".join(["<Reconciliation> & <close>"] * 400)  # escaping grows it 2-4x
+    acme = next(d for d in data.deals if d.id == "d1")
+    acme.name = "Acme " + "<Platform> " * 40
+    for field in ("metrics", "decision_criteria", "identified_pain", "champion", "paper_process", "competition"):
+        acme.values[field] = long_text if field not in ("decision_criteria",) else acme.values.get(field)
+    n1 = next(n for n in data.notes if n.id == "n1")
+    n1.text = long_text + " " + n1.text
+    script = {"n1": [{"concept": "economic_buyer", "value": "Dana Ruiz, CFO", "note_id": "n1",
+                      "excerpt": " ".join(["<Reconciliation> & <close>"] * 300)}]}
+    await seed(settings.workspace, data)
+    await run_job(settings, apply=False, extractor=ScriptedModel(script).extractor())
+
+    await dispatch(app_for(settings, script), slash_command("acme", slack.response_url()))
+    await dispatch(app_for(settings, script), slash_command("", slack.response_url()))
+
+    for call in slack.of("response_url"):
+        assert_within_limits(call.args["blocks"])
+    assert len(slack.of("response_url")) == 2
+
+
+def test_scout_run_post_without_a_channel_is_one_line_not_a_traceback(make_settings, capsys):
+    import asyncio
+
+    from scout_app import cli
+
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SCOUT_EXTRACTOR="offline")
+    asyncio.run(seed(s.workspace, small_pipeline()))
+
+    code = cli.main(["run", "--post"])
+
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.strip().splitlines() == [
+        "scout: SCOUT_SUMMARY_CHANNEL is not set: the ID of the run-summary channel (e.g. C0123ABCD); invite the bot"]
+
+
+def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_settings, capsys):
+    """`scout run --post` against a stand-in that does not know the channel: the pass is logged, one line says why
+    nothing was posted."""
+    import asyncio
+
+    from scout_app import cli
+
+    with standin_on_a_thread() as slack:
+        slack.fail("chat.postMessage", status=200, error="channel_not_found")
+        make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                      SCOUT_SUMMARY_CHANNEL="C0WRONG", SCOUT_EXTRACTOR="offline")
+        s = make_settings()
+        asyncio.run(seed(s.workspace, small_pipeline()))
+
+        code = cli.main(["run", "--post"])
+
+        captured = capsys.readouterr()
+        assert code != 0
+        assert captured.out.startswith("DRY RUN")  # the pass ran and said so
+        assert captured.err.strip().splitlines() == [
+            "scout: Slack refused the run summary (chat.postMessage: channel_not_found); nothing was posted. "
+            "Check SCOUT_SUMMARY_CHANNEL (a channel ID) and that the bot is in that channel."]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
+import aiosqlite
 import pytest
 
-from bot.app import build_app
 from bot.post import post_run_summary
 from engine.crm.local import LocalCRM
 from engine.jobs import run_job, undo_job
@@ -14,12 +15,19 @@ from engine.models import ActionKind, Person
 from engine.promote import ReviewOutcome, dismiss, promote
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
-from tests.slack_standin import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch
-from tests.test_bot_post import FakeTime, flat
+from tests.slack_review import (REVIEWER, app_for, field_click, log_rows, message_for, posted_id, posted_pass, runs,
+                                 status)
+from tests.standins.clock import FakeTime
+from tests.standins.scripted_model import ScriptedModel
+from tests.standins.slack_api import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch
+from tests.test_bot_post import flat
 
-REVIEWER = "U0REVIEWER"
 PAIN = "Month-end close takes 12 days (manual reconciliation)"
+
+
+@pytest.fixture
+def reviewers() -> str:
+    return f"U0OTHER, {REVIEWER}"
 
 
 @pytest.fixture
@@ -29,42 +37,6 @@ async def slack():
     await standin.stop()
 
 
-@pytest.fixture
-def env(make_settings, slack):
-    def make(**extra: str):
-        return make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SLACK_API_URL=slack.base_url, SCOUT_SUMMARY_CHANNEL=CHANNEL,
-                             SCOUT_REVIEWERS=f"U0OTHER, {REVIEWER}", **extra)
-
-    return make
-
-
-async def posted_pass(settings, *, apply: bool, data=None):
-    """Seed, run a pass, post it: the channel as a reviewer finds it in the morning."""
-    await seed(settings.workspace, data or small_pipeline())
-    model = ScriptedModel(GOOD_SCRIPT)
-    summary, _ = await run_job(settings, apply=apply, extractor=model.extractor())
-    await post_run_summary(settings, summary.run_id, pacer=FakeTime().pacer())
-    return summary, model
-
-
-def message_for(slack: SlackStandIn, field: str) -> dict:
-    """The deal's thread message holding the suggestion for `field`."""
-    return next(m for m in slack.messages.values() if "thread_ts" in m and f"{field} = " in m["text"])
-
-
-def posted_id(message: dict, field: str) -> int:
-    """The suggestion for `field` in a deal message: its value section, then its status line and buttons."""
-    at = next(i for i, b in enumerate(message["blocks"])
-              if b["type"] == "section" and f"`{field}`" in b["text"]["text"])
-    return int(message["blocks"][at + 1]["block_id"].split(":")[1])
-
-
-def field_click(message: dict, field: str, action: str, **kw) -> str:
-    """The click on the Promote or Dismiss button of the suggestion for `field` in a deal message."""
-    return button_click(message, action, block_id=f"scout_review:{posted_id(message, field)}", **kw)
-
-
 async def click(app, slack, field: str, action: str, *, user: str = REVIEWER, action_ts: str = "1790000100.000001"):
     message = message_for(slack, field)
     body = button_click(message, action, user=user, action_ts=action_ts, response_url=slack.response_url("click"),
@@ -72,38 +44,9 @@ async def click(app, slack, field: str, action: str, *, user: str = REVIEWER, ac
     return await dispatch(app, body), body
 
 
-def status(message: dict, field: str) -> str | None:
-    sid = posted_id(message, field)
-    block = next((b for b in message["blocks"] if b.get("block_id") == f"scout_status:{sid}"), None)
-    return block["elements"][0]["text"] if block else None
-
-
 def has_buttons(message: dict, field: str) -> bool:
     sid = posted_id(message, field)
     return any(b.get("block_id") == f"scout_review:{sid}" for b in message["blocks"])
-
-
-async def log_rows(settings, *kinds: ActionKind):
-    store = await ProvenanceStore.open(settings.log_db, readonly=True)
-    try:
-        rows = []
-        for run in reversed(await store.list_runs(100)):
-            rows += [r for r in await store.actions_for_run(run.id) if not kinds or r.action in kinds]
-        return rows
-    finally:
-        await store.aclose()
-
-
-async def runs(settings):
-    store = await ProvenanceStore.open(settings.log_db, readonly=True)
-    try:
-        return list(reversed(await store.list_runs(100)))
-    finally:
-        await store.aclose()
-
-
-def app_for(settings):
-    return build_app(settings, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
 
 
 async def test_a_non_reviewer_is_politely_refused_and_nothing_happens(env, slack):
@@ -493,3 +436,95 @@ async def test_promote_all_by_a_non_reviewer_is_refused_and_changes_nothing(env,
     assert note.args["text"].startswith("Sorry <@U0INTRUDER>, only Scout reviewers can promote or dismiss")
     assert slack.of("chat.update") == []
     assert file_digest(settings.workspace) == crm_before and len(await log_rows(settings)) == log_before
+
+
+def forged(message: dict, value: str) -> dict:
+    """The message as Slack would hold it if its Promote/Dismiss buttons carried `value`."""
+    out = json.loads(json.dumps(message))
+    for block in out["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                element["value"] = value
+    return out
+
+
+async def suggestion_id(settings, deal_id: str, field: str) -> int:
+    return next(r.id for r in await log_rows(settings, ActionKind.WRITTEN, ActionKind.WOULD_WRITE)
+                if r.deal_id == deal_id and r.field == field)
+
+
+@pytest.mark.parametrize("kind", ["not a number", "zero", "negative", "too big for SQLite", "skipped row",
+                                  "unknown id", "another deal's suggestion"])
+@pytest.mark.parametrize("action", ["scout_promote", "scout_dismiss"])
+async def test_a_button_value_that_does_not_name_this_messages_suggestion_is_refused_politely(
+        env, slack, kind, action):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    skipped = next(r.id for r in await log_rows(settings, ActionKind.SKIPPED))
+    other = await suggestion_id(settings, "d5", "scout_paper_process")  # Hooli's, posted in its own message
+    value = {"not a number": "12abc", "zero": "0", "negative": "-3", "too big for SQLite": "9" * 30,
+             "skipped row": str(skipped), "unknown id": "987654", "another deal's suggestion": str(other)}[kind]
+    message = forged(message_for(slack, "scout_competition"), value)
+    crm_before, rows_before, runs_before = file_digest(settings.workspace), await log_rows(settings), await runs(settings)
+
+    await dispatch(app_for(settings), field_click(message, "scout_competition", action, user=REVIEWER, action_ts="1790000400.000001",
+                                                   response_url=slack.response_url()))
+
+    (note,) = slack.of("chat.postEphemeral")
+    assert note.args["user"] == REVIEWER
+    assert note.args["text"].endswith("nothing was done.") or note.args["text"].endswith("nothing was done")
+    assert "could not record" not in note.args["text"]
+    assert slack.of("chat.update") == []
+    assert file_digest(settings.workspace) == crm_before
+    assert await log_rows(settings) == rows_before and await runs(settings) == runs_before
+
+
+async def test_an_unexpected_fault_during_the_write_is_settled_at_once_by_asking_the_crm(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    async with aiosqlite.connect(settings.workspace) as db:  # the CRM's own storage fails on this one field
+        await db.execute("CREATE TRIGGER boom BEFORE INSERT ON deal_values WHEN NEW.field = 'competition' "
+                         "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        await db.commit()
+
+    await dispatch(app_for(settings), field_click(message_for(slack, "scout_competition"), "scout_competition", "scout_promote",
+                                                   user=REVIEWER, action_ts="1790000500.000001",
+                                                   response_url=slack.response_url()))
+
+    promote_run = next(r for r in await runs(settings) if r.kind == "promote")
+    assert promote_run.status == "finished" and promote_run.failed == 1
+    # Not a CRMError, so the CRM was read back: the value is not there, so the write failed, on record now.
+    (settled,) = [r for r in await log_rows(settings, ActionKind.FAILED) if r.actor == REVIEWER]
+    assert settled.status == "failed" and settled.error == "IntegrityError: disk on fire"
+    assert await log_rows(settings, ActionKind.PROMOTED) == []
+    (update,) = slack.of("chat.update")  # the message says so, and keeps its buttons for another try
+    assert "Not written" in update.args["text"] and "disk on fire" in update.args["text"]
+    assert "competition" not in (await snapshot(settings.workspace))["d1"]
+
+
+async def test_a_click_whose_process_died_does_not_stay_running_and_its_intent_is_reconciled(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    # A promotion that logged its intent, then its process died (no outcome, run left 'running') 20 minutes ago.
+    from engine.provenance import ActionRow, ProvenanceStore
+
+    store = await ProvenanceStore.open(settings.log_db)
+    dead = await store.start_run("promote", dry_run=False, dry_run_reason=None)
+    await store.log(ActionRow(run_id=dead, deal_id="d1", concept="competition", field="competition", new="Blackline",
+                              action=ActionKind.PROMOTED, status="pending", dry_run=False, actor="U0GONE"))
+    await store.aclose()
+    async with aiosqlite.connect(settings.log_db) as db:
+        await db.execute("UPDATE runs SET started_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (dead,))
+        await db.execute("UPDATE actions SET created_at = '2020-01-01T00:00:00+00:00' WHERE run_id = ?", (dead,))
+        await db.commit()
+
+    await dispatch(app_for(settings), field_click(message_for(slack, "scout_identified_pain"), "scout_identified_pain", "scout_dismiss",
+                                                   user=REVIEWER, action_ts="1790000700.000001",
+                                                   response_url=slack.response_url()))
+    await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    by_id = {r.id: r for r in await runs(settings)}
+    assert by_id[dead].status == "interrupted"
+    assert all(r.status != "running" for r in by_id.values())
+    (settled,) = [r for r in await log_rows(settings) if r.actor == "U0GONE"]
+    assert (settled.status, settled.error) == ("failed", "reconciled: the write did not land before the crash")

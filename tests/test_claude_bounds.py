@@ -16,10 +16,10 @@ from engine.jobs import run_job
 from engine.provenance import ProvenanceStore
 from engine.settings import Settings
 from engine.summary import format_summary
-from tests.anthropic_standin import AnthropicStandIn
+from tests.standins.anthropic_api import AnthropicStandIn
 from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
-from tests.scripted_model import ScriptedModel
-from tests.test_claude_extractor import DEAL, GOOD_INPUT, NOTES
+from tests.standins.scripted_model import ScriptedModel
+from tests.samples import DEAL, GOOD_INPUT, NOTES
 
 FIELD_MAP = Settings().field_map
 

@@ -15,10 +15,10 @@ from engine.jobs import run_job
 from engine.models import ActionKind, Note
 from engine.provenance import ProvenanceStore
 from engine.summary import format_summary
-from tests.anthropic_standin import message, usage_body
-from tests.model_server import ScriptedServer, user_text
+from tests.standins.anthropic_api import message, usage_body
+from tests.standins.model_server import ScriptedServer, user_text
 from tests.pipeline import GOOD_SCRIPT, T0, seed, small_pipeline
-from tests.standin_server import StandInServer
+from tests.standins.http_server import StandInServer
 
 
 class CuttingServer(ScriptedServer):
@@ -192,7 +192,7 @@ async def test_an_unknown_model_shows_unpriced_in_the_summary_and_the_log(make_s
 
 
 def test_scout_eval_shows_unpriced_for_an_unknown_model(make_settings, scout, monkeypatch, tmp_path: Path):
-    from tests.test_eval_gate import write_tiny_set
+    from tests.samples import write_tiny_set
 
     make_settings(ANTHROPIC_API_KEY="sk-ant-test", SCOUT_MODEL="claude-nova-9")
     write_tiny_set(tmp_path)

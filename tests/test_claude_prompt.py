@@ -13,8 +13,8 @@ from engine.extract.claude import PROMPT_VERSION, TOOL_NAME, ClaudeExtractor, sy
 from engine.extract.prompt_examples import WORKED_EXAMPLES
 from engine.medic import default_field_map
 from engine.models import Finding, Note
-from tests.anthropic_standin import AnthropicStandIn
-from tests.test_claude_extractor import DEAL, GOOD_INPUT, NOTES
+from tests.standins.anthropic_api import AnthropicStandIn
+from tests.samples import DEAL, GOOD_INPUT, NOTES
 
 FIELD_MAP = default_field_map()
 # The largest minimum cacheable prefix any model in the price table is documented or reported to need: 4,096

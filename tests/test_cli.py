@@ -8,6 +8,8 @@ import pytest
 
 from engine.commands import EXIT_BUSY, EXIT_NOT_FOUND, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from tests.pipeline import file_digest, snapshot
+import re
+from engine.jobs import run_job
 
 
 @pytest.fixture
@@ -322,3 +324,190 @@ def test_an_undo_row_tampered_to_name_a_rep_field_is_refused_logged_and_the_crm_
     assert "not a scout_* field" in refused[0]["error"]
     after = await_snapshot(demo)
     assert after[target["deal_id"]].get(rep) == before[target["deal_id"]].get(rep)  # the rep field untouched
+
+
+@pytest.mark.parametrize("cap, message", [("-1", "must be at least 1, not -1"), ("0", "must be at least 1, not 0"),
+                                          ("many", "'many' is not a whole number")])
+def test_a_cap_below_one_is_a_usage_error_not_a_bypass_or_the_default(scout, small_demo, cap, message):
+    code, out, err = scout("run", "--cap", cap)
+    assert code == EXIT_USAGE and out == ""
+    assert f"argument --cap: {message}" in err
+    assert not small_demo.log_db.exists()  # nothing ran
+
+
+def test_a_cap_of_one_scans_one_deal(scout, small_demo):
+    code, out, _ = scout("run", "--cap", "1")
+    assert code == EXIT_OK and "scanned 1/12 (cap 1)" in out
+
+
+async def test_run_job_refuses_a_zero_cap_instead_of_using_the_default(small_demo):
+    with pytest.raises(ValueError, match="cap must be at least 1, not 0"):
+        await run_job(small_demo, apply=False, cap=0)
+
+
+TYPO_MAP = '[concepts.economic_buyer]\nrep_field = "econ_buyer"\nrep_type = "person"\n'
+
+
+async def test_missing_rep_fields_names_fields_the_crm_does_not_have(small_demo, tmp_path):
+    from engine.crm.factory import open_reader
+    from engine.fieldsetup import missing_rep_fields
+    from engine.medic import load_field_map
+
+    crm = await open_reader(small_demo)
+    try:
+        assert await missing_rep_fields(crm, small_demo.field_map) == []
+        path = tmp_path / "map.toml"
+        path.write_text(TYPO_MAP)
+        assert await missing_rep_fields(crm, load_field_map(path)) == ["econ_buyer"]
+    finally:
+        await crm.aclose()
+
+
+def test_a_live_pass_refuses_when_a_rep_field_is_missing_and_a_dry_run_warns(scout, small_demo, monkeypatch, tmp_path):
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    assert scout("setup", "--apply")[0] == EXIT_OK
+    path = tmp_path / "map.toml"
+    path.write_text(TYPO_MAP)
+    monkeypatch.setenv("SCOUT_FIELD_MAP", str(path))
+
+    code, out, err = scout("run", "--apply")
+    assert code == 1 and out == ""
+    assert err.startswith("scout: live pass refused: rep field(s) econ_buyer not found in the CRM")
+    assert "SCOUT_FIELD_MAP" in err and "`scout check`" in err
+    code, out, _ = scout("log", "--json")
+    assert [r["kind"] for r in json.loads(out)] == ["setup"]  # refused before a pass started: nothing written
+
+    code, out, _ = scout("run")
+    assert code == EXIT_OK and out.startswith("DRY RUN (--apply was not given)")
+    assert "warning: rep field(s) econ_buyer not found in the CRM" in out
+
+
+def runs(scout) -> list[dict]:
+    code, out, _ = scout("log", "--json")
+    assert code == EXIT_OK
+    return json.loads(out)
+
+
+def test_setup_runs_finish_with_a_one_line_summary_and_counts(scout, small_demo, monkeypatch):
+    scout("setup")
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout("setup", "--apply")
+    scout("setup", "--apply")
+    again, live, dry = runs(scout)
+    assert [r["status"] for r in (dry, live, again)] == ["finished"] * 3
+    assert dry["summary"] == "DRY RUN: 7 would be created" and dry["would_write"] == 7
+    assert live["summary"] == "setup: 7 created" and live["written"] == 7
+    assert again["summary"] == "setup: 7 already there" and again["skipped"] == 7 and again["written"] == 0
+    code, out, _ = scout("log")
+    assert "[running]" not in out
+
+
+def test_an_undo_run_finishes_with_readable_text_and_the_runs_counts(scout, small_demo, monkeypatch):
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout("setup", "--apply")
+    code, out, _ = scout("run", "--apply")
+    written = int(out.split(": ", 1)[1].split(" written")[0])
+    assert code == EXIT_OK and written > 0
+    pass_id = runs(scout)[0]["id"]
+
+    scout("undo", str(pass_id))
+    rehearsal = runs(scout)[0]
+    assert rehearsal["kind"] == "undo" and rehearsal["status"] == "finished"
+    assert rehearsal["summary"] == (f"DRY RUN: undo of run {pass_id}: {written} would be reverted, "
+                                    "0 conflicts left as is, 0 failed, 0 already reverted")
+    assert (rehearsal["would_write"], rehearsal["written"], rehearsal["failed"]) == (written, 0, 0)
+
+    scout("undo", str(pass_id), "--apply")
+    live = runs(scout)[0]
+    assert live["summary"] == (f"LIVE: undo of run {pass_id}: {written} reverted, "
+                               "0 conflicts left as is, 0 failed, 0 already reverted")
+    assert (live["written"], live["would_write"], live["skipped"]) == (written, 0, 0)
+    code, out, _ = scout("log", str(live["id"]))
+    assert out.splitlines()[0] == live["summary"]
+
+
+def test_undo_waits_its_turn_while_a_pass_holds_the_lock(scout, small_demo, monkeypatch):
+    import asyncio
+
+    from engine.commands import EXIT_BUSY
+    from engine.provenance import ProvenanceStore
+    from tests.pipeline import file_digest
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    scout("setup", "--apply")
+    assert scout("run", "--apply")[0] == EXIT_OK
+    pass_id = runs(scout)[0]["id"]
+
+    async def lock(holder: str | None = None) -> str:
+        store = await ProvenanceStore.open(small_demo.log_db)
+        try:
+            if holder is None:
+                return await store.acquire_lock()  # as a live pass in this (living) process would
+            await store.release_lock(holder)
+            return holder
+        finally:
+            await store.aclose()
+
+    holder = asyncio.run(lock())
+    before = file_digest(small_demo.workspace)
+    code, out, err = scout("undo", str(pass_id), "--apply")
+    assert code == EXIT_BUSY and out == "" and "another pass is running" in err
+    assert file_digest(small_demo.workspace) == before and runs(scout)[0]["id"] == pass_id  # nothing reverted or logged
+
+    asyncio.run(lock(holder))
+    code, out, _ = scout("undo", str(pass_id), "--apply")
+    assert code == EXIT_OK and out.startswith("LIVE")
+    assert runs(scout)[0]["kind"] == "undo"
+
+
+@pytest.mark.parametrize("raw", [" 1", "1 ", "1\n", "\t1"])
+def test_a_padded_live_writes_keeps_the_lock_shut_and_says_so(scout, small_demo, monkeypatch, raw):
+    from engine.gate import open_gate
+    from engine.settings import Settings
+    from tests.pipeline import file_digest
+
+    monkeypatch.setenv("LIVE_WRITES", raw)
+    monkeypatch.setenv("SCOUT_SCHEDULE_APPLY", raw)
+    settings = Settings()
+    assert settings.live_writes is False and settings.schedule_apply is False
+    gate = open_gate(True, settings)
+    assert gate.live is False and gate.reason == f"LIVE_WRITES is {raw!r}, not 1"
+
+    before = file_digest(small_demo.workspace)
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.startswith(f"DRY RUN (LIVE_WRITES is {raw!r}, not 1)")
+    assert file_digest(small_demo.workspace) == before
+
+
+def test_exactly_1_opens_it(make_settings):
+    settings = make_settings(LIVE_WRITES="1", SCOUT_SCHEDULE_APPLY="1")
+    assert settings.live_writes and settings.schedule_apply
+
+
+SHARED = '[concepts.champion]\nscout_field = "scout_economic_buyer"\n'
+
+
+SHARED_MESSAGE = ("economic_buyer and champion both use the scout field scout_economic_buyer: "
+                  "give each concept its own scout_* field")
+
+
+def test_two_concepts_cannot_share_a_scout_field(tmp_path):
+    from pydantic import ValidationError
+
+    from engine.medic import load_field_map
+
+    path = tmp_path / "map.toml"
+    path.write_text(SHARED)
+    with pytest.raises(ValidationError, match=re.escape(SHARED_MESSAGE)):
+        load_field_map(path)
+    path.write_text('[concepts.champion]\nscout_field = "scout_champion_v2"\n')  # its own field is fine
+    assert load_field_map(path).concepts["champion"].scout.name == "scout_champion_v2"
+
+
+def test_a_shared_scout_field_is_one_configuration_line(scout, make_settings, tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(SHARED)
+    make_settings(SCOUT_FIELD_MAP=str(path))
+    code, out, err = scout("run")
+    assert code == EXIT_USAGE and out == ""
+    assert err == f"scout: configuration error in SCOUT_FIELD_MAP ({path}): Value error, {SHARED_MESSAGE}\n"

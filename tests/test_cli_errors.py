@@ -114,3 +114,51 @@ def test_interrupting_a_pass_speaks_of_live_writes_only_when_it_was_live(scout, 
         assert "live write" in last
     else:
         assert "live write" not in last and "rehearsal" in last and "nothing was written" in last
+
+
+def test_a_corrupt_log_is_one_line_naming_it(scout, small_demo):
+    small_demo.log_db.write_text("garbage\n")
+    code, out, err = scout("run")
+    assert code == 1 and out == ""
+    assert err == f"scout: cannot open the provenance log {small_demo.log_db}: file is not a database\n"
+    code, _, err = scout("log")  # the read-only face says the same
+    assert code == 1 and err == f"scout: cannot open the provenance log {small_demo.log_db}: file is not a database\n"
+
+
+def test_a_corrupt_workspace_is_one_line_naming_it(scout, small_demo):
+    small_demo.workspace.write_text("garbage\n")
+    code, out, err = scout("run")
+    assert code == 1 and out == ""
+    # The read-only open reads the header at once, so the line names the workspace and only the workspace.
+    assert err == f"scout: cannot open the embedded workspace {small_demo.workspace}: file is not a database\n"
+
+
+def test_a_data_dir_that_cannot_be_created_is_one_line(scout, make_settings, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    make_settings(SCOUT_DATA_DIR=str(blocker / "data"))
+    code, out, err = scout("run")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"scout: cannot open the provenance log {blocker / 'data' / 'log.sqlite'}: ")
+    assert "Not a directory" in err
+
+
+def test_a_corrupt_workspace_opened_for_writing_is_one_line_naming_it(scout, small_demo, monkeypatch):
+    small_demo.workspace.write_text("garbage\n")
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, err = scout("setup", "--apply")
+    assert code == 1 and out == ""
+    assert err == f"scout: cannot open the embedded workspace {small_demo.workspace}: file is not a database\n"
+
+
+def test_the_cli_process_exits_after_a_corrupt_log_instead_of_hanging(small_demo):
+    import os
+    import subprocess
+    import sys
+
+    small_demo.log_db.write_text("garbage\n")
+    # Without closing the failed connection, its thread kept the interpreter alive forever after the error.
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "run"], capture_output=True, text=True, timeout=30,
+                          env={**os.environ}, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == f"scout: cannot open the provenance log {small_demo.log_db}: file is not a database\n"

@@ -75,7 +75,7 @@ def test_verbose_names_each_stage(scout, demo):
 
 
 async def test_a_batch_pass_reports_each_deal_as_it_settles(make_settings):
-    from tests.model_server import ScriptedServer
+    from tests.standins.model_server import ScriptedServer
     from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
 
     settings = make_settings(LIVE_WRITES="1", SCOUT_BATCH_POLL_SECONDS="0")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from engine.commands import EXIT_OK, EXIT_PARTIAL
-from tests.test_import_export import DEALS_CSV
+from tests.samples import DEALS_CSV
 
 RULE = "─"  # rich draws the header rule with it; plain output has no box characters
 

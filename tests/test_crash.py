@@ -246,7 +246,7 @@ async def test_a_promotion_whose_writer_fails_that_way_is_failed_on_record(make_
     from engine.promote import ReviewOutcome, promote
     from engine.provenance import ProvenanceStore
     from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
-    from tests.scripted_model import ScriptedModel
+    from tests.standins.scripted_model import ScriptedModel
 
     settings = make_settings(LIVE_WRITES="1")
     await seed(settings.workspace, small_pipeline())
@@ -377,7 +377,7 @@ async def test_a_malformed_interactive_payload_gets_a_4xx_signed_or_not_and_no_t
     from aiohttp.test_utils import TestServer
 
     from bot.web import EVENTS_PATH, http_app
-    from tests.slack_standin import SIGNING_SECRET, signed_headers
+    from tests.standins.slack_api import SIGNING_SECRET, signed_headers
 
     settings = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                              SLACK_API_URL=slack.base_url)

@@ -17,7 +17,8 @@ from engine.cli import main
 from engine.commands import EXIT_OK, EXIT_USAGE
 from engine.evaluate import DEFAULT_DATA_DIR
 from engine.models import Concept
-from tests.anthropic_standin import message, usage_body
+from tests.standins.anthropic_api import message, usage_body
+from tests.samples import NOTE, write_tiny_set
 
 QUALITY = Path(__file__).resolve().parent.parent / "docs" / "extraction-quality.md"
 TOLERANCE = 0.02
@@ -113,17 +114,6 @@ def test_missing_eval_data_is_one_clear_line(capsys, tmp_path: Path):
 
 # ---------------------------------------------------------------------------------------------------------
 # Claude through the real client, against a local stand-in of the Messages endpoint
-
-NOTE = "Dana Ruiz, the CFO, signs off on anything over 50k. They are also looking at Clari."
-
-
-def write_tiny_set(directory: Path) -> None:
-    deal = {
-        "deal": {"id": "eval-900", "name": "Stand-in Ltd"},
-        "notes": [{"id": "eval-900-n1", "created_at": "2026-01-05T10:00:00Z", "text": NOTE}],
-        "labels": {"eval-900-n1": {"economic_buyer": ["Dana Ruiz"], "competition": ["Clari"]}},
-    }
-    (directory / "test.jsonl").write_text(json.dumps(deal) + "\n", encoding="utf-8")
 
 
 class _Messages(BaseHTTPRequestHandler):

@@ -23,7 +23,7 @@ from engine.extract.base import ExtractionError
 from engine.extract.citations import normalise
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap
 from engine.models import Concept, Deal, DroppedFinding, Extraction, Finding, Note, Usage
-from tests.scripted_findings import truthful_findings
+from tests.standins.scripted_findings import truthful_findings
 
 SPLITS = ("dev", "test")
 OPTION_CONCEPTS = {Concept.DECISION_CRITERIA: DECISION_CRITERIA_OPTIONS, Concept.PAPER_PROCESS: PAPER_PROCESS_OPTIONS}

@@ -23,9 +23,9 @@ from engine.models import ActionKind, Concept, Deal, Finding, Note, RunSummary
 from engine.promote import ReviewOutcome, promote
 from engine.provenance import ActionRow, ProvenanceStore
 from tests.pipeline import seed, small_pipeline, snapshot
-from tests.scripted_findings import lying_script, truthful_script
-from tests.scripted_model import ScriptedModel
-from tests.test_offline_extractor import INJECTIONS
+from tests.standins.scripted_findings import lying_script, truthful_script
+from tests.standins.scripted_model import ScriptedModel
+from tests.samples import INJECTIONS
 
 FIELD_MAP = default_field_map()
 T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)

@@ -17,6 +17,7 @@ from engine.importer import _parse_instant, parse_jsonl
 from engine.models import WorkspaceData
 from engine.settings import Settings
 from tests.pipeline import file_digest
+from tests.samples import DEALS_CSV
 
 GOOD = [
     {"type": "field", "name": "stage", "field_type": "select", "label": "Stage",
@@ -168,14 +169,6 @@ def test_import_refuses_a_live_crm_and_an_occupied_workspace(scout, tmp_path, mo
 
 # ---- HubSpot CSV ----------------------------------------------------------------------------------------
 
-DEALS_CSV = (
-    "\ufeffRecord ID,Deal Name,Deal Stage,Amount,Close Date,Deal owner,Create Date,Economic Buyer,"
-    "Decision Criteria,Paper Process,Deal probability\r\n"
-    '1001,Acme Corp — Platform,Appointment Scheduled,"$120,000.00",10/31/2026,Alex Rep,2026-09-01 09:00,'
-    'Dana Ruiz,Security;Price,Security review,0.2\r\n'
-    "1002,Globex — Expansion,Contract Sent,80000,2026-11-15,Sam Lee,2026-09-02 10:30,,,Board sign-off,0.6\r\n"
-    "1003,Initech — Pilot,Appointment Scheduled,,,,2026-09-03 11:00,,,,\r\n"
-)
 NOTES_CSV = (
     "Record ID,Activity date,Created by,Note body,Associated Deal IDs,Associated Contact IDs\r\n"
     '5001,2026-09-04 15:00,Alex Rep,"<div><p>Discovery call.</p><p>Dana Ruiz, the CFO, holds the budget '

@@ -1,7 +1,7 @@
 """Long notes: split with overlap so no signal is lost past the per-request budget; findings merged per deal.
 
 Through the real anthropic client and a stand-in model that only "sees" what a request carries and refuses a
-request longer than its context (tests/model_server.py ReadingServer).
+request longer than its context (tests/standins/model_server.py ReadingServer).
 """
 
 from __future__ import annotations
@@ -18,35 +18,13 @@ from engine.jobs import run_job
 from engine.medic import default_field_map
 from engine.models import ActionKind, Deal, Note
 from engine.provenance import ProvenanceStore
-from tests.model_server import ReadingServer
+from tests.standins.model_server import ReadingServer
 from tests.pipeline import T0, seed, small_pipeline
+from tests.samples import SIGNAL, filler, long_note_with_signal_near_the_end, paragraphs_until
 
-SIGNAL = "Priya Shah, the CFO, holds the budget and signs every purchase above fifty thousand."
 FIRST = "For this rollout the budget holder is Priya Shah, the CFO."
 SECOND = "She signs every contract above fifty thousand dollars herself, with no delegate at all."
 STRADDLING = f"{FIRST} {SECOND}"
-
-
-def filler(n: int, seed_: int = 3) -> list[str]:
-    """Sentences of call-note small talk that state no MEDIC signal."""
-    rng = random.Random(seed_)
-    topics = ["the weekly sync", "the onboarding plan", "open support tickets", "the holiday schedule",
-              "a dashboard tweak", "the training session", "next quarter's roadmap", "a login glitch"]
-    return [f"Week {i}: we talked about {rng.choice(topics)} and agreed to follow up{'.' * 1}" for i in range(n)]
-
-
-def paragraphs_until(length: int, seed_: int = 3) -> str:
-    """Paragraphs of five filler sentences until the text reaches `length` characters."""
-    out, sentences = [], iter(filler(10_000, seed_))
-    while sum(len(p) + 2 for p in out) < length:
-        out.append(" ".join(next(sentences) for _ in range(5)))
-    return "\n\n".join(out)
-
-
-def long_note_with_signal_near_the_end() -> str:
-    text = paragraphs_until(59_000) + "\n\n" + f"Late in the call: {SIGNAL} Thanks all."
-    assert 59_000 < len(text) < 61_000 and text.index(SIGNAL) > 58_000
-    return text
 
 
 def note_straddling_the_first_cut(size: int = 24_000) -> str:

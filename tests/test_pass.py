@@ -11,7 +11,7 @@ from engine.jobs import run_job, undo_job
 from engine.models import ActionKind
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, NOTES, file_digest, finding, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
+from tests.standins.scripted_model import ScriptedModel
 
 
 async def actions(settings, run_id):
@@ -302,3 +302,41 @@ async def test_the_gates_writer_refuses_a_field_outside_scouts_namespace_before_
     after = await snapshot(settings.workspace)
     assert (after[deal_id][pain.scout.name], after[deal_id][pain.rep.name]) == ("kept", "promoted")
     assert {d: v for d, v in after.items() if d != deal_id} == {d: v for d, v in before.items() if d != deal_id}
+
+
+async def test_a_renamed_deal_or_retitled_or_reattributed_note_is_extracted_again(make_settings):
+    from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
+    from tests.standins.scripted_model import ScriptedModel
+
+    settings = make_settings()
+    data = small_pipeline()
+    await seed(settings.workspace, data)
+    model = ScriptedModel(GOOD_SCRIPT)
+
+    async def pass_() -> int:
+        before = model.calls
+        await run_job(settings, apply=False, extractor=model.extractor())
+        return model.calls - before
+
+    assert await pass_() == 4  # one request per deal with notes
+    assert await pass_() == 0  # unchanged: all from the cache
+
+    d2, n3 = data.deals[1], next(n for n in data.notes if n.id == "n3")  # the prompt names both
+    assert d2.id == n3.deal_id == "d2"
+    for obj, attr, value in ((d2, "name", "Globex — Expansion (EMEA)"), (n3, "title", "Call n3 (corrected)"),
+                             (n3, "author", "Sam Lee")):
+        setattr(obj, attr, value)
+        await seed(settings.workspace, data)
+        assert await pass_() == 1  # exactly d2, whose prompt changed
+        assert await pass_() == 0
+
+
+def test_one_rule_decides_what_the_cache_keeps():
+    from engine.extract import batch
+    from engine.extract.cache import worth_caching
+    from engine.models import DroppedFinding, Extraction
+
+    cut_short = Extraction(model="m", dropped=[DroppedFinding(concept="*", reason="max_tokens")])
+    fine = Extraction(model="m", dropped=[DroppedFinding(concept="metrics", reason="not verbatim")])
+    assert (worth_caching(cut_short), worth_caching(fine)) == (False, True)
+    assert batch.cacheable is worth_caching

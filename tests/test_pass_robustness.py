@@ -8,7 +8,7 @@ from engine.jobs import run_job
 from engine.models import ActionKind, Deal, Extraction, Note
 from engine.provenance import ActionRow, ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, finding, seed, small_pipeline, snapshot
-from tests.scripted_model import ScriptedModel
+from tests.standins.scripted_model import ScriptedModel
 
 
 async def actions(settings, run_id):

@@ -29,7 +29,7 @@ from engine.provenance import ActionRow, ProvenanceStore
 from engine.runner import run_pass
 from engine.settings import Settings
 from tests.pipeline import small_pipeline
-from tests.standin_server import StandInServer
+from tests.standins.http_server import StandInServer
 from tests.standins import attio as attio_standin
 from tests.standins import hubspot as hubspot_standin
 from tests.standins.contract import FakeClock

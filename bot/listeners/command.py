@@ -16,7 +16,8 @@ from engine.crm.base import CRMError
 from engine.crm.factory import open_reader
 from engine.dealview import lookup
 from engine.extract.base import Extractor
-from engine.provenance import ProvenanceStore
+from engine.provenance import open_log_reader
+from engine.store import LogReader
 from engine.settings import Settings
 
 log = logging.getLogger("scout.bot")
@@ -31,10 +32,10 @@ async def answer(settings: Settings, query: str, extractor: Extractor | None) ->
         crm = await open_reader(settings)
     except CRMError as exc:
         return blocks.error_blocks(f"Scout cannot read the CRM: {exc}"), "Scout cannot read the CRM"
-    store = None
+    store: LogReader | None = None
     try:
         if settings.log_db.exists():
-            store = await ProvenanceStore.open(settings.log_db, readonly=True)
+            store = await open_log_reader(settings.log_db)
         result = await lookup(query, crm, store, extractor, settings.field_map)
     except CRMError as exc:
         return blocks.error_blocks(f"Scout cannot read the CRM: {exc}"), "Scout cannot read the CRM"

@@ -15,7 +15,8 @@ from engine.demo import MAX_DEALS, generate_demo
 from engine.crm.factory import open_reader
 from engine.dealview import format_candidates, format_view, lookup
 from engine.jobs import run_job, setup_job, undo_job
-from engine.provenance import ProvenanceStore
+from engine.provenance import open_log_reader
+from engine.store import LogReader
 from engine.settings import Settings
 from engine.summary import format_summary
 from engine.undo import LAST, RunRef
@@ -111,7 +112,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run_status(settings: Settings, run_id: int) -> str | None:
     """The run's status as the runner recorded it: the summary carries counts, the log says how it ended."""
-    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    store = await open_log_reader(settings.log_db)
     try:
         run = await store.get_run(run_id)
     finally:
@@ -136,9 +137,9 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
     async with AsyncExitStack() as opened:  # whatever fails, what was opened is closed (or the process hangs)
         crm = await open_reader(settings)
         opened.push_async_callback(crm.aclose)
-        log = None
+        log: LogReader | None = None
         if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
-            log = await ProvenanceStore.open(settings.log_db, readonly=True)
+            log = await open_log_reader(settings.log_db)
             opened.push_async_callback(log.aclose)
         extractor = None if args.no_extract else build_extractor(settings)
         result = await lookup(name, crm, log, extractor, settings.field_map)

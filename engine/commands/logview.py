@@ -10,7 +10,8 @@ from engine.commands.core import positive_int
 from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.fieldtypes import display
 from engine.models import ActionKind
-from engine.provenance import ProvenanceStore, RunRow
+from engine.provenance import open_log_reader
+from engine.store import RunRow
 from engine.settings import Settings
 
 RUNS_SHOWN = 20
@@ -50,7 +51,7 @@ async def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
     if settings.log_db.stat().st_size == 0:
         raise CommandError(f"the provenance log {settings.log_db} is empty (0 bytes): no runs recorded yet; "
                            "`scout run` starts it", EXIT_NOT_FOUND)
-    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    store = await open_log_reader(settings.log_db)
     try:
         if args.run is None:
             runs = await store.list_runs(args.limit or RUNS_SHOWN)

@@ -20,7 +20,7 @@ from engine.extract.cache import worth_caching
 from engine.errors import BatchGone  # noqa: F401 (re-exported)
 from engine.medic import FieldMap
 from engine.models import Deal, Extraction, Note, Usage
-from engine.provenance import BatchEntry, ProvenanceStore
+from engine.store import BatchEntry, Batches
 
 log = logging.getLogger("scout.batch")
 
@@ -111,7 +111,7 @@ def custom_ids(keys: list[tuple[str, int]]) -> list[str]:
 
 
 async def submit(
-    source: SupportsBatch, store: ProvenanceStore, run_id: int, pending: list[PendingDeal], field_map: FieldMap
+    source: SupportsBatch, store: Batches, run_id: int, pending: list[PendingDeal], field_map: FieldMap
 ) -> tuple[str, list[BatchEntry]]:
     """Submits one batch for every pending deal and records it before anything else can go wrong."""
     bodies = [(p, i, params) for p in pending

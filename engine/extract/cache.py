@@ -11,7 +11,7 @@ import json
 from engine.extract.base import Extractor
 from engine.medic import FieldMap
 from engine.models import Deal, Extraction, Note, Usage
-from engine.provenance import ProvenanceStore
+from engine.store import ExtractionCache
 
 
 def cache_key(deal: Deal, notes: list[Note], extractor: Extractor, field_map: FieldMap) -> str:
@@ -33,7 +33,7 @@ def worth_caching(extraction: Extraction) -> bool:
 
 
 async def cached_extract(
-    store: ProvenanceStore, extractor: Extractor, deal: Deal, notes: list[Note], field_map: FieldMap
+    store: ExtractionCache, extractor: Extractor, deal: Deal, notes: list[Note], field_map: FieldMap
 ) -> tuple[Extraction, bool]:
     """(extraction, hit). A hit reports zero usage: nothing was spent this time."""
     key = cache_key(deal, notes, extractor, field_map)

@@ -11,7 +11,7 @@ A batch is answered as the API does: `POST /v1/messages/batches` returns it `in_
 results are JSON Lines (`{"custom_id", "result": {"type": "succeeded", "message": ...}}`, or `errored`,
 `expired`, `canceled`), read by the SDK from that URL. The server's state outlives any one client, so a
 "restarted process" (a new extractor) can poll a batch an earlier one submitted. Replies queued on the
-base stand-in (tests/anthropic_standin.py) are served first.
+base stand-in (tests/standins/anthropic_api.py) are served first.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import httpx2
 
 from engine.extract.claude import TOOL_NAME, ClaudeExtractor
-from tests.anthropic_standin import AnthropicStandIn, RecordedRequest, error_body, message, usage_body
+from tests.standins.anthropic_api import AnthropicStandIn, RecordedRequest, error_body, message, usage_body
 
 _NOTE_ID = re.compile(r'<<note id="([^"]+)"')
 _BATCH = re.compile(r"^/v1/messages/batches/([^/]+)$")
@@ -174,7 +174,7 @@ def tool_reply(params: dict[str, Any], findings: list[dict[str, Any]], usage: di
 
 
 class ScriptedServer(ModelServer):
-    """Proposes the findings scripted for each note id it sees (as tests/scripted_model.py does)."""
+    """Proposes the findings scripted for each note id it sees (as tests/standins/scripted_model.py does)."""
 
     def __init__(self, script: dict[str, list[dict[str, Any]]], **kwargs: Any):
         super().__init__(**kwargs)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 
 from engine.extract.claude import ClaudeExtractor
-from tests.anthropic_standin import AnthropicStandIn, message, usage_body
+from tests.standins.anthropic_api import AnthropicStandIn, message, usage_body
 
 _NOTE_ID = re.compile(r'<<note id="([^"]+)"')
 

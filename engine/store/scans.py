@@ -1,0 +1,15 @@
+"""Scan marks: when each deal was last scanned, per mode, so passes rotate through the pipeline."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from engine.store.actions import ActionRow
+
+
+class ScanMarks(Protocol):
+    async def last_scanned(self, dry_run: bool | None = None) -> dict[str, str]: ...
+
+    async def log_scanned(
+        self, rows: list[ActionRow], deal_id: str, run_id: int, *, counted: bool = True
+    ) -> None: ...

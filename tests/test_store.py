@@ -1,0 +1,56 @@
+"""The provenance store behind small interfaces: the read-only faces get a reader with no write method."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import typing
+from pathlib import Path
+
+from engine import dealview
+from engine.provenance import ProvenanceStore, open_log_reader
+from engine.store import LogReader, ProvenanceLog
+
+ROOT = Path(__file__).resolve().parent.parent
+READS = {"get_run", "list_runs", "actions_for_run", "latest_for_field", "last_scanned", "aclose"}
+
+
+def _members(cls: type) -> set[str]:
+    return {name for name, _ in inspect.getmembers(cls, inspect.isfunction) if not name.startswith("_")}
+
+
+def test_the_log_reader_protocol_has_no_write_method() -> None:
+    writes = _members(ProvenanceLog) - READS  # everything else the log can do changes it
+    assert {"log", "start_run", "cache_put", "acquire_lock", "record_batch", "record_review"} <= writes
+    assert _members(LogReader) == READS
+    assert not _members(LogReader) & writes
+
+
+async def test_the_reader_handed_out_has_only_the_readers_methods(tmp_path) -> None:
+    path = tmp_path / "log.sqlite"
+    store = await ProvenanceStore.open(path)
+    run_id = await store.start_run("pass", dry_run=True, dry_run_reason="no --apply")
+    await store.aclose()
+    reader = await open_log_reader(path)
+    try:
+        assert {name for name in dir(reader) if not name.startswith("_")} == READS
+        assert (await reader.get_run(run_id)).kind == "pass"
+        assert [r.id for r in await reader.list_runs()] == [run_id]
+    finally:
+        await reader.aclose()
+
+
+def _calls(path: Path, function: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.AsyncFunctionDef) and n.name == function)
+    return {ast.unparse(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}
+
+
+def test_scout_and_scout_deal_are_handed_only_the_reader() -> None:
+    assert typing.get_type_hints(dealview.lookup)["log"] == LogReader | None
+    assert typing.get_type_hints(dealview.build_view)["log"] == LogReader | None
+    for path, function in ((ROOT / "bot/listeners/command.py", "answer"),
+                           (ROOT / "engine/commands/core.py", "cmd_deal")):
+        calls = _calls(path, function)
+        assert "open_log_reader" in calls, path
+        assert not {c for c in calls if "ProvenanceStore" in c}, path
