@@ -21,6 +21,8 @@ Block = dict[str, Any]
 
 PROMOTE = "scout_promote"
 DISMISS = "scout_dismiss"
+PROMOTE_ALL = "scout_promote_all"
+MAX_BLOCKS = 50  # Slack's cap on one message
 REVIEW_BLOCK = "scout_review"  # the actions block holding the two buttons
 STATUS_BLOCK = "scout_status"  # the context line saying what happened to the suggestion
 
@@ -183,7 +185,8 @@ def summary_header(s: RunSummary) -> str:
     return f":white_check_mark: LIVE — {s.written} suggestion(s) written to scout_* fields"
 
 
-def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int, note: str | None = None) -> list[Block]:
+def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int, note: str | None = None,
+                   deals_posted: int = 0, deals_waiting: int = 0) -> list[Block]:
     counts = (f"*{s.written} written, {s.would_write} would-write, {s.skipped} skipped, {s.dropped} dropped"
               + (f", {s.failed} failed" if s.failed else "") + f"* · scanned {s.scanned}/{s.total} (cap {s.cap})")
     blocks = [header(summary_header(s)), section(counts)]
@@ -198,8 +201,12 @@ def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int, note: s
     if failed:
         facts.append(f":x: the pass failed; see `scout log {s.run_id}`")
     blocks.append(context(" · ".join(f for f in facts if f)))
-    blocks.append(section(f":thread: {new_suggestions} new suggestion(s) in the thread, each with Promote and Dismiss."
-                          if new_suggestions else "No new suggestions this run."))
+    if not new_suggestions:
+        blocks.append(section("No new suggestions this run."))
+        return blocks
+    line = (f":thread: {new_suggestions} new suggestion(s): {deals_posted} deal(s) posted in the thread, one message "
+            "each with Promote and Dismiss")
+    blocks.append(section(line + (f"; {deals_waiting} more in the review queue." if deals_waiting else ".")))
     return blocks
 
 
@@ -219,38 +226,87 @@ def job_failed_blocks(reason: str) -> list[Block]:
             context("Nothing half-done is left unlogged; see `scout log` for what the pass recorded.")]
 
 
-# -- one suggestion, in the thread -----------------------------------------------------------------------------
+# -- one deal's suggestions, in the thread ------------------------------------------------------------------------
 
 
-def suggestion_blocks(row: ActionRow, *, rep_field: str, url: str | None) -> list[Block]:
+def _ids(block_id: str, sid: int) -> str:
+    return f"{block_id}:{sid}"
+
+
+def _confirm(title: str, text: str, yes: str) -> Block:
+    return {"title": {"type": "plain_text", "text": title[:100]}, "text": _md(text[:300]),
+            "confirm": {"type": "plain_text", "text": yes}, "deny": {"type": "plain_text", "text": "Cancel"}}
+
+
+def _suggestion(row: ActionRow, rep_field: str, notes: dict[str, tuple[str, str]]) -> list[Block]:
+    """Three blocks, always: the value and quote, a status line, the buttons (so a click never adds a block)."""
+    assert row.id is not None
     rehearsed = row.action is ActionKind.WOULD_WRITE
-    where = (f"_rehearsal: not written to `{row.field}`_" if rehearsed else f"_written to `{row.field}`_")
-    text = (f"{deal_link(row.deal_name or row.deal_id or '?', url)} · {label(row.concept or '')}\n"
-            f"*{esc(row.new, 500)}*  {where}")
-    blocks = [section(text)]
+    where = f"_rehearsal: not written to `{row.field}`_" if rehearsed else f"_written to `{row.field}`_"
+    value = f"*{esc(row.new, 500)}*"
+    if row.previous not in (None, "", []):
+        value = f"{esc(row.previous, 300)} → {value}"
+    text = f"*{label(row.concept or '')}*: {value}  {where}"
     if row.excerpt:
-        blocks.append(section(f"> “{esc(row.excerpt, 800)}”"))
-    blocks.append(context(f"note {esc(row.note_id or '?', 60)} · run {row.run_id} · suggestion #{row.id} · "
-                          f"Promote writes it into the rep's field `{rep_field}` (needs LIVE_WRITES=1)"))
-    value = str(row.id)
-    blocks.append({
-        "type": "actions", "block_id": REVIEW_BLOCK,
-        "elements": [
-            {"type": "button", "action_id": PROMOTE, "style": "primary", "value": value,
+        date, author = notes.get(row.note_id or "", ("", ""))
+        by = " · ".join(p for p in (f"note of {esc(date, 30)}" if date else f"note {esc(row.note_id or '?', 60)}",
+                                     f"by {esc(author, 80)}" if author else "") if p)
+        text += f"\n> “{esc(row.excerpt, 800)}”\n{by}"
+    value_id = str(row.id)
+    return [
+        section(text),
+        context(f"suggestion #{row.id} · run {row.run_id} · Promote writes it into the rep's field `{rep_field}` "
+                "(needs LIVE_WRITES=1)", block_id=_ids(STATUS_BLOCK, row.id)),
+        {"type": "actions", "block_id": _ids(REVIEW_BLOCK, row.id), "elements": [
+            {"type": "button", "action_id": PROMOTE, "style": "primary", "value": value_id,
              "text": {"type": "plain_text", "text": "Promote"},
-             "confirm": {"title": {"type": "plain_text", "text": "Promote this suggestion?"},
-                         "text": _md(f"Writes it into `{rep_field}` if that field is still empty."),
-                         "confirm": {"type": "plain_text", "text": "Promote"},
-                         "deny": {"type": "plain_text", "text": "Cancel"}}},
-            {"type": "button", "action_id": DISMISS, "value": value,
+             "confirm": _confirm("Promote this suggestion?", f"Writes it into `{rep_field}` if that field is still "
+                                 "empty.", "Promote")},
+            {"type": "button", "action_id": DISMISS, "value": value_id,
              "text": {"type": "plain_text", "text": "Dismiss"}},
-        ],
-    })
-    return blocks
+        ]},
+    ]
 
 
-def suggestion_text(row: ActionRow) -> str:
-    return plain(f"Suggestion for {row.deal_name}: {row.field} = {display(row.new)}")
+def _promote_all(pending: list[tuple[int, str]]) -> Block:
+    """The button names the suggestions it promotes; its confirmation names the rep fields they go into."""
+    fields = ", ".join(f"`{f}`" for _, f in pending)
+    return {"type": "button", "action_id": PROMOTE_ALL, "value": ",".join(f"{i}:{f}" for i, f in pending)[:2000],
+            "text": {"type": "plain_text", "text": "Promote all"},
+            "confirm": _confirm(f"Promote all {len(pending)}?", f"Writes {fields}, each only if still empty.",
+                                "Promote all")}
+
+
+def promote_all_ids(value: str) -> list[str]:
+    """The suggestion ids a Promote all button names (unchecked text: the caller validates each)."""
+    return [part.split(":", 1)[0] for part in value.split(",") if part]
+
+
+def deal_messages(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str | None,
+                  notes: dict[str, tuple[str, str]]) -> list[tuple[list[ActionRow], list[Block]]]:
+    """One deal's suggestions as Slack messages: one, or more when they pass Slack's 50-block cap.
+
+    Each message leads with the deal and a "Promote all" for the suggestions it holds; each comes with its rows.
+    """
+    per_message = (MAX_BLOCKS - 2) // 3
+    chunks = [rows[i:i + per_message] for i in range(0, len(rows), per_message)]
+    name = rows[0].deal_name or rows[0].deal_id or "?"
+    out = []
+    for n, chunk in enumerate(chunks, 1):
+        part = f" (part {n} of {len(chunks)})" if len(chunks) > 1 else ""
+        head = section(f"{deal_link(name, url)}{part} · {len(chunk)} suggestion(s)")
+        every = {"type": "actions", "block_id": PROMOTE_ALL, "elements": [
+            _promote_all([(r.id or 0, rep_fields[r.concept or ""]) for r in chunk])]}
+        blocks = [head, every]
+        for row in chunk:
+            blocks.extend(_suggestion(row, rep_fields[row.concept or ""], notes))
+        out.append((chunk, blocks))
+    return out
+
+
+def deal_text(rows: list[ActionRow]) -> str:
+    return plain(f"{len(rows)} suggestion(s) for {rows[0].deal_name}: "
+                 + "; ".join(f"{r.field} = {display(r.new)}" for r in rows))
 
 
 # -- after a click ----------------------------------------------------------------------------------------------
@@ -279,10 +335,30 @@ def _after_colon(detail: str) -> str:
     return detail.split(": ", 1)[1] if ": " in detail else detail
 
 
-def reviewed_blocks(original: list[Block], line: str, *, keep_buttons: bool) -> list[Block]:
-    """The posted suggestion with its status line replaced, and the buttons gone once it is settled."""
-    kept = [b for b in original if b.get("block_id") != STATUS_BLOCK
-            and (keep_buttons or b.get("block_id") != REVIEW_BLOCK)]
-    status = context(line, block_id=STATUS_BLOCK)
-    at = next((i for i, b in enumerate(kept) if b.get("block_id") == REVIEW_BLOCK), len(kept))
-    return kept[:at] + [status] + kept[at:]
+def reviewed_blocks(original: list[Block], line: str, *, keep_buttons: bool, suggestion_id: int) -> list[Block]:
+    """The posted message with that suggestion's status line replaced, and its buttons gone once it is settled."""
+    status_id, review_id = _ids(STATUS_BLOCK, suggestion_id), _ids(REVIEW_BLOCK, suggestion_id)
+    out: list[Block] = []
+    for b in original:
+        if b.get("block_id") == status_id:
+            out.append(context(line, block_id=status_id))
+        elif b.get("block_id") == review_id:
+            if keep_buttons:
+                out.append(b)
+        elif b.get("block_id") == PROMOTE_ALL and not keep_buttons:
+            out.append(_without(b, suggestion_id))
+        else:
+            out.append(b)
+    # Promote all with nothing left to promote goes too.
+    return [b for b in out if not (b.get("block_id") == PROMOTE_ALL and not b["elements"])]
+
+
+def _without(block: Block, suggestion_id: int) -> Block:
+    """Promote all, no longer naming a settled suggestion."""
+    elements = []
+    for e in block.get("elements", []):
+        pending = [p.split(":", 1) for p in str(e.get("value", "")).split(",") if ":" in p]
+        left = [(int(i), f) for i, f in pending if i.isdigit() and i != str(suggestion_id)]
+        if left:
+            elements.append(_promote_all(left))
+    return {**block, "elements": elements}

@@ -22,7 +22,7 @@ from engine.errors import ScoutError
 from engine.crm.base import CRMError
 from engine.crm.factory import open_reader
 from engine.jobs import open_log
-from engine.models import Concept, RunSummary
+from engine.models import RunSummary
 from engine.provenance import ActionRow, RunRow
 from engine.settings import Settings
 
@@ -52,6 +52,8 @@ class PostResult(BaseModel):
     channel: str
     ts: str
     posted: int  # suggestions posted in the thread
+    deals: int = 0  # thread messages' deals
+    waiting: int = 0  # deals past SCOUT_THREAD_DEALS, left for the review queue
 
 
 def run_summary(run: RunRow) -> RunSummary:
@@ -66,28 +68,49 @@ def run_summary(run: RunRow) -> RunSummary:
     )
 
 
-async def deal_urls(settings: Settings, rows: list[ActionRow]) -> dict[str, str | None]:
-    """Deal links for the thread: from SCOUT_DEAL_URL when set, else as the CRM reports them (best effort)."""
+class DealContext(BaseModel):
+    """What the thread shows around a deal's suggestions, read from the CRM (best effort)."""
+
+    urls: dict[str, str | None] = {}
+    notes: dict[str, tuple[str, str]] = {}  # note id -> (date, author)
+
+
+async def deal_context(settings: Settings, rows: list[ActionRow]) -> DealContext:
+    """Deal links (from SCOUT_DEAL_URL when set, else as the CRM reports them) and each quoted note's date/author."""
     ids = sorted({r.deal_id for r in rows if r.deal_id})
+    out = DealContext(urls={i: None for i in ids})
     if not ids:
-        return {}
+        return out
     if settings.deal_url_template:
-        return {i: settings.deal_url_template.format(id=i) for i in ids}
-    urls: dict[str, str | None] = {i: None for i in ids}
+        out.urls = {i: settings.deal_url_template.format(id=i) for i in ids}
     try:
         crm = await open_reader(settings)
     except CRMError as exc:
-        log.warning("deal links left out: %s", exc)
-        return urls
+        log.warning("deal links and note dates left out: %s", exc)
+        return out
     try:
         for deal_id in ids:
             try:
-                urls[deal_id] = (await crm.get_deal(deal_id)).url
+                if not settings.deal_url_template:
+                    out.urls[deal_id] = (await crm.get_deal(deal_id)).url
+                for note in await crm.list_notes(deal_id):
+                    out.notes[note.id] = (note.created_at.date().isoformat(), note.author)
             except CRMError:
-                pass  # a deal gone since the pass still gets its suggestion posted, unlinked
+                pass  # a deal gone since the pass still gets its suggestions posted, unlinked
     finally:
         await crm.aclose()
-    return urls
+    return out
+
+
+def by_deal(rows: list[ActionRow]) -> list[list[ActionRow]]:
+    """Consecutive rows of one deal together (the rows come sorted by deal)."""
+    groups: list[list[ActionRow]] = []
+    for row in rows:
+        if groups and groups[-1][0].deal_id == row.deal_id:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
 
 
 async def post_run_summary(
@@ -105,15 +128,19 @@ async def post_run_summary(
         summary = run_summary(run)
         order = {str(c): i for i, c in enumerate(settings.field_map.concepts)}
         # Grouped by deal, MEDIC order within a deal: passes log deals concurrently, readers want them together.
-        fresh = sorted(await store.new_suggestions(run_id),
+        # What an earlier post left unposted comes along: nothing unposted is lost.
+        fresh = sorted(await store.new_suggestions(run_id) + await store.unposted_earlier(run_id),
                        key=lambda r: ((r.deal_name or "").casefold(), r.deal_id or "", order.get(r.concept or "", 99)))
-        urls = await deal_urls(settings, fresh)
+        deals = by_deal(fresh)
+        posting, waiting = deals[:settings.thread_deals], deals[settings.thread_deals:]
+        ctx = await deal_context(settings, [r for d in posting for r in d])
+        rep_fields = {c.value: f.rep.name for c, f in settings.field_map.concepts.items()}
         try:
             head = await pacer.call(partial(
                 client.chat_postMessage, channel=value(settings, "summary_channel"),
                 text=blocks.summary_text(summary),
                 blocks=blocks.summary_blocks(summary, failed=run.status == "failed", new_suggestions=len(fresh),
-                                             note=note),
+                                             note=note, deals_posted=len(posting), deals_waiting=len(waiting)),
                 unfurl_links=False, unfurl_media=False,
             ))
         except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -121,18 +148,20 @@ async def post_run_summary(
             raise PostFailed(f"Slack refused the run summary (chat.postMessage: {why}); nothing was posted. "
                              + _HINTS.get(why, "The pass itself is logged: see `scout log`.")) from exc
         channel, thread_ts = head["channel"], head["ts"]
-        for done, row in enumerate(fresh):
-            assert row.concept is not None  # a suggestion row always names its concept
-            rep_field = settings.field_map.concepts[Concept(row.concept)].rep.name
-            try:
-                reply = await pacer.call(partial(
-                    client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=blocks.suggestion_text(row),
-                    blocks=blocks.suggestion_blocks(row, rep_field=rep_field, url=urls.get(row.deal_id or "")),
-                    unfurl_links=False, unfurl_media=False,
-                ))
-            except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise PostFailed(f"Slack stopped posting the thread (chat.postMessage: {_why(exc)}) after {done} of "
-                                 f"{len(fresh)} suggestion(s); the summary is posted, the rest are not.") from exc
-            # Recorded one by one: if posting stops half-way, what was posted is not posted again.
-            await store.record_post(row, channel, reply["ts"], thread_ts)
-    return PostResult(channel=channel, ts=thread_ts, posted=len(fresh))
+        for done, deal in enumerate(posting):
+            url = ctx.urls.get(deal[0].deal_id or "")
+            messages = blocks.deal_messages(deal, rep_fields=rep_fields, url=url, notes=ctx.notes)
+            for rows, message in messages:
+                try:
+                    reply = await pacer.call(partial(
+                        client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=blocks.deal_text(rows),
+                        blocks=message, unfurl_links=False, unfurl_media=False,
+                    ))
+                except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    raise PostFailed(f"Slack stopped posting the thread (chat.postMessage: {_why(exc)}) after {done} "
+                                     f"of {len(posting)} deal(s); the summary is posted, the rest are not.") from exc
+                # Recorded message by message: if posting stops half-way, what was posted is not posted again.
+                for row in rows:
+                    await store.record_post(row, channel, reply["ts"], thread_ts)
+    return PostResult(channel=channel, ts=thread_ts, posted=sum(len(d) for d in posting), deals=len(posting),
+                      waiting=len(waiting))

@@ -422,6 +422,32 @@ class ProvenanceStore:
             out.append(row)
         return out
 
+    async def unposted_earlier(self, run_id: int) -> list[ActionRow]:
+        """Earlier passes' suggestions (same mode as this run) never posted nor decided, and not replaced since.
+
+        A thread cut short (restart, Slack outage, 429 storm) or capped leaves these behind; a live pass that
+        finds the value already held logs no new suggestion, so without this they would never be posted.
+        """
+        run = await self.get_run(run_id)
+        if run is None:
+            return []
+        rows = await self._db.execute_fetchall(
+            "SELECT a.* FROM actions a JOIN runs r ON r.id = a.run_id WHERE r.kind = 'pass' AND a.run_id < ?"
+            " AND r.dry_run = ? AND a.action IN (?, ?) ORDER BY a.id",
+            (run_id, int(run.dry_run), *[a.value for a in SUGGESTIONS]),
+        )
+        newest: dict[tuple[str | None, str | None], ActionRow] = {}
+        for row in (r for r in map(self._action, rows) if is_suggestion(r)):
+            newest[(row.deal_id, row.field)] = row  # a later suggestion for the field replaces an earlier one
+        for row in await self.run_suggestions(run_id):
+            newest.pop((row.deal_id, row.field), None)  # this run's own suggestion is the one that counts
+        out = []
+        for row in newest.values():
+            key = suggestion_key(row)
+            if await self.post_for(key) is None and await self.final_decision(key) is None:
+                out.append(row)
+        return out
+
     async def post_for(self, key: str) -> SlackPostRow | None:
         rows = list(await self._db.execute_fetchall("SELECT * FROM slack_posts WHERE suggestion_key = ?", (key,)))
         return SlackPostRow.model_validate(dict(rows[0])) if rows else None

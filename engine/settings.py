@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     summary_channel: str | None = Field(default=None, validation_alias="SCOUT_SUMMARY_CHANNEL")
+    # Deals posted to the summary thread per run; the rest wait in the review queue (one message per deal).
+    thread_deals: int = Field(default=25, ge=1, le=1000, validation_alias="SCOUT_THREAD_DEALS")
     reviewers: str = Field(default="", validation_alias="SCOUT_REVIEWERS")
     reviewer_group: str | None = Field(default=None, validation_alias="SCOUT_REVIEWER_GROUP")
     schedule: str = Field(default="0 7 * * 1-5", validation_alias="SCOUT_SCHEDULE")

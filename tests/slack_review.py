@@ -10,7 +10,7 @@ from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
 from tests.standins.clock import FakeTime
 from tests.standins.scripted_model import ScriptedModel
-from tests.standins.slack_api import SlackStandIn
+from tests.standins.slack_api import SlackStandIn, button_click
 
 REVIEWER = "U0REVIEWER"
 
@@ -29,11 +29,25 @@ def app_for(settings, script=GOOD_SCRIPT):
 
 
 def message_for(slack: SlackStandIn, field: str) -> dict:
-    return next(m for m in slack.messages.values() if f": {field} = " in m["text"])
+    """The deal's thread message holding the suggestion for `field`."""
+    return next(m for m in slack.messages.values() if "thread_ts" in m and f"{field} = " in m["text"])
 
 
-def status(message: dict) -> str | None:
-    block = next((b for b in message["blocks"] if b.get("block_id") == "scout_status"), None)
+def posted_id(message: dict, field: str) -> int:
+    """The suggestion for `field` in a deal message: its value section, then its status line and buttons."""
+    at = next(i for i, b in enumerate(message["blocks"])
+              if b["type"] == "section" and f"`{field}`" in b["text"]["text"])
+    return int(message["blocks"][at + 1]["block_id"].split(":")[1])
+
+
+def field_click(message: dict, field: str, action: str, **kw) -> str:
+    """The click on the Promote or Dismiss button of the suggestion for `field` in a deal message."""
+    return button_click(message, action, block_id=f"scout_review:{posted_id(message, field)}", **kw)
+
+
+def status(message: dict, field: str) -> str | None:
+    sid = posted_id(message, field)
+    block = next((b for b in message["blocks"] if b.get("block_id") == f"scout_status:{sid}"), None)
     return block["elements"][0]["text"] if block else None
 
 

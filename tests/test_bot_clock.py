@@ -43,7 +43,7 @@ async def test_the_scheduled_job_runs_a_pass_and_posts_its_summary(env, slack):
     assert header(head) == ":rotating_light: DRY RUN — nothing was written"
     assert "Scheduled passes rehearse until SCOUT_SCHEDULE_APPLY=1 (the schedule's --apply) and LIVE_WRITES=1." \
         in flat(head)
-    assert f"run {outcome.run_id}" in flat(head) and len(replies) == 6
+    assert f"run {outcome.run_id}" in flat(head) and len(replies) == 3  # one message per deal
 
 
 async def test_the_scheduled_job_writes_when_both_of_its_locks_are_open(env, slack):

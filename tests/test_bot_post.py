@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+import aiosqlite
 import pytest
 
+from bot import blocks
 from bot.config import MissingSetting, web_client
-from bot.post import post_run_summary
+from engine.models import ActionKind
+from engine.provenance import ActionRow
+from bot.pacing import Pacer
+from bot.post import PostFailed, post_run_summary
 from engine.jobs import run_job
 from engine.models import Deal
 from tests.pipeline import GOOD_SCRIPT, T0, seed, small_pipeline, snapshot
-from tests.slack_review import REVIEWER, app_for, posted_pass, status
+from tests.slack_review import REVIEWER, app_for, message_for, posted_id, posted_pass, status
 from tests.standins.clock import FakeTime
 from tests.standins.scripted_model import ScriptedModel
 from tests.standins.slack_api import (CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch, slash_command,
@@ -49,7 +54,7 @@ def flat(post: dict) -> str:
     return "\n".join(out)
 
 
-async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threaded_message_per_suggestion(
+async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threaded_message_per_deal(
         settings, slack):
     summary, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
     clock = FakeTime()
@@ -64,24 +69,77 @@ async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threade
     shown = flat(head)
     assert "*0 written, 6 would-write, 2 skipped, 0 dropped* · scanned 5/5 (cap 50)" in shown
     assert "Why a dry run: --apply was not given and LIVE_WRITES is not set. Nothing changed in the CRM" in shown
-    assert f"run {summary.run_id}" in shown and "6 new suggestion(s) in the thread" in shown
+    assert f"run {summary.run_id}" in shown
+    assert ":thread: 6 new suggestion(s): 3 deal(s) posted in the thread, one message each" in shown
 
-    assert result.posted == 6 and len(replies) == 6
+    assert (result.posted, result.deals, result.waiting) == (6, 3, 0) and len(replies) == 3
     assert all(r["thread_ts"] == result.ts and r["channel"] == CHANNEL for r in replies)
-    seen = [(r["text"]) for r in replies]
-    assert seen == [f"Suggestion for {d}: {f} = {v}" for d, f, v in SUGGESTED]
-    first = replies[0]["blocks"]
-    assert first[0]["text"]["text"] == ("<https://crm.example/deals/d1|Acme Corp — Platform> · Economic buyer\n"
-                                        "*Dana Ruiz, CFO*  _rehearsal: not written to `scout_economic_buyer`_")
-    assert first[1]["text"]["text"] == "> “Dana Ruiz, the CFO, holds the budget and signs off”"
-    buttons = first[-1]
-    assert buttons["type"] == "actions" and buttons["block_id"] == "scout_review"
+    deals = [d for d, _, _ in SUGGESTED]
+    assert [r["text"] for r in replies] == [
+        f"{deals.count(d)} suggestion(s) for {d}: " + "; ".join(f"{f} = {v}" for dd, f, v in SUGGESTED if dd == d)
+        for d in dict.fromkeys(deals)]
+    acme = replies[0]["blocks"]
+    assert acme[0]["text"]["text"] == "<https://crm.example/deals/d1|Acme Corp — Platform> · 4 suggestion(s)"
+    (every,) = acme[1]["elements"]
+    assert every["text"]["text"] == "Promote all" and every["confirm"]["text"]["text"] == (
+        "Writes `economic_buyer`, `decision_criteria`, `identified_pain`, `competition`, each only if still empty.")
+    assert acme[2]["text"]["text"] == (
+        "*Economic buyer*: *Dana Ruiz, CFO*  _rehearsal: not written to `scout_economic_buyer`_\n"
+        "> “Dana Ruiz, the CFO, holds the budget and signs off”\nnote of 2026-09-01 · by Alex Rep")
+    buttons = acme[4]
+    assert buttons["type"] == "actions" and buttons["block_id"] == acme[3]["block_id"].replace("status", "review")
     assert [(b["action_id"], b["text"]["text"]) for b in buttons["elements"]] == [
         ("scout_promote", "Promote"), ("scout_dismiss", "Dismiss")]
     ids = {b["value"] for b in buttons["elements"]}
     assert len(ids) == 1 and ids.pop().isdigit()  # both carry the suggestion's action row id
+    assert len(acme) == 2 + 3 * 4
     # One message a second per channel: a wait before every reply, none before the first post.
-    assert clock.waits == [1.1] * 6
+    assert clock.waits == [1.1] * 3
+
+
+async def test_a_newer_suggestion_shows_what_it_replaces(make_settings, slack):
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                      SCOUT_SUMMARY_CHANNEL=CHANNEL)
+    await seed(s.workspace, small_pipeline())
+    await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    async with aiosqlite.connect(s.workspace) as db:  # an older suggestion Scout filed meanwhile
+        await db.execute("INSERT INTO deal_values (deal_id, field, value) VALUES ('d1', 'scout_competition', ?)",
+                         ('"Adaptive"',))
+        await db.commit()
+    summary, _ = await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    await post_run_summary(s, summary.run_id, pacer=FakeTime().pacer())
+
+    assert "*Competition*: Adaptive → *Blackline*  _rehearsal: not written to `scout_competition`_" in flat(
+        slack.posts()[1])
+
+
+async def test_the_thread_posts_at_most_the_deal_cap_and_the_summary_counts_the_rest(make_settings, slack):
+    s = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                      SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_THREAD_DEALS="2")
+    await seed(s.workspace, small_pipeline())
+    summary, _ = await run_job(s, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+
+    result = await post_run_summary(s, summary.run_id, pacer=FakeTime().pacer())
+
+    head, *replies = slack.posts()
+    assert ":thread: 6 new suggestion(s): 2 deal(s) posted in the thread, one message each with Promote and " \
+        "Dismiss; 1 more in the review queue." in flat(head)
+    assert (result.deals, result.waiting, len(replies)) == (2, 1, 2)
+
+
+async def test_a_deal_with_more_suggestions_than_one_message_holds_continues_in_a_second(settings, slack):
+    rows = [ActionRow(id=i, run_id=1, deal_id="d1", deal_name="Acme", concept="metrics", field="scout_metrics",
+                      action=ActionKind.WOULD_WRITE, new=f"value {i}", note_id="n1", excerpt=f"value {i}",
+                      dry_run=True) for i in range(1, 21)]
+
+    messages = blocks.deal_messages(rows, rep_fields={"metrics": "metrics"}, url=None, notes={})
+
+    assert [len(r) for r, _ in messages] == [16, 4]
+    assert all(len(b) <= 50 for _, b in messages)
+    assert [b[0]["text"]["text"] for _, b in messages] == ["*Acme* (part 1 of 2) · 16 suggestion(s)",
+                                                           "*Acme* (part 2 of 2) · 4 suggestion(s)"]
+    assert [r.id for r, _ in zip(rows, range(20))] == [r.id for chunk, _ in messages for r in chunk]
 
 
 async def test_a_live_run_is_posted_as_live(settings, make_settings, slack):
@@ -94,8 +152,8 @@ async def test_a_live_run_is_posted_as_live(settings, make_settings, slack):
     assert header(head) == ":white_check_mark: LIVE — 6 suggestion(s) written to scout_* fields"
     assert head["text"].startswith("LIVE. LIVE: 6 written, 0 would-write")
     assert "DRY RUN" not in flat(head) and "Why a dry run" not in flat(head)
-    assert len(replies) == 6
-    assert "_written to `scout_economic_buyer`_" in replies[0]["blocks"][0]["text"]["text"]
+    assert len(replies) == 3
+    assert "_written to `scout_economic_buyer`_" in flat(replies[0])
 
 
 async def test_suggestions_already_posted_are_not_posted_again(settings, slack):
@@ -110,7 +168,7 @@ async def test_suggestions_already_posted_are_not_posted_again(settings, slack):
     head = slack.posts()[-1]
     assert header(head) == ":rotating_light: DRY RUN — nothing was written"
     assert "No new suggestions this run." in flat(head)
-    assert len(slack.posts()) == 1 + 6 + 1
+    assert len(slack.posts()) == 1 + 3 + 1
 
 
 async def test_a_rate_limited_post_waits_as_told_and_is_not_lost(settings, slack):
@@ -123,11 +181,11 @@ async def test_a_rate_limited_post_waits_as_told_and_is_not_lost(settings, slack
     result = await post_run_summary(settings, summary.run_id, client=client, pacer=clock.pacer())
 
     assert result.posted == 6
-    assert len(slack.of("chat.postMessage")) == 8  # 1 summary + 6 replies + the refused attempt
-    assert len(slack.messages) == 7
-    assert [m["text"] for m in slack.messages.values()][1] == f"Suggestion for {SUGGESTED[0][0]}: " \
-        f"{SUGGESTED[0][1]} = {SUGGESTED[0][2]}"
-    assert clock.waits == [1.1, 7.0] + [1.1] * 5  # paced, then Retry-After honoured, then paced again
+    assert len(slack.of("chat.postMessage")) == 5  # 1 summary + 3 deal replies + the refused attempt
+    assert len(slack.messages) == 4
+    assert [m["text"] for m in slack.messages.values()][1].startswith(f"4 suggestion(s) for {SUGGESTED[0][0]}: "
+                                                                      f"{SUGGESTED[0][1]} = {SUGGESTED[0][2]}")
+    assert clock.waits == [1.1, 7.0] + [1.1] * 2  # paced, then Retry-After honoured, then paced again
 
 
 async def test_posting_needs_the_summary_channel(make_settings, slack):
@@ -159,7 +217,25 @@ def test_scout_run_post_posts_the_summary_from_the_command_line(make_settings, m
         head, *replies = slack.posts()
         assert head["blocks"][0]["text"]["text"] == ":rotating_light: DRY RUN — nothing was written"
         assert len(replies) == 1
-        assert replies[0]["text"].startswith("Suggestion for Hooli — Renewal: scout_paper_process = ")
+        assert replies[0]["text"].startswith("1 suggestion(s) for Hooli — Renewal: scout_paper_process = ")
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["rehearsal", "live"])
+async def test_a_thread_cut_short_is_finished_by_the_next_runs_post(settings, make_settings, slack, live):
+    settings = make_settings(LIVE_WRITES="1") if live else settings
+    model = ScriptedModel(GOOD_SCRIPT)
+    first, _ = await run_job(settings, apply=live, extractor=model.extractor())
+    slack.fail("chat.postMessage", 200, error="fatal_error", after=2)  # summary and Acme posted, then Slack fails
+    with pytest.raises(PostFailed, match="after 1 of 3 deal"):
+        await post_run_summary(settings, first.run_id, pacer=FakeTime().pacer())
+    second, _ = await run_job(settings, apply=live, extractor=model.extractor())  # live: logs them as already held
+
+    result = await post_run_summary(settings, second.run_id, pacer=FakeTime().pacer())
+
+    posts = slack.posts()  # summary, Acme, Hooli (refused), then the second summary and what it carries
+    assert [p["text"].split(":")[0] for p in posts[4:]] == ["1 suggestion(s) for Hooli — Renewal",
+                                                            "1 suggestion(s) for Initech — Pilot"]
+    assert result.posted == 2 and "2 new suggestion(s): 2 deal(s) posted" in flat(posts[3])
 
 
 @pytest.fixture
@@ -204,14 +280,14 @@ async def test_note_text_and_deal_data_cannot_ping_or_link_from_the_channel(env,
     quote = "<!channel> legal review starts next week, see <https://evil.example|the MSA>"
     script = {"n5": [{"concept": "identified_pain", "value": quote, "note_id": "n5", "excerpt": quote}]}
     await posted_pass(settings, apply=True, data=data, script=script)
-    message = next(m for m in slack.messages.values() if "scout_identified_pain" in m["text"])
+    message = message_for(slack, "scout_identified_pain")
 
-    await dispatch(app_for(settings, script), button_click(message, "scout_promote", user=REVIEWER,
-                                                           action_ts="1790000600.000001",
-                                                           response_url=slack.response_url()))
+    await dispatch(app_for(settings, script), button_click(
+        message, "scout_promote", user=REVIEWER, action_ts="1790000600.000001", response_url=slack.response_url(),
+        block_id=f"scout_review:{posted_id(message, 'scout_identified_pain')}"))
     await dispatch(app_for(settings, script), slash_command("hooli", slack.response_url()))
 
-    assert status(next(m for m in slack.messages.values() if "scout_identified_pain" in m["text"])).startswith(
+    assert status(message_for(slack, "scout_identified_pain"), "scout_identified_pain").startswith(
         ":white_check_mark: Promoted")
     sent = _mrkdwn_sent(slack)
     for raw in ("<!channel>", "<!here>", "<https://evil", "|Renewal>", "|MSA>"):

@@ -15,10 +15,12 @@ from engine.models import ActionKind, Person
 from engine.promote import ReviewOutcome, dismiss, promote
 from engine.provenance import ProvenanceStore
 from tests.pipeline import GOOD_SCRIPT, file_digest, seed, small_pipeline, snapshot
-from tests.slack_review import REVIEWER, app_for, log_rows, message_for, posted_pass, runs, status
+from tests.slack_review import (REVIEWER, app_for, field_click, log_rows, message_for, posted_id, posted_pass, runs,
+                                 status)
 from tests.standins.clock import FakeTime
 from tests.standins.scripted_model import ScriptedModel
 from tests.standins.slack_api import CHANNEL, SIGNING_SECRET, SlackStandIn, button_click, dispatch
+from tests.test_bot_post import flat
 
 PAIN = "Month-end close takes 12 days (manual reconciliation)"
 
@@ -36,13 +38,15 @@ async def slack():
 
 
 async def click(app, slack, field: str, action: str, *, user: str = REVIEWER, action_ts: str = "1790000100.000001"):
-    body = button_click(message_for(slack, field), action, user=user, action_ts=action_ts,
-                        response_url=slack.response_url("click"))
+    message = message_for(slack, field)
+    body = button_click(message, action, user=user, action_ts=action_ts, response_url=slack.response_url("click"),
+                        block_id=f"scout_review:{posted_id(message, field)}")
     return await dispatch(app, body), body
 
 
-def has_buttons(message: dict) -> bool:
-    return any(b.get("block_id") == "scout_review" for b in message["blocks"])
+def has_buttons(message: dict, field: str) -> bool:
+    sid = posted_id(message, field)
+    return any(b.get("block_id") == f"scout_review:{sid}" for b in message["blocks"])
 
 
 async def test_a_non_reviewer_is_politely_refused_and_nothing_happens(env, slack):
@@ -62,7 +66,7 @@ async def test_a_non_reviewer_is_politely_refused_and_nothing_happens(env, slack
     assert [c.method for c in slack.calls[calls_before:]] == ["auth.test", "chat.postEphemeral"]
     assert file_digest(settings.workspace) == crm_before
     assert len(await log_rows(settings)) == log_before
-    assert has_buttons(message_for(slack, "scout_identified_pain"))
+    assert has_buttons(message_for(slack, "scout_identified_pain"), "scout_identified_pain")
 
 
 async def test_members_of_the_reviewer_group_may_review_and_others_may_not(make_settings, slack):
@@ -80,7 +84,7 @@ async def test_members_of_the_reviewer_group_may_review_and_others_may_not(make_
     assert refusal.args["user"] == "U0STRANGER"
     (dismissed,) = await log_rows(settings, ActionKind.DISMISSED)
     assert dismissed.actor == "U0GROUPIE" and dismissed.field == "scout_competition"
-    assert status(message_for(slack, "scout_competition")).startswith(":no_entry_sign: Dismissed by <@U0GROUPIE>")
+    assert status(message_for(slack, "scout_competition"), "scout_competition").startswith(":no_entry_sign: Dismissed by <@U0GROUPIE>")
 
 
 async def test_promote_with_live_writes_unset_writes_nothing_and_says_why(env, slack):
@@ -92,9 +96,9 @@ async def test_promote_with_live_writes_unset_writes_nothing_and_says_why(env, s
 
     assert file_digest(settings.workspace) == crm_before
     message = message_for(slack, "scout_identified_pain")
-    assert status(message) == (":warning: Not written: LIVE_WRITES is not set; a promotion writes identified_pain "
+    assert status(message, "scout_identified_pain") == (":warning: Not written: LIVE_WRITES is not set; a promotion writes identified_pain "
                                f"only when LIVE_WRITES=1 (<@{REVIEWER}> clicked Promote)")
-    assert has_buttons(message)  # still promotable once the operator opens the lock
+    assert has_buttons(message, "scout_identified_pain")  # still promotable once the operator opens the lock
     (update,) = slack.of("chat.update")
     assert update.args["channel"] == CHANNEL and update.args["ts"] == message["ts"]
     (row,) = await log_rows(settings, ActionKind.WOULD_PROMOTE)
@@ -123,10 +127,10 @@ async def test_promote_live_writes_the_rep_field_logs_who_and_updates_the_messag
     promote_run = (await runs(settings))[-1]
     assert (promote_run.kind, promote_run.target_run, promote_run.written) == ("promote", summary.run_id, 1)
     message = message_for(slack, "scout_identified_pain")
-    assert status(message) == (f":white_check_mark: Promoted by <@{REVIEWER}> — written to `identified_pain`: "
+    assert status(message, "scout_identified_pain") == (f":white_check_mark: Promoted by <@{REVIEWER}> — written to `identified_pain`: "
                                f"*{PAIN}* · undo with `scout undo {promote_run.id}`")
-    assert not has_buttons(message)
-    assert f"*{PAIN}*" in message["blocks"][0]["text"]["text"]  # the suggestion itself is still shown
+    assert not has_buttons(message, "scout_identified_pain")
+    assert f"*{PAIN}*" in flat(message)  # the suggestion itself is still shown
 
     # The promotion is its own run: undoing it restores the empty rep field and leaves the pass's writes.
     gate, result = await undo_job(settings, promote_run.id, apply=True)
@@ -140,7 +144,7 @@ async def test_two_reviewers_clicking_at_once_write_once(env, slack):
     await posted_pass(settings, apply=True)
     app = app_for(settings)
     message = dict(message_for(slack, "scout_competition"))
-    clicks = [button_click(message, "scout_promote", user=user, action_ts=f"1790000200.00000{i}",
+    clicks = [field_click(message, "scout_competition", "scout_promote", user=user, action_ts=f"1790000200.00000{i}",
                            response_url=slack.response_url()) for i, user in enumerate((REVIEWER, "U0OTHER"))]
 
     await asyncio.gather(*(dispatch(app, c) for c in clicks))
@@ -154,7 +158,7 @@ async def test_two_reviewers_clicking_at_once_write_once(env, slack):
     assert note.args["user"] == loser
     assert note.args["text"] == f":information_source: Already promoted by <@{winner}>; nothing more was done"
     assert len(slack.of("chat.update")) == 1  # only the winner updates the message
-    assert status(message_for(slack, "scout_competition")).startswith(
+    assert status(message_for(slack, "scout_competition"), "scout_competition").startswith(
         f":white_check_mark: Promoted by <@{winner}> — written to `competition`")
 
 
@@ -173,7 +177,7 @@ async def test_a_replayed_click_is_answered_as_before_and_writes_nothing_more(en
     first, *again = slack.of("chat.update")
     assert len(again) == 2 and all(u.args["blocks"] == first.args["blocks"] for u in again)
     assert slack.of("chat.postEphemeral") == []
-    assert status(message_for(slack, "scout_competition")).startswith(f":white_check_mark: Promoted by <@{REVIEWER}>")
+    assert status(message_for(slack, "scout_competition"), "scout_competition").startswith(f":white_check_mark: Promoted by <@{REVIEWER}>")
 
 
 async def test_a_rep_who_filled_the_field_since_wins_and_the_refusal_is_logged(env, slack):
@@ -187,9 +191,9 @@ async def test_a_rep_who_filled_the_field_since_wins_and_the_refusal_is_logged(e
 
     assert (await snapshot(settings.workspace))["d1"]["identified_pain"] == "Close takes too long"
     message = message_for(slack, "scout_identified_pain")
-    assert status(message) == (":x: Not promoted: the rep has filled identified_pain since ('Close takes too long'); "
+    assert status(message, "scout_identified_pain") == (":x: Not promoted: the rep has filled identified_pain since ('Close takes too long'); "
                                f"the rep's value stands (<@{REVIEWER}>)")
-    assert not has_buttons(message)
+    assert not has_buttons(message, "scout_identified_pain")
     assert await log_rows(settings, ActionKind.PROMOTED) == []
     refused = [r for r in await log_rows(settings, ActionKind.SKIPPED) if r.actor == REVIEWER]
     assert len(refused) == 1 and refused[0].reason.startswith("promote refused: the rep has filled identified_pain")
@@ -206,8 +210,8 @@ async def test_a_person_link_takes_the_name_and_a_name_the_crm_does_not_know_is_
     assert (failed.field, failed.new, failed.status) == ("economic_buyer", "Dana Ruiz", "failed")
     assert "no single person named 'Dana Ruiz'" in failed.error
     message = message_for(slack, "scout_economic_buyer")
-    assert status(message).startswith(":x: Not written: the CRM refused economic_buyer = 'Dana Ruiz': ")
-    assert has_buttons(message)  # fix the CRM (add the person), then click again
+    assert status(message, "scout_economic_buyer").startswith(":x: Not written: the CRM refused economic_buyer = 'Dana Ruiz': ")
+    assert has_buttons(message, "scout_economic_buyer")  # fix the CRM (add the person), then click again
 
 
 async def test_a_person_link_is_promoted_to_the_named_person(env, slack):
@@ -219,7 +223,7 @@ async def test_a_person_link_is_promoted_to_the_named_person(env, slack):
     await click(app_for(settings), slack, "scout_economic_buyer", "scout_promote")
 
     assert (await snapshot(settings.workspace))["d1"]["economic_buyer"] == "Dana Ruiz"
-    assert status(message_for(slack, "scout_economic_buyer")).startswith(
+    assert status(message_for(slack, "scout_economic_buyer"), "scout_economic_buyer").startswith(
         f":white_check_mark: Promoted by <@{REVIEWER}> — written to `economic_buyer`: *Dana Ruiz*")
 
 
@@ -245,19 +249,12 @@ async def test_dismiss_is_logged_shown_and_remembered_across_runs(env, slack):
     (row,) = await log_rows(settings, ActionKind.DISMISSED)
     assert (row.actor, row.field, row.new, row.deal_id) == (REVIEWER, "scout_competition", "Blackline", "d1")
     message = message_for(slack, "scout_competition")
-    assert status(message) == f":no_entry_sign: Dismissed by <@{REVIEWER}> — it will not be posted again"
-    assert not has_buttons(message)
+    assert status(message, "scout_competition") == f":no_entry_sign: Dismissed by <@{REVIEWER}> — it will not be posted again"
+    assert not has_buttons(message, "scout_competition")
     # A replayed or second Promote on a dismissed suggestion changes nothing.
-    result = await promote(message_suggestion(message), REVIEWER, env(LIVE_WRITES="1"))
+    result = await promote(posted_id(message, "scout_competition"), REVIEWER, env(LIVE_WRITES="1"))
     assert result.outcome is ReviewOutcome.ALREADY and result.decided_by == REVIEWER
     assert "competition" not in (await snapshot(settings.workspace))["d1"]
-
-
-def message_suggestion(message: dict) -> int:
-    """The suggestion id a message's context line names."""
-    text = next(b for b in message["blocks"] if b["type"] == "context" and "suggestion #" in
-                b["elements"][0]["text"])["elements"][0]["text"]
-    return int(text.split("suggestion #")[1].split(" ")[0])
 
 
 async def test_a_dismissed_suggestion_is_not_posted_by_a_later_run(env, slack):
@@ -288,7 +285,7 @@ async def test_a_suggestion_replaced_by_a_newer_one_is_no_longer_promotable(env,
     await click(app_for(settings), slack, "scout_competition", "scout_promote")
 
     assert "competition" not in (await snapshot(settings.workspace))["d1"]
-    assert status(message_for(slack, "scout_competition")) == (
+    assert status(message_for(slack, "scout_competition"), "scout_competition") == (
         ":x: Not promoted: scout_competition now holds 'evaluating Blackline': this suggestion is no longer "
         f"current (<@{REVIEWER}>)")
 
@@ -382,6 +379,65 @@ async def test_the_claim_on_a_suggestion_is_atomic_across_connections(env):
     assert [r.actor for r in await log_rows(settings, ActionKind.PROMOTED)] == ["U1"]
 
 
+# -- Promote all ------------------------------------------------------------------------------------------------
+
+ACME = ("scout_economic_buyer", "scout_decision_criteria", "scout_identified_pain", "scout_competition")
+
+
+async def test_promote_all_writes_each_suggestion_of_the_deal_once_even_when_the_click_is_replayed(env, slack):
+    settings = env(LIVE_WRITES="1")
+    data = small_pipeline()
+    data.people.append(Person(id="p9", name="Dana Ruiz", title="CFO"))  # a person the CRM knows: every one lands
+    await posted_pass(settings, apply=True, data=data)
+    message = message_for(slack, "scout_competition")
+    body = button_click(message, "scout_promote_all", block_id="scout_promote_all", user=REVIEWER,
+                        action_ts="1790000900.000001", response_url=slack.response_url())
+
+    await dispatch(app_for(settings), body)
+    await dispatch(app_for(settings), body)  # Slack retried the delivery
+
+    promoted = await log_rows(settings, ActionKind.PROMOTED)
+    assert sorted(r.field for r in promoted) == ["competition", "decision_criteria", "economic_buyer",
+                                                 "identified_pain"]
+    assert all(r.status == "applied" and r.actor == REVIEWER for r in promoted)
+    after = (await snapshot(settings.workspace))["d1"]
+    assert (after["competition"], after["identified_pain"]) == ("Blackline", PAIN)
+    shown = message_for(slack, "scout_competition")
+    for field in ACME:
+        assert status(shown, field).startswith(f":white_check_mark: Promoted by <@{REVIEWER}> — written to ")
+        assert not has_buttons(shown, field)
+    assert not any(b.get("block_id") == "scout_promote_all" for b in shown["blocks"])
+    assert slack.of("chat.postEphemeral") == []
+
+
+async def test_promote_all_after_one_dismissal_names_only_the_fields_left(env, slack):
+    settings = env()
+    await posted_pass(settings, apply=False)
+
+    await click(app_for(settings), slack, "scout_competition", "scout_dismiss")
+
+    (every,) = next(b for b in message_for(slack, "scout_competition")["blocks"]
+                    if b.get("block_id") == "scout_promote_all")["elements"]
+    assert every["confirm"]["text"]["text"] == (
+        "Writes `economic_buyer`, `decision_criteria`, `identified_pain`, each only if still empty.")
+    assert every["confirm"]["title"]["text"] == "Promote all 3?"
+
+
+async def test_promote_all_by_a_non_reviewer_is_refused_and_changes_nothing(env, slack):
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    crm_before, log_before = file_digest(settings.workspace), len(await log_rows(settings))
+    body = button_click(message_for(slack, "scout_competition"), "scout_promote_all", block_id="scout_promote_all",
+                        user="U0INTRUDER", action_ts="1790000901.000001", response_url=slack.response_url())
+
+    await dispatch(app_for(settings), body)
+
+    (note,) = slack.of("chat.postEphemeral")
+    assert note.args["text"].startswith("Sorry <@U0INTRUDER>, only Scout reviewers can promote or dismiss")
+    assert slack.of("chat.update") == []
+    assert file_digest(settings.workspace) == crm_before and len(await log_rows(settings)) == log_before
+
+
 def forged(message: dict, value: str) -> dict:
     """The message as Slack would hold it if its Promote/Dismiss buttons carried `value`."""
     out = json.loads(json.dumps(message))
@@ -411,7 +467,7 @@ async def test_a_button_value_that_does_not_name_this_messages_suggestion_is_ref
     message = forged(message_for(slack, "scout_competition"), value)
     crm_before, rows_before, runs_before = file_digest(settings.workspace), await log_rows(settings), await runs(settings)
 
-    await dispatch(app_for(settings), button_click(message, action, user=REVIEWER, action_ts="1790000400.000001",
+    await dispatch(app_for(settings), field_click(message, "scout_competition", action, user=REVIEWER, action_ts="1790000400.000001",
                                                    response_url=slack.response_url()))
 
     (note,) = slack.of("chat.postEphemeral")
@@ -431,7 +487,7 @@ async def test_an_unexpected_fault_during_the_write_is_settled_at_once_by_asking
                          "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
         await db.commit()
 
-    await dispatch(app_for(settings), button_click(message_for(slack, "scout_competition"), "scout_promote",
+    await dispatch(app_for(settings), field_click(message_for(slack, "scout_competition"), "scout_competition", "scout_promote",
                                                    user=REVIEWER, action_ts="1790000500.000001",
                                                    response_url=slack.response_url()))
 
@@ -462,7 +518,7 @@ async def test_a_click_whose_process_died_does_not_stay_running_and_its_intent_i
         await db.execute("UPDATE actions SET created_at = '2020-01-01T00:00:00+00:00' WHERE run_id = ?", (dead,))
         await db.commit()
 
-    await dispatch(app_for(settings), button_click(message_for(slack, "scout_identified_pain"), "scout_dismiss",
+    await dispatch(app_for(settings), field_click(message_for(slack, "scout_identified_pain"), "scout_identified_pain", "scout_dismiss",
                                                    user=REVIEWER, action_ts="1790000700.000001",
                                                    response_url=slack.response_url()))
     await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())

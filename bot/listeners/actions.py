@@ -43,7 +43,10 @@ def _message_ts(body: dict[str, Any]) -> str | None:
 async def handle_review(settings: Settings, body: dict[str, Any], client: AsyncWebClient) -> None:
     """Whatever happens, the clicker hears something: a refusal, the result, or what went wrong."""
     try:
-        await _review(settings, body, client)
+        if body["actions"][0].get("action_id") == blocks.PROMOTE_ALL:
+            await _review_all(settings, body, client)
+        else:
+            await _review(settings, body, client)
     except Exception as exc:
         log.exception("review click could not be answered normally")
         try:
@@ -64,41 +67,69 @@ async def _review(settings: Settings, body: dict[str, Any], client: AsyncWebClie
         log.warning("review click by %s with button value %r refused", user, raw[:40])
         await _tell(client, body, NOT_A_SUGGESTION)
         return
-    suggestion_id = int(raw)
     decide = promote if action["action_id"] == blocks.PROMOTE else dismiss
-    try:
-        result = await decide(suggestion_id, user, settings, click_id=action.get("action_ts"),
-                              posted_at=(body["channel"]["id"], ts))
-    except ReviewInterrupted as exc:
-        log.exception("review of suggestion %s by %s was interrupted", suggestion_id, user)
-        if exc.intent_pending:
-            await _tell(client, body, f":warning: Scout could not confirm the promotion: {blocks.esc(exc, 300)}. "
-                        "Whether the rep's field was written is not known yet; Scout asks the CRM and settles it "
-                        f"on its next pass (see `scout log {exc.run_id}`).")
-        else:
-            await _tell(client, body, f":x: Scout could not record that: {blocks.esc(exc, 300)}. Nothing was written "
-                        f"(see `scout log {exc.run_id}`).")
+    await _settle(settings, body, client, decide, [int(raw)], click_id=action.get("action_ts"), ts=ts)
+
+
+async def _review_all(settings: Settings, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """Promote all: each suggestion the button names, one by one, exactly as its own Promote would."""
+    user = body["user"]["id"]
+    action = body["actions"][0]
+    if not await is_reviewer(settings, client, user):
+        log.info("promote-all click by non-reviewer %s refused", user)
+        await _tell(client, body, rejection_text(settings, user))
         return
-    except Exception as exc:
-        log.exception("review of suggestion %s by %s failed", suggestion_id, user)
-        await _tell(client, body, f":x: Scout could not record that: {blocks.esc(exc, 300)}. Nothing was written.")
+    raw, ts = blocks.promote_all_ids(str(action.get("value") or "")), _message_ts(body)
+    if not raw or not all(_ROW_ID.fullmatch(r) for r in raw) or ts is None:
+        log.warning("promote-all click by %s with button value %r refused", user, str(action.get("value"))[:40])
+        await _tell(client, body, NOT_A_SUGGESTION)
         return
-    line = blocks.status_line(result)
-    if result.outcome in (ReviewOutcome.ALREADY, ReviewOutcome.NOT_FOUND):
-        await _tell(client, body, line if result.outcome is ReviewOutcome.ALREADY
-                    else f":x: {blocks.esc(result.detail, 300)}")
-        return
+    await _settle(settings, body, client, promote, [int(r) for r in raw], click_id=action.get("action_ts"), ts=ts)
+
+
+async def _settle(settings: Settings, body: dict[str, Any], client: AsyncWebClient, decide: Any, ids: list[int],
+                  *, click_id: str | None, ts: str) -> None:
+    """Decide each suggestion, then update the one message in place; what cannot be shown there is told."""
+    user, channel = body["user"]["id"], body["channel"]["id"]
     message = body.get("message") or {}
-    # The fallback text keeps naming the suggestion (notifications, search) and adds what happened to it.
-    text = blocks.plain(f"Suggestion for {result.deal_name}: {result.scout_field} = {display(result.value)}") \
-        + f" — {line}"
-    try:
-        await client.chat_update(channel=body["channel"]["id"], ts=ts, text=text,
-                                 blocks=blocks.reviewed_blocks(message.get("blocks") or [], line,
-                                                               keep_buttons=not result.final))
-    except SlackApiError as exc:  # decided and logged all the same: say so to the one who clicked
-        log.warning("could not update the suggestion message (%s)", exc.response.get("error"))
-        await _tell(client, body, line)
+    shown: list[Any] = message.get("blocks") or []
+    changed, notes, texts = False, [], []
+    for suggestion_id in ids:
+        # One click id per suggestion: a replayed Promote all is recognised suggestion by suggestion.
+        click = click_id if len(ids) == 1 or click_id is None else f"{click_id}#{suggestion_id}"
+        try:
+            result = await decide(suggestion_id, user, settings, click_id=click, posted_at=(channel, ts))
+        except ReviewInterrupted as exc:
+            log.exception("review of suggestion %s by %s was interrupted", suggestion_id, user)
+            if exc.intent_pending:
+                notes.append(f":warning: Scout could not confirm the promotion: {blocks.esc(exc, 300)}. "
+                             "Whether the rep's field was written is not known yet; Scout asks the CRM and settles "
+                             f"it on its next pass (see `scout log {exc.run_id}`).")
+            else:
+                notes.append(f":x: Scout could not record that: {blocks.esc(exc, 300)}. Nothing was written "
+                             f"(see `scout log {exc.run_id}`).")
+            continue
+        except Exception as exc:
+            log.exception("review of suggestion %s by %s failed", suggestion_id, user)
+            notes.append(f":x: Scout could not record that: {blocks.esc(exc, 300)}. Nothing was written.")
+            continue
+        line = blocks.status_line(result)
+        if result.outcome in (ReviewOutcome.ALREADY, ReviewOutcome.NOT_FOUND):
+            notes.append(line if result.outcome is ReviewOutcome.ALREADY else f":x: {blocks.esc(result.detail, 300)}")
+            continue
+        shown = blocks.reviewed_blocks(shown, line, keep_buttons=not result.final, suggestion_id=suggestion_id)
+        changed = True
+        # The fallback text keeps naming the suggestion (notifications, search) and adds what happened to it.
+        texts.append(blocks.plain(f"Suggestion for {result.deal_name}: {result.scout_field} = "
+                                  f"{display(result.value)}") + f" — {line}")
+    if changed:
+        try:
+            await client.chat_update(channel=channel, ts=ts, text="\n".join(texts)[:3000], blocks=shown)
+        except SlackApiError as exc:  # decided and logged all the same: say so to the one who clicked
+            log.warning("could not update the suggestion message (%s)", exc.response.get("error"))
+            notes.extend(texts)
+    if notes:
+        await _tell(client, body, "\n".join(notes)[:3000])
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
@@ -108,3 +139,4 @@ def register(app: AsyncApp, settings: Settings) -> None:
 
     app.action(blocks.PROMOTE)(on_click)
     app.action(blocks.DISMISS)(on_click)
+    app.action(blocks.PROMOTE_ALL)(on_click)

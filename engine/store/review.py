@@ -29,6 +29,10 @@ class ReviewClaim(BaseModel):
 
 
 class ReviewState(Protocol):
+    async def unposted_earlier(self, run_id: int) -> list[ActionRow]:
+        """Earlier passes' suggestions (same mode) never posted nor decided, and not replaced since."""
+        ...
+
     async def post_for(self, key: str) -> SlackPostRow | None: ...
 
     async def record_post(self, row: ActionRow, channel: str, ts: str, thread_ts: str | None) -> None: ...

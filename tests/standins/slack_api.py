@@ -200,10 +200,11 @@ def slash_command(text: str, response_url: str, *, user: str = "U0REP") -> str:
 
 
 def button_click(message: dict[str, Any], action_id: str, *, user: str, action_ts: str,
-                 response_url: str) -> str:
-    """The block_actions payload Slack sends when `user` clicks `action_id` on a message the bot posted."""
-    button = next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-                  if e["action_id"] == action_id)
+                 response_url: str, block_id: str | None = None) -> str:
+    """The block_actions payload Slack sends when `user` clicks `action_id` (in block `block_id`, if given)."""
+    block, button = next((b, e) for b in message["blocks"] if b["type"] == "actions"
+                         and block_id in (None, b.get("block_id")) for e in b["elements"]
+                         if e["action_id"] == action_id)
     payload = {
         "type": "block_actions", "team": {"id": TEAM, "domain": "scout-test"},
         "user": {"id": user, "username": user.lower(), "team_id": TEAM}, "api_app_id": "A0SCOUT",
@@ -213,7 +214,7 @@ def button_click(message: dict[str, Any], action_id: str, *, user: str, action_t
         "channel": {"id": message["channel"], "name": "scout-runs"},
         "message": {k: v for k, v in message.items() if k != "channel" and v is not None},
         "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": "scout_review", "type": "button",
+        "actions": [{"action_id": action_id, "block_id": block.get("block_id", ""), "type": "button",
                      "value": button["value"], "action_ts": action_ts, "text": button["text"]}],
     }
     return urlencode({"payload": json.dumps(payload)})
