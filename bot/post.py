@@ -134,7 +134,7 @@ async def post_run_summary(
         deals = by_deal(fresh)
         posting, waiting = deals[:settings.thread_deals], deals[settings.thread_deals:]
         ctx = await deal_context(settings, [r for d in posting for r in d])
-        rep_fields = {c.value: f.rep.name for c, f in settings.field_map.concepts.items()}
+        rep_fields = {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
         try:
             head = await pacer.call(partial(
                 client.chat_postMessage, channel=value(settings, "summary_channel"),
