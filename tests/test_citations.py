@@ -72,3 +72,32 @@ def test_punctuation_and_single_tokens_are_not_evidence():
     assert reasons("--------", "anything", "$5 is ok") == [
         thin, thin, "excerpt not found word for word in the cited note"]
     assert reasons("-- a b --") == [thin]  # two words, but only 2 letters or digits
+
+
+def test_a_long_note_is_normalised_once_per_deal_not_once_per_finding(monkeypatch):
+    """Issue 10: checking many findings against one long note must stay linear in the note (a 5 MB note once
+    took 30 s for one deal). Counted, not timed: how often the whole note goes through Unicode normalisation."""
+    import unicodedata
+    from datetime import datetime, timezone
+
+    from engine.extract.citations import verify_citations
+    from engine.medic import default_field_map
+    from engine.models import Concept, Finding, Note
+
+    filler = "Weekly sync with the ops team about rollout timing and the next steering call.\n" * 40
+    quotes = [f"Update {i}: month-end close takes {i + 2} days because invoices are matched by hand." for i in range(30)]
+    note = Note(id="n1", deal_id="d1", created_at=datetime(2026, 5, 1, tzinfo=timezone.utc),
+                text="".join(filler + q + "\n" for q in quotes))
+    findings = [Finding(concept=Concept.IDENTIFIED_PAIN, value=q.split(": ", 1)[1], note_id="n1", excerpt=q)
+                for q in quotes]
+    real, whole_note = unicodedata.normalize, []
+
+    def counting(form: str, text: str) -> str:
+        if len(text) >= len(note.text) // 2:
+            whole_note.append(form)
+        return real(form, text)
+
+    monkeypatch.setattr(unicodedata, "normalize", counting)
+    kept, dropped = verify_citations(findings, [note], default_field_map())
+    assert len(kept) == len(quotes) and not dropped
+    assert 1 <= len(whole_note) <= 2, whole_note  # once per form per deal, whatever the number of findings
