@@ -23,10 +23,7 @@ def refusal(field_map: FieldMap, field: str, *, rep_of: Concept | str | None = N
         if field_map.is_scout_field(field):
             return None
         return f"refused to write {field}: it is not a scout_* field of the field map; Scout writes only its own fields"
-    try:
-        fields = field_map.concepts.get(Concept(rep_of))
-    except ValueError:
-        fields = None
+    fields = field_map.concepts.get(rep_of)  # keys are a method's concept keys; MEDIC's are str enum members
     if fields is not None and fields.rep.name == field:
         return None
     return f"refused to write {field}: it is not the rep field of {rep_of}"

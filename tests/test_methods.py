@@ -144,3 +144,16 @@ async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_se
     crm = await LocalCRM.open(settings.workspace)
     assert (await crm.get_deal("d4")).values.get("scout_implementation_partner") in (None, "")
     await crm.aclose()
+
+
+def test_a_promotion_may_write_a_custom_concepts_own_rep_field_and_no_other(tmp_path):
+    from engine.writeguard import refusal
+
+    path = tmp_path / "map.toml"
+    path.write_text('[concepts.implementation_partner]\n'
+                    'description = "The systems integrator who will roll the product out."\n')
+    fm = load_field_map(path, "bant")
+    rep = fm.concepts["implementation_partner"].rep.name
+    assert refusal(fm, rep, rep_of="implementation_partner") is None  # its own rep twin: a promotion may write it
+    assert refusal(fm, fm.concepts["budget"].rep.name, rep_of="implementation_partner") is not None
+    assert refusal(fm, rep, rep_of="budget") is not None
