@@ -5,12 +5,13 @@ read back from the log, a field name from anywhere - the namespace is checked he
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 from engine.crm.base import CRMWriter
+from engine.crm.factory import ReadOnlyCRM
 from engine.errors import ScoutError
 from engine.medic import FieldMap
-from engine.models import Concept, Deal, DealRef, FieldSpec, Note
+from engine.models import Concept, FieldSpec
 
 
 class NamespaceRefused(ScoutError):
@@ -29,10 +30,12 @@ def refusal(field_map: FieldMap, field: str, *, rep_of: Concept | str | None = N
     return f"refused to write {field}: it is not the rep field of {rep_of}"
 
 
-class ScoutWriter:
-    """A CRMWriter that refuses, before any CRM call, a field Scout does not own."""
+class ScoutWriter(ReadOnlyCRM):
+    """A CRMWriter that refuses, before any CRM call, a field Scout does not own. Its reads pass straight
+    through (ReadOnlyCRM)."""
 
     def __init__(self, crm: CRMWriter, field_map: FieldMap):
+        super().__init__(crm)
         self._crm, self._map = crm, field_map
 
     async def set_field(self, deal_id: str, field: str, value: Any) -> None:
@@ -50,28 +53,3 @@ class ScoutWriter:
 
     async def create_field(self, spec: FieldSpec) -> bool:
         return await self._crm.create_field(spec)
-
-    # The reads pass straight through.
-    async def count_deals(self) -> int:
-        return await self._crm.count_deals()
-
-    def iter_deal_refs(self) -> AsyncIterator[DealRef]:
-        return self._crm.iter_deal_refs()
-
-    async def get_deal(self, deal_id: str) -> Deal:
-        return await self._crm.get_deal(deal_id)
-
-    async def find_deals(self, name: str, limit: int = 5) -> list[Deal]:
-        return await self._crm.find_deals(name, limit)
-
-    async def list_notes(self, deal_id: str) -> list[Note]:
-        return await self._crm.list_notes(deal_id)
-
-    async def field_specs(self) -> dict[str, FieldSpec]:
-        return await self._crm.field_specs()
-
-    async def first_filled(self, fields: Sequence[str]) -> tuple[str, str] | None:
-        return await self._crm.first_filled(fields)
-
-    async def aclose(self) -> None:
-        await self._crm.aclose()
