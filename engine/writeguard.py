@@ -5,9 +5,9 @@ read back from the log, a field name from anywhere - the namespace is checked he
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Sequence
 
-from engine.crm.base import CRMWriter
+from engine.crm.base import CRMWriter, DealWrite, WriteResult
 from engine.crm.factory import ReadOnlyCRM
 from engine.errors import ScoutError
 from engine.medic import FieldMap
@@ -39,10 +39,24 @@ class ScoutWriter(ReadOnlyCRM):
         self._crm, self._map = crm, field_map
 
     async def set_field(self, deal_id: str, field: str, value: Any) -> None:
-        why = refusal(self._map, field)
-        if why:
-            raise NamespaceRefused(why)
+        self._check([field])
         await self._crm.set_field(deal_id, field, value)
+
+    def _check(self, fields: Any) -> None:
+        for field in fields:
+            why = refusal(self._map, field)
+            if why:
+                raise NamespaceRefused(why)
+
+    async def set_fields(self, deal_id: str, values: Mapping[str, Any]) -> None:
+        self._check(values)
+        await self._crm.set_fields(deal_id, values)
+
+    async def write_many(self, writes: Sequence[DealWrite]) -> list[WriteResult]:
+        """The whole batch is refused, before any call, when any input names a field Scout does not own."""
+        for w in writes:
+            self._check(w.values)
+        return await self._crm.write_many(writes)
 
     async def write_rep_field(self, deal_id: str, concept: Concept | str, field: str, value: Any) -> None:
         """A promotion's write (or its undo): `field` must be `concept`'s rep-owned twin."""

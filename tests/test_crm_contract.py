@@ -298,3 +298,45 @@ async def test_rejected_token_names_the_env_var(env: ContractEnv) -> None:
     with pytest.raises(AuthError) as err:
         await env.crm.count_deals()
     assert env.token_env and env.token_env in str(err.value)
+
+
+# ---- batched operations ----------------------------------------------------------------------------
+
+
+async def test_batched_reads_answer_per_deal_and_leave_out_a_vanished_one(env: ContractEnv) -> None:
+    ids = await seeded(env)
+    await env.delete_deal(ids[BLANK])
+    asked = [ids[FULL], ids[BLANK], ids[GLOBEX]]
+    deals = await env.crm.get_deals(asked)
+    assert set(deals) == {ids[FULL], ids[GLOBEX]}
+    assert deals[ids[FULL]].name == FULL_NAME
+    assert deals[ids[GLOBEX]].values == (await env.crm.get_deal(ids[GLOBEX])).values
+    notes = await env.crm.list_notes_many(asked)
+    assert set(notes) == {ids[FULL], ids[GLOBEX]}
+    assert [n.text for n in notes[ids[FULL]]] == [n.text for n in await env.crm.list_notes(ids[FULL])]
+    assert [n.text for n in notes[ids[GLOBEX]]] == ["Globex intro call."]
+
+
+async def test_a_batch_write_reports_each_input_and_a_rejected_one_leaves_the_others_standing(
+    env: ContractEnv,
+) -> None:
+    from engine.crm.base import DealWrite
+
+    ids = await seeded(env)
+    for spec in (SCOUT_TEXT, SCOUT_SELECT):
+        await env.crm.create_field(spec)
+    await env.crm.set_fields(ids[FULL], {SCOUT_TEXT.name: "Budget approved", SCOUT_SELECT.name: "Legal review"})
+    after = (await env.crm.get_deal(ids[FULL])).values
+    assert (after[SCOUT_TEXT.name], after[SCOUT_SELECT.name]) == ("Budget approved", "Legal review")
+
+    await env.delete_deal(ids[BLANK])
+    results = await env.crm.write_many([
+        DealWrite(ids[GLOBEX], {SCOUT_TEXT.name: "Globex text"}),
+        DealWrite(ids[BLANK], {SCOUT_TEXT.name: "late write"}),
+        DealWrite(ids[FULL], {SCOUT_SELECT.name: None}),
+    ])
+    assert [r.deal_id for r in results] == [ids[GLOBEX], ids[BLANK], ids[FULL]]
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].not_found and results[1].error
+    assert (await env.crm.get_deal(ids[GLOBEX])).values[SCOUT_TEXT.name] == "Globex text"
+    assert is_empty(FieldType.SELECT, (await env.crm.get_deal(ids[FULL])).values.get(SCOUT_SELECT.name))

@@ -297,6 +297,14 @@ async def test_the_gates_writer_refuses_a_field_outside_scouts_namespace_before_
             await writer.set_field(deal_id, pain.rep.name, "planted")
         with pytest.raises(NamespaceRefused, match=f"^refused to write {pain.rep.name}: it is not the rep field of"):
             await writer.write_rep_field(deal_id, Concept.METRICS, pain.rep.name, "planted")
+        with pytest.raises(NamespaceRefused, match=f"^refused to write {pain.rep.name}: it is not a scout_"):
+            await writer.set_fields(deal_id, {pain.scout.name: "batched", pain.rep.name: "planted"})
+        from engine.crm.base import DealWrite
+
+        other = next(d for d in before if d != deal_id)
+        with pytest.raises(NamespaceRefused):  # one bad input refuses the whole batch, before any call
+            await writer.write_many([DealWrite(other, {pain.scout.name: "batched"}),
+                                     DealWrite(deal_id, {pain.rep.name: "planted"})])
         await writer.set_field(deal_id, pain.scout.name, "kept")  # its own field is written
         await writer.write_rep_field(deal_id, Concept.IDENTIFIED_PAIN, pain.rep.name, "promoted")  # the rep twin, named
     after = await snapshot(settings.workspace)

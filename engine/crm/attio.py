@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Sequence
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing
+from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing, PerDealBatches
 from engine.crm.matching import rank_names
 from engine.fieldtypes import is_empty
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
@@ -125,7 +125,7 @@ def _scalar(item: dict[str, Any], attio_type: str) -> Any:
             return item.get("value")
 
 
-class AttioCRM:
+class AttioCRM(PerDealBatches):
     """`CRMWriter` over Attio. The client carries base_url and the Bearer header; this class owns pacing."""
 
     def __init__(

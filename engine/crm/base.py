@@ -5,12 +5,31 @@ The read-only face is handed a `CRMReader` and nothing else; only the gate hands
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from engine.errors import (  # noqa: F401 (re-exported: every adapter raises these)
     AuthError, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing,
 )
 from engine.models import Deal, DealRef, FieldSpec, Note
+
+
+@dataclass(frozen=True)
+class DealWrite:
+    """Several fields of one deal, written in one call (values decoded; None clears a field)."""
+
+    deal_id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The vendor's own answer for one DealWrite of a batch: ok, or its one-line reason."""
+
+    deal_id: str
+    ok: bool
+    error: str | None = None
+    not_found: bool = False
 
 
 @runtime_checkable
@@ -33,6 +52,14 @@ class CRMReader(Protocol):
         """The deal's notes as plain text, oldest first. Raises DealNotFound."""
         ...
 
+    async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        """Many deals at once, by id; an id that no longer exists is absent from the answer."""
+        ...
+
+    async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
+        """The notes of many deals at once, each oldest first; a vanished deal is absent from the answer."""
+        ...
+
     async def field_specs(self) -> dict[str, FieldSpec]:
         """Fields on the deal object, by name."""
         ...
@@ -53,3 +80,52 @@ class CRMWriter(CRMReader, Protocol):
     async def set_field(self, deal_id: str, field: str, value: Any) -> None:
         """Overwrite one field with a decoded value (None clears it). Raises DealNotFound."""
         ...
+
+    async def set_fields(self, deal_id: str, values: Mapping[str, Any]) -> None:
+        """Overwrite several fields of one deal in one call. Raises DealNotFound."""
+        ...
+
+    async def write_many(self, writes: Sequence[DealWrite]) -> list[WriteResult]:
+        """Many deals' writes, batched as the vendor allows; one result per input, in order. A rejected
+        input is a result with ok=False and the vendor's reason; only a failure of the whole call raises."""
+        ...
+
+
+class PerDealBatches:
+    """The batched operations spelled as per-deal calls, for an adapter whose vendor has no batch endpoint.
+    An adapter with real batch endpoints overrides these."""
+
+    async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        found: dict[str, Deal] = {}
+        for deal_id in deal_ids:
+            try:
+                found[deal_id] = await self.get_deal(deal_id)  # type: ignore[attr-defined]
+            except DealNotFound:
+                pass
+        return found
+
+    async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
+        found: dict[str, list[Note]] = {}
+        for deal_id in deal_ids:
+            try:
+                found[deal_id] = await self.list_notes(deal_id)  # type: ignore[attr-defined]
+            except DealNotFound:
+                pass
+        return found
+
+    async def set_fields(self, deal_id: str, values: Mapping[str, Any]) -> None:
+        for field, value in values.items():
+            await self.set_field(deal_id, field, value)  # type: ignore[attr-defined]
+
+    async def write_many(self, writes: Sequence[DealWrite]) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for w in writes:
+            try:
+                await self.set_fields(w.deal_id, w.values)
+            except DealNotFound as e:
+                results.append(WriteResult(w.deal_id, False, str(e), not_found=True))
+            except CRMError as e:
+                results.append(WriteResult(w.deal_id, False, str(e)))
+            else:
+                results.append(WriteResult(w.deal_id, True))
+        return results

@@ -30,6 +30,12 @@ class ReadOnlyCRM:
     async def list_notes(self, deal_id: str) -> list[Note]:
         return await self._inner.list_notes(deal_id)
 
+    async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        return await self._inner.get_deals(deal_ids)
+
+    async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
+        return await self._inner.list_notes_many(deal_ids)
+
     async def field_specs(self) -> dict[str, FieldSpec]:
         return await self._inner.field_specs()
 

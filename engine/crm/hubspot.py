@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing
+from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing, PerDealBatches
 from engine.crm.hubspot_codec import (
     OWNER_PROPERTY,
     PropertyInfo,
@@ -106,7 +106,7 @@ def _after(body: dict[str, Any]) -> str | None:
 
 
 
-class HubSpotCRM:
+class HubSpotCRM(PerDealBatches):
     """Implements CRMWriter against a HubSpot account. `client` carries the base URL and the Bearer token."""
 
     def __init__(

@@ -13,7 +13,7 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 
 import aiosqlite
 
-from engine.crm.base import CRMError, DealNotFound, FieldTypeConflict
+from engine.crm.base import CRMError, DealNotFound, FieldTypeConflict, PerDealBatches
 from engine.crm.matching import rank_names
 from engine.sqlitefile import open_sqlite
 from engine.fieldtypes import CoercionError, coerce, is_empty
@@ -51,7 +51,7 @@ def _parse_ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class LocalCRM:
+class LocalCRM(PerDealBatches):
     """Implements CRMWriter; open it read-only (the default) for anything that must not write."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path, writable: bool, deal_url_template: str | None = None):
