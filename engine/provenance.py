@@ -20,7 +20,7 @@ from engine.models import ActionKind, RunSummary, Usage
 from engine.sqlitefile import open_sqlite
 from engine.store import LogReader
 from engine.store.actions import (  # noqa: F401 (re-exported: the data classes live beside their protocols)
-    EXPIRED_REASON, SUGGESTIONS, ActionRow, ActionStatus, AppliedWrites, Outcome, RunKind, RunRow, RunStatus, dump_value,
+    EXPIRED_REASON, SUGGESTIONS, ActionRow, ActionStatus, AppliedWrites, Outcome, OutcomeUpdate, RunKind, RunRow, RunStatus, dump_value,
     is_suggestion, suggestion_key,
 )
 from engine.store.batches import BatchEntry, BatchRow, BatchStatus  # noqa: F401 (re-exported)
@@ -326,6 +326,30 @@ class ProvenanceStore:
                 "UPDATE actions SET status=?, error=?, action=?, updated_at=? WHERE id=?",
                 (status, error, action.value, _now(), action_id),
             )
+        await self._db.commit()
+
+    async def log_intents(self, rows: list[ActionRow]) -> list[int]:
+        # RETURNING hands ids back in no promised order; AUTOINCREMENT assigns them in VALUES order, so sorted
+        # ids line up with the rows.
+        now = _now()
+        ids: list[int] = []
+        for start in range(0, len(rows), self._ROWS_PER_INSERT):
+            chunk = rows[start:start + self._ROWS_PER_INSERT]
+            params = [p for row in chunk for p in self._action_params(row, now)]
+            got = await self._db.execute_fetchall(
+                self._INSERT_ACTION + ", ".join([self._ACTION_MARKS] * len(chunk)) + " RETURNING id", params)
+            ids += sorted(int(r[0]) for r in got)
+        await self._db.commit()
+        return ids
+
+    async def set_outcomes(self, outcomes: list[OutcomeUpdate]) -> None:
+        if not outcomes:
+            return
+        now = _now()
+        cur = await self._db.executemany(
+            "UPDATE actions SET status=?, error=?, action=COALESCE(?, action), updated_at=? WHERE id=?",
+            [(o.status, o.error, o.action.value if o.action else None, now, o.action_id) for o in outcomes])
+        await cur.close()  # on the database thread (see _insert_actions)
         await self._db.commit()
 
     async def carry_out(self, intent: int, call: Callable[[], Awaitable[None]],
