@@ -327,7 +327,8 @@ def faulted(vendor: Vendor, op: str) -> dict[str, Any]:
     if vendor.name == "attio":
         return {"notes": {"method": "GET", "path": r"^/v2/notes$"},
                 "write": {"method": ("PATCH", "PUT"), "path": r"^/v2/objects/deals/records/[^/]+$"}}[op]
-    return {"notes": "GET /crm/v4/objects/deals/*/associations/notes", "write": "PATCH /crm/v3/objects/deals/*"}[op]
+    return {"notes": "POST /crm/v4/associations/deals/notes/batch/read",
+            "write": "POST /crm/v3/objects/deals/batch/update"}[op]
 
 
 def inject(vendor: Vendor, op: str, status: int, times: int, retry_after: float | None) -> None:
@@ -368,10 +369,12 @@ async def test_a_500_on_one_deals_notes_after_retries_is_a_failed_row_and_the_pa
     clock = FakeClock()
     vendor = make_vendor(name, clock=clock.time)
     ids = vendor.standin.load(small_pipeline())
-    if name == "hubspot":  # HubSpot's path names the deal: aim at d1 exactly
-        vendor.standin.fail_next(f"GET /crm/v4/objects/deals/{ids['d1']}/associations/notes", 500, 6, None)
-    else:  # Attio's notes path does not: one worker, so the first notes request is the first deal's
+    # The page's batched read fails (retries spent), so each of its deals is read on its own: d1's read fails too.
+    if name == "hubspot":  # HubSpot's per-deal path names the deal: aim at d1 exactly
         inject(vendor, "notes", 500, 6, retry_after=None)
+        vendor.standin.fail_next(f"GET /crm/v4/objects/deals/{ids['d1']}/associations/notes", 500, 6, None)
+    else:  # Attio's notes list names the deal in its query: the batched read and d1's own read both meet it
+        vendor.standin.fail_next(12, 500, method="GET", path=r"^/v2/notes$", query={"parent_record_id": ids["d1"]})
 
     summary, rows = await live_pass(adapter(vendor, clock), tmp_path, concurrency=1 if name == "attio" else 4)
 
