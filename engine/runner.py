@@ -11,7 +11,8 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
 from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
                           submit, wait_until_ended)
-from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound, DealWrite, WriteResult
+from engine.batchwrite import FieldWrite, write_batch
+from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
 from engine.errors import LogReplaced  # noqa: F401 (re-exported)
 from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
@@ -24,11 +25,10 @@ from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.progress import PassProgress, ProgressSink
-from engine.store import (EXPIRED_REASON, ActionLog, ActionRow, AppliedWrites, BatchEntry, OutcomeUpdate, ProvenanceLog,
-                          ScanMarks)
+from engine.store import EXPIRED_REASON, ActionLog, ActionRow, AppliedWrites, BatchEntry, ProvenanceLog, ScanMarks
 from engine.store.actions import RunStatus
 from engine.store.batches import BatchStatus
-from engine.reconcile import fields_hold, reconcile_pending
+from engine.reconcile import reconcile_pending
 from engine.summary import format_summary
 
 log = logging.getLogger("scout.pass")
@@ -645,55 +645,22 @@ class PassRunner:
         assert self.writer is not None
         log.info("writing %d field(s) of %d deal(s)", len(writes), len({w.deal.id for w in writes}))
         rows = [r for w in writes for r in (*w.aside, w.intent)]
-        ids = await self.store.log_intents(rows)
-        by_row = {id(r): i for r, i in zip(rows, ids)}
+        ids = dict(zip(map(id, rows), await self.store.log_intents(rows)))
         for w in writes:
-            w.intent.id = by_row[id(w.intent)]
+            w.intent.id = ids[id(w.intent)]
             for r in w.aside:
                 self.counts[r.action] += 1
-        per_deal: dict[str, dict[str, Any]] = {}
-        for w in writes:
-            per_deal.setdefault(w.deal.id, {})[w.field] = w.intent.new
-        batch = [DealWrite(deal_id, values) for deal_id, values in per_deal.items()]
-        answers = await self._carry_out(batch, writes)
-        outcomes: list[OutcomeUpdate] = []
-        for w in writes:
-            status, error = answers.get(w.deal.id, ("pending", None))
-            if status == "pending":
-                self.errors.append(f"{w.deal.name} {w.field}: {error} (outcome unknown until reconciled)")
-                continue
-            outcomes.append(OutcomeUpdate(action_id=w.intent.id or 0, status=status, error=error,
-                                          action=ActionKind.FAILED if status == "failed" else None))
-            if status == "applied":
+        outcomes = await write_batch(self.writer, self.crm, [FieldWrite(w.intent.id, w.deal.id, w.field, w.intent.new)
+                                                             for w in writes])
+        for w, outcome in zip(writes, outcomes):
+            if outcome is None:
+                self.errors.append(f"{w.deal.name} {w.field}: outcome unknown until reconciled")
+            elif outcome.status == "applied":
                 self.counts[ActionKind.WRITTEN] += 1
             else:
                 self.counts[ActionKind.FAILED] += 1
-                self.errors.append(f"{w.deal.name} {w.field}: {error}")
-        await self.store.set_outcomes(outcomes)
-
-    async def _carry_out(self, batch: list[DealWrite], writes: list[_Write]) -> dict[str, tuple[Any, str | None]]:
-        """Per deal: ("applied" | "failed" | "pending", error). A CRMError for the whole call is the CRM's answer
-        for every input; any other error leaves open whether the writes landed, so the CRM is asked, field by
-        field; what it cannot tell stays pending for the next reconcile. Cancellation leaves them all pending."""
-        assert self.writer is not None
-        try:
-            results: list[WriteResult] = await self.writer.write_many(batch)
-        except CRMError as exc:
-            return {w.deal_id: ("failed", str(exc)) for w in batch}
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            try:
-                held = await fields_hold(self.crm, [(w.deal.id, w.field, w.intent.new) for w in writes])
-            except Exception:
-                return {w.deal_id: ("pending", error) for w in batch}
-            out: dict[str, tuple[Any, str | None]] = {}
-            for w in writes:
-                landed = held.get((w.deal.id, w.field), False)
-                status = "applied" if landed and out.get(w.deal.id, ("applied",))[0] == "applied" else "failed"
-                out[w.deal.id] = (status, f"the value landed despite {error}" if status == "applied" else error)
-            return out
-        return {r.deal_id: ("applied", None) if r.ok else ("failed", r.error or "refused by the CRM")
-                for r in results}
+                self.errors.append(f"{w.deal.name} {w.field}: {outcome.error}")
+        await self.store.set_outcomes([o for o in outcomes if o is not None])
 
     async def _log_rows(self, rows: list[ActionRow]) -> None:
         if not rows:
