@@ -315,6 +315,20 @@ class ProvenanceStore:
             await self._db.execute("UPDATE runs SET scanned = IFNULL(scanned, 0) + 1 WHERE id = ?", (run_id,))
         await self._db.commit()
 
+    async def log_scanned_many(self, scanned: list[tuple[str, list[ActionRow]]], run_id: int) -> None:
+        if not scanned:
+            return
+        await self._insert_actions([row for _, rows in scanned for row in rows])
+        now = datetime.now(timezone.utc)
+        # Microsecond steps keep the page's deals in order for the next pass's rotation.
+        marks = [(deal_id, run_id, (now + timedelta(microseconds=i)).isoformat(), run_id)
+                 for i, (deal_id, _) in enumerate(scanned)]
+        cur = await self._db.executemany(self._UPSERT_SCAN, marks)
+        await cur.close()  # on the database thread (see _insert_actions)
+        await self._db.execute_fetchall("UPDATE runs SET scanned = IFNULL(scanned, 0) + ? WHERE id = ?",
+                                        (len(scanned), run_id))
+        await self._db.commit()
+
     async def set_outcome(self, action_id: int, status: ActionStatus, error: str | None = None,
                           action: ActionKind | None = None) -> None:
         if action is None:
@@ -557,11 +571,12 @@ class ProvenanceStore:
     async def _upsert_scan(self, deal_id: str, run_id: int) -> None:
         # Microsecond precision so deals scanned in one pass keep their order for the next.
         await self._db.execute_fetchall(
-            "INSERT INTO scan_marks (deal_id, dry_run, last_scanned_at, last_run_id)"
-            " VALUES (?, (SELECT dry_run FROM runs WHERE id = ?), ?, ?) ON CONFLICT(deal_id, dry_run)"
-            " DO UPDATE SET last_scanned_at=excluded.last_scanned_at, last_run_id=excluded.last_run_id",
-            (deal_id, run_id, datetime.now(timezone.utc).isoformat(), run_id),
-        )
+            self._UPSERT_SCAN, (deal_id, run_id, datetime.now(timezone.utc).isoformat(), run_id))
+
+    _UPSERT_SCAN = (
+        "INSERT INTO scan_marks (deal_id, dry_run, last_scanned_at, last_run_id)"
+        " VALUES (?, (SELECT dry_run FROM runs WHERE id = ?), ?, ?) ON CONFLICT(deal_id, dry_run)"
+        " DO UPDATE SET last_scanned_at=excluded.last_scanned_at, last_run_id=excluded.last_run_id")
 
     # -- extraction cache ---------------------------------------------------------------------------------
 

@@ -446,10 +446,12 @@ class PassRunner:
         for plan in plans:
             if plan.gone:
                 await self._log_rows(plan.rows)
-            else:
+        scanned = [(plan.deal.id, plan.rows) for plan in plans if not plan.gone]
+        await self.store.log_scanned_many(scanned, run_id)  # and the page's cached extractions with them
+        for plan in plans:
+            if not plan.gone:
                 for row in plan.rows:
                     self.counts[row.action] += 1
-                await self.store.log_scanned(plan.rows, plan.deal.id, run_id)
                 self.scanned += 1
             self._report()
 
