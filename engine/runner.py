@@ -652,8 +652,8 @@ class PassRunner:
             w.intent.id = ids[id(w.intent)]
             for r in w.aside:
                 self.counts[r.action] += 1
-        outcomes = await write_batch(self.writer, self.crm, [FieldWrite(w.intent.id, w.deal.id, w.field, w.intent.new)
-                                                             for w in writes])
+        outcomes = await write_batch(self.writer, self.crm, [FieldWrite(ids[id(w.intent)], w.deal.id, w.field,
+                                                                        w.intent.new) for w in writes])
         for w, outcome in zip(writes, outcomes):
             if outcome is None:
                 self.errors.append(f"{w.deal.name} {w.field}: outcome unknown until reconciled")

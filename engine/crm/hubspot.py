@@ -464,11 +464,11 @@ class HubSpotCRM:
             )
             # 207 Multi-Status lists notes deleted since the association was read under "errors": skip them.
             for obj in body.get("results") or []:
-                deal_id = owner.get(str(obj.get("id")))
-                if deal_id is not None and deal_id in notes:
-                    note = await self._note(deal_id, obj)
+                parent = owner.get(str(obj.get("id")))
+                if parent is not None and parent in notes:
+                    note = await self._note(parent, obj)
                     if note is not None:
-                        notes[deal_id].append(note)
+                        notes[parent].append(note)
         for found in notes.values():
             found.sort(key=lambda n: (n.created_at, n.id))
         return {i: notes[i] for i in deal_ids if i in notes}
