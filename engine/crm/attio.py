@@ -579,28 +579,27 @@ class AttioCRM:
         return await _together([lambda w=w: one(w) for w in writes])  # type: ignore[misc]
 
     async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
-        """One read per deal (the records query cannot be asked for a list of ids), all in flight together."""
-
-        async def one(deal_id: str) -> Deal | None:
-            try:
-                return await self.get_deal(deal_id)
-            except DealNotFound:
-                return None
-
-        got = await _together([lambda d=d: one(d) for d in deal_ids])  # type: ignore[misc]
-        return {d: deal for d, deal in zip(deal_ids, got) if deal is not None}
+        """One read per deal, all in flight together: reads are not Attio's floor (writes are), and a records
+        query by a list of record ids is not something its filtering guide documents."""
+        return await self._each_present(self.get_deal, deal_ids)
 
     async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
-        """Attio lists notes per parent record (`parent_record_id`), so one list per deal, all in flight together."""
+        """`GET /v2/notes` filters by one parent record at most (or lists every note of the object, which costs
+        more than one request per deal once a pass is capped), so one list per deal, all in flight together."""
+        return await self._each_present(self.list_notes, deal_ids)
 
-        async def one(deal_id: str) -> list[Note] | None:
+    @staticmethod
+    async def _each_present(read: Callable[[str], Awaitable[T]], deal_ids: Sequence[str]) -> dict[str, T]:
+        """`read` for every deal at once; the deals that are gone are left out."""
+
+        async def one(deal_id: str) -> T | None:
             try:
-                return await self.list_notes(deal_id)
+                return await read(deal_id)
             except DealNotFound:
                 return None
 
         got = await _together([lambda d=d: one(d) for d in deal_ids])  # type: ignore[misc]
-        return {d: notes for d, notes in zip(deal_ids, got) if notes is not None}
+        return {d: value for d, value in zip(deal_ids, got) if value is not None}
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -523,13 +523,8 @@ class HubSpotStandIn:
             updates = (body or {}).get("properties")
             if not isinstance(updates, dict):
                 return _error(400, "Invalid input JSON: properties is required", "VALIDATION_ERROR")
-            problems, stored = [], {}
-            for name, value in updates.items():
-                problem, encoded = self._validate(name, value)
-                if problem:
-                    problems.append(problem)
-                else:
-                    stored[name] = encoded
+            problems: list[dict[str, Any]] = []
+            stored = self._validated(updates, problems)
             if problems:
                 return _error(400, "Property values were not valid: " + json.dumps(problems), "VALIDATION_ERROR")
             now = _iso_ms(datetime.now(timezone.utc))
@@ -538,6 +533,17 @@ class HubSpotStandIn:
             deal["updatedAt"] = now
             return _json(200, self._view(deal, list(updates), DEFAULT_DEAL_PROPERTIES))
         return _error(405, f"{method} not allowed here", "VALIDATION_ERROR")
+
+    def _validated(self, updates: dict[str, Any], problems: list[dict[str, Any]]) -> dict[str, str]:
+        """The values as HubSpot stores them; each one that does not validate is added to `problems`."""
+        stored = {}
+        for name, value in updates.items():
+            problem, encoded = self._validate(name, value)
+            if problem:
+                problems.append(problem)
+            else:
+                stored[name] = encoded
+        return stored
 
     @staticmethod
     def _batch(results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> httpx.Response:
@@ -575,18 +581,13 @@ class HubSpotStandIn:
         inputs = body.get("inputs") or []
         if len(inputs) > 100:
             return _error(400, "Batch update is limited to 100 inputs", "VALIDATION_ERROR")
-        problems, staged = [], []
+        problems: list[dict[str, Any]] = []
+        staged = []
         for item in inputs:
             updates = item.get("properties")
             if not isinstance(updates, dict) or item.get("id") in (None, ""):
                 return _error(400, "Invalid input JSON: each input needs an id and properties", "VALIDATION_ERROR")
-            stored = {}
-            for name, value in updates.items():
-                problem, encoded = self._validate(name, value)
-                if problem:
-                    problems.append(problem)
-                else:
-                    stored[name] = encoded
+            stored = self._validated(updates, problems)
             staged.append((str(item["id"]), stored, list(updates)))
         if problems:
             return _error(400, "Property values were not valid: " + json.dumps(problems), "VALIDATION_ERROR")
