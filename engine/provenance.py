@@ -317,6 +317,7 @@ class ProvenanceStore:
 
     async def log_scanned_many(self, scanned: list[tuple[str, list[ActionRow]]], run_id: int) -> None:
         if not scanned:
+            await self._db.commit()  # whatever the caller left to this commit
             return
         await self._insert_actions([row for _, rows in scanned for row in rows])
         now = datetime.now(timezone.utc)
@@ -356,7 +357,7 @@ class ProvenanceStore:
         await self._db.commit()
         return ids
 
-    async def set_outcomes(self, outcomes: list[OutcomeUpdate]) -> None:
+    async def set_outcomes(self, outcomes: list[OutcomeUpdate], *, commit: bool = True) -> None:
         if not outcomes:
             return
         now = _now()
@@ -364,7 +365,8 @@ class ProvenanceStore:
             "UPDATE actions SET status=?, error=?, action=COALESCE(?, action), updated_at=? WHERE id=?",
             [(o.status, o.error, o.action.value if o.action else None, now, o.action_id) for o in outcomes])
         await cur.close()  # on the database thread (see _insert_actions)
-        await self._db.commit()
+        if commit:
+            await self._db.commit()
 
     async def carry_out(self, intent: int, call: Callable[[], Awaitable[None]],
                         landed: Callable[[], Awaitable[bool]]) -> Outcome:

@@ -25,7 +25,8 @@ from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.progress import PassProgress, ProgressSink
-from engine.store import EXPIRED_REASON, ActionLog, ActionRow, AppliedWrites, BatchEntry, ProvenanceLog, ScanMarks
+from engine.store import (EXPIRED_REASON, ActionLog, ActionRow, AppliedWrites, BatchEntry, OutcomeUpdate, ProvenanceLog,
+                          ScanMarks)
 from engine.store.actions import RunStatus
 from engine.store.batches import BatchStatus
 from engine.reconcile import reconcile_pending
@@ -441,13 +442,13 @@ class PassRunner:
                 if write is not None:
                     plan.writes.append(write)
                     writes.append(write)
-        if writes:
-            await self._write(writes)
         for plan in plans:
             if plan.gone:
                 await self._log_rows(plan.rows)
-        scanned = [(plan.deal.id, plan.rows) for plan in plans if not plan.gone]
-        await self.store.log_scanned_many(scanned, run_id)  # and the page's cached extractions with them
+        outcomes = await self._write(writes) if writes else []
+        # The outcomes, the page's other rows, its scan marks and its cached extractions: one commit.
+        await self.store.set_outcomes(outcomes, commit=False)
+        await self.store.log_scanned_many([(plan.deal.id, plan.rows) for plan in plans if not plan.gone], run_id)
         for plan in plans:
             if not plan.gone:
                 for row in plan.rows:
@@ -641,9 +642,9 @@ class PassRunner:
         return _Write(deal, aside, self._row(run_id, deal, action=ActionKind.WRITTEN, reason=reason,
                                              previous=decision.previous, new=new, status="pending", **base))
 
-    async def _write(self, writes: list[_Write]) -> None:
-        """Invariant 4 per batch: the intents (with their set-aside rows) in one commit, one batched CRM call,
-        then each write's own outcome, from the vendor's answer for its deal, in one commit."""
+    async def _write(self, writes: list[_Write]) -> list[OutcomeUpdate]:
+        """Invariant 4 per batch: the intents (with their set-aside rows) in one commit, one batched CRM call;
+        then each write's own outcome, from the vendor's answer for its deal, for the caller to commit."""
         assert self.writer is not None
         log.info("writing %d field(s) of %d deal(s)", len(writes), len({w.deal.id for w in writes}))
         rows = [r for w in writes for r in (*w.aside, w.intent)]
@@ -662,7 +663,7 @@ class PassRunner:
             else:
                 self.counts[ActionKind.FAILED] += 1
                 self.errors.append(f"{w.deal.name} {w.field}: {outcome.error}")
-        await self.store.set_outcomes([o for o in outcomes if o is not None])
+        return [o for o in outcomes if o is not None]
 
     async def _log_rows(self, rows: list[ActionRow]) -> None:
         if not rows:

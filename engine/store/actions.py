@@ -162,8 +162,8 @@ class ActionLog(Protocol):
         """A batch's rows (its pending intents among them) in one commit; their ids, in the order given."""
         ...
 
-    async def set_outcomes(self, outcomes: list[OutcomeUpdate]) -> None:
-        """A batch's outcomes in one commit."""
+    async def set_outcomes(self, outcomes: list[OutcomeUpdate], *, commit: bool = True) -> None:
+        """A batch's outcomes in one commit (`commit=False`: in the caller's next one, with its scan marks)."""
         ...
 
     async def carry_out(self, intent: int, call: Callable[[], Awaitable[None]],
