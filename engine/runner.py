@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
@@ -38,6 +38,8 @@ MAX_FAILURES_IN_A_ROW = 5
 LOCK_RENEW_SECONDS = 300
 # Deals read ahead, and written behind, together: HubSpot's batch read and batch update take 100 inputs.
 PAGE = 100
+READ_AHEAD = 2  # pages being read while one is extracted
+WRITE_BEHIND = 2  # pages being written while the next is extracted
 T = TypeVar("T")
 Loaded = tuple[Deal, list[Note]]
 Extracted = tuple[Deal, list[Note], Extraction | None]
@@ -266,43 +268,47 @@ class PassRunner:
             raise failed.exceptions[0]  # callers handle the error itself, not the group around it
 
     async def _pipeline(self, run_id: int, refs: Sequence[DealRef]) -> None:
-        """Page by page: the next page is read while this one is extracted, and this one is written while the
-        next is extracted. At most one read and one write are in flight beside the extraction."""
+        """Page by page: the next pages are read while this one is extracted, and the pages before it are written
+        while it is extracted, so latency overlaps and the vendor's rate limit is what bounds a pass."""
         pages = [refs[i:i + PAGE] for i in range(0, len(refs), PAGE)]
-        if not pages:
-            return
-        reading = asyncio.ensure_future(self._read_page(pages[0]))
-        writing: asyncio.Future[None] | None = None
+        reading: deque[asyncio.Future[dict[str, Loaded | CRMError]]] = deque()
+        writing: deque[asyncio.Future[None]] = deque()
         try:
             for i, page in enumerate(pages):
-                loaded = await reading
-                if i + 1 < len(pages):
-                    reading = asyncio.ensure_future(self._read_page(pages[i + 1]))
+                while len(reading) < READ_AHEAD and i + len(reading) < len(pages):
+                    reading.append(asyncio.ensure_future(self._read_page(pages[i + len(reading)])))
+                loaded = await reading.popleft()
                 extracted = await self._extract_page(run_id, page, loaded)
-                if writing is not None:
-                    await writing
-                writing = asyncio.ensure_future(self._settle_many(run_id, extracted))
-            if writing is not None:
-                await writing
+                while len(writing) >= WRITE_BEHIND:
+                    await writing.popleft()
+                writing.append(asyncio.ensure_future(self._settle_many(run_id, extracted)))
+            while writing:
+                await writing.popleft()
         finally:
-            for task in (reading, writing):
-                if task is not None and not task.done():
+            for task in (*reading, *writing):
+                if not task.done():
                     task.cancel()
-                    try:
-                        await task
-                    except BaseException:
-                        pass
+                try:
+                    await task
+                except BaseException:
+                    pass
 
     async def _read_page(self, refs: Sequence[DealRef]) -> dict[str, Loaded | CRMError]:
         """A page's deals and notes in batched reads; per deal, what was read or why it could not be."""
         ids = [ref.id for ref in refs]
         log.info("reading notes and fields of %d deal(s)", len(ids))
+        failed = False
         try:
-            deals = await self.crm.get_deals(ids)
-            notes = await self.crm.list_notes_many([i for i in ids if i in deals])
-        except CRMError:
+            # Both at once: list_notes_many leaves out a deal that is gone, so neither needs the other's answer.
+            async with asyncio.TaskGroup() as group:
+                reading_deals = group.create_task(self.crm.get_deals(ids))
+                reading_notes = group.create_task(self.crm.list_notes_many(ids))
+        except* CRMError:
+            failed = True
+        if failed:
             # One deal's trouble must not fail its whole page: read each deal on its own, as before batching.
             return await self._read_each(refs)
+        deals, notes = reading_deals.result(), reading_notes.result()
         out: dict[str, Loaded | CRMError] = {}
         for deal_id in ids:
             if deal_id in deals and deal_id in notes:
