@@ -170,7 +170,8 @@ class SalesforceCRM:
         refreshed = limited = 0
         extra = kwargs.pop("headers", {})
         while True:
-            self._check_budget()
+            if method != "PATCH":  # a deal already read finishes its writes; no new read starts
+                self._check_budget()
             url = path if path.startswith("http") else session.instance_url + path
             headers = {"Authorization": f"Bearer {session.access_token}", "Accept": "application/json", **extra}
             response = await request(self._client, method, url, limiter=self._limiter, vendor=VENDOR,

@@ -49,8 +49,9 @@ class SalesforceAuth:
                  client_secret: str | None = None, username: str | None = None, private_key: str | None = None,
                  audience: str = "https://login.salesforce.com", clock: Callable[[], float] = time.time) -> None:
         if not client_secret and not (username and private_key):
-            raise TokenMissing("set SALESFORCE_CLIENT_SECRET (client credentials flow), or SALESFORCE_USERNAME "
-                               "and SALESFORCE_PRIVATE_KEY_FILE (JWT bearer flow)")
+            raise TokenMissing("SALESFORCE_CLIENT_SECRET is not set: export the External Client App's consumer "
+                               "secret (client credentials flow), or SALESFORCE_USERNAME and "
+                               "SALESFORCE_PRIVATE_KEY_FILE (JWT bearer flow)")
         self._client = client
         self.login_url = login_url.rstrip("/")
         self._client_id = client_id
@@ -130,8 +131,8 @@ class SalesforceAuth:
             which = ("SALESFORCE_CLIENT_ID / SALESFORCE_USERNAME / SALESFORCE_PRIVATE_KEY_FILE" if self.flow == "jwt"
                      else "SALESFORCE_CLIENT_ID / SALESFORCE_CLIENT_SECRET")
             why = error_line(body) or f"HTTP {response.status_code}"
-            raise AuthError(f"Salesforce refused the {self.flow.replace('_', ' ')} login for {which} at "
-                            f"{self.login_url} ({why}): check the External Client App's consumer key and secret, "
+            raise AuthError(f"Salesforce rejected the {self.flow.replace('_', ' ')} login ({which}) at "
+                            f"{self.login_url}: {why}; check the External Client App's consumer key and secret, "
                             "that its flow is enabled, and its execution user (client credentials) or "
                             "pre-authorised user (JWT)")
         identity = str(body.get("id") or "").rstrip("/").split("/")
