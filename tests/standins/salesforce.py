@@ -335,7 +335,7 @@ class SalesforceStandIn:
                     self.refusals += 1
                 code = fault.code or {429: "REQUEST_LIMIT_EXCEEDED", 403: "REQUEST_LIMIT_EXCEEDED",
                                       400: "INVALID_QUERY", 404: "NOT_FOUND"}.get(fault.status, "SERVER_ERROR")
-                message = ("ConcurrentPerOrgLongTxn Limit exceeded." if code == "REQUEST_LIMIT_EXCEEDED"
+                message = ("ConcurrentRequests (Concurrent API Requests) Limit exceeded." if code == "REQUEST_LIMIT_EXCEEDED"
                            else "injected failure")
                 return self._limited(_errors(fault.status, code, message, headers=headers))
         return None
