@@ -318,3 +318,17 @@ def test_the_field_map_for_salesforce_comes_from_settings(make_settings: Any) ->
     settings = make_settings(SCOUT_CRM="salesforce")
     assert isinstance(settings.field_map, FieldMap)
     assert settings.field_map.concepts["metrics"].scout.name == "Scout_Metrics__c"
+
+
+async def test_setup_adds_a_missing_option_to_scouts_own_picklist_and_keeps_the_others() -> None:
+    standin, ids = org(with_scout=False)
+    crm = make_crm(standin, SF_MAP)
+    spec = SF_MAP.concepts["paper_process"].scout
+    narrow = spec.model_copy(update={"options": spec.options[:-1]})
+    assert await crm.create_field(narrow) is True
+    assert "Signed" not in standin.fields[spec.name].options
+    assert await crm.create_field(spec) is False  # the field map gained an option: setup adds it
+    assert standin.fields[spec.name].options == list(spec.options)
+    await crm.set_field(ids["d1"], spec.name, "Signed")
+    assert (await crm.get_deal(ids["d1"])).values[spec.name] == "Signed"
+    await crm.aclose()

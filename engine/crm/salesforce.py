@@ -33,7 +33,7 @@ from engine.crm.salesforce_codec import (
     FieldInfo, custom_field_definition, decode_value, developer_name, encode_value, error_codes, error_line,
     field_info, is_record_id, metadata_type, parse_datetime, soql_ids, soql_like, soql_string,
 )
-from engine.medic import FieldMap
+from engine.medic import FieldMap, is_scout_name
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note
 
 if TYPE_CHECKING:
@@ -469,6 +469,10 @@ class SalesforceCRM:
         visible = (await self.describe(refresh=True)).get(spec.name)
         if visible is not None:
             self._accept(spec, visible.field_type, f"{visible.sf_type}")
+            have = {label.casefold() for label in visible.options.values()} | {v.casefold() for v in visible.options}
+            missing = [o for o in spec.options if o.casefold() not in have]
+            if missing and is_scout_name(spec.name):
+                await self._add_options(spec.name, missing)
             await self.grant_access(spec.name)
             return False
         existing = await self._custom_field(spec.name)
@@ -484,6 +488,23 @@ class SalesforceCRM:
         await self.grant_access(spec.name)
         self._fields = None
         return True
+
+    async def _add_options(self, name: str, labels: list[str]) -> None:
+        """Append options to one of Scout's own picklists. Metadata is sent whole, so every existing value is
+        sent back as it is (one left out would turn inactive)."""
+        existing = await self._custom_field(name)
+        if existing is None:
+            raise CRMError(f"Salesforce field {self.sobject}.{name} is visible but has no CustomField row")
+        rows = await self._records(f"SELECT Id, Metadata FROM CustomField WHERE Id = {soql_string(existing[0])}",
+                                   tooling=True)
+        meta = dict(rows[0].get("Metadata") or {})
+        value_set = dict(meta.get("valueSet") or {})
+        definition = dict(value_set.get("valueSetDefinition") or {})
+        values = list(definition.get("value") or [])
+        values += [{"fullName": label, "label": label, "default": False} for label in labels]
+        meta["valueSet"] = {**value_set, "valueSetDefinition": {**definition, "value": values}}
+        await self._json("PATCH", f"{self._data}/tooling/sobjects/CustomField/{existing[0]}", json={"Metadata": meta})
+        self._fields = None
 
     def _accept(self, spec: FieldSpec, have: FieldType | None, shown: str) -> None:
         if have is not spec.type:

@@ -111,7 +111,7 @@ class SalesforceAuth:
         claims = {"iss": self._client_id, "sub": self._username, "aud": self._audience,
                   "exp": int(self._clock()) + JWT_LIFETIME}
         try:
-            return str(jwt.encode(claims, self._key, algorithm="RS256"))
+            return str(jwt.encode(claims, self._key or "", algorithm="RS256"))
         except (ValueError, TypeError, jwt.PyJWTError) as exc:
             raise TokenMissing(f"SALESFORCE_PRIVATE_KEY_FILE is not a usable RSA private key ({exc})") from exc
 

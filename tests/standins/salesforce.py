@@ -546,6 +546,14 @@ class SalesforceStandIn:
         if tooling:
             if sobject == "CustomField" and method == "POST" and len(rest) == 1:
                 return self._create_field(body)
+            if sobject == "CustomField" and method == "PATCH" and len(rest) == 2 and rest[1] in self.custom_fields:
+                row = self.custom_fields[rest[1]]
+                meta = (body or {}).get("Metadata") or {}
+                row["Metadata"] = meta
+                name = row["FullName"].partition(".")[2]
+                self.fields[name].options = [v["fullName"] for v in ((meta.get("valueSet") or {})
+                                             .get("valueSetDefinition") or {}).get("value") or []]
+                return httpx.Response(204)
             return _errors(404, "NOT_FOUND", "The requested resource does not exist")
         if sobject == "Opportunity" and rest[1:] == ["describe"] and method == "GET":
             return httpx.Response(200, json={"name": "Opportunity", "custom": False,
