@@ -164,6 +164,17 @@ def last_run_rows() -> list[ActionRow]:
     return asyncio.run(read())
 
 
+def live_pass_as_rehearsed(scout: Callable[..., tuple[int, str, str]],
+                           would: list[tuple[str | None, str | None, str]]) -> dict[tuple[str | None, str | None], ActionRow]:
+    """`scout run --apply`; its applied writes, which must be exactly what the rehearsal showed."""
+    code, out, err = scout("run", "--apply")
+    assert code == 0 and out.startswith("LIVE: "), err
+    written = {(r.deal_id, r.field): r for r in last_run_rows() if r.action is ActionKind.WRITTEN}
+    assert written and all(r.status == "applied" and not r.dry_run for r in written.values())
+    assert sorted((d, f, json.dumps(r.new)) for (d, f), r in written.items()) == would
+    return written
+
+
 # ---- the full pass over HTTP (sync tests: main() runs its own event loop) -------------------------------
 
 
@@ -190,13 +201,7 @@ def test_rehearsal_then_live_pass_changes_only_logged_scout_fields(name, serve, 
     assert {f: types.get(f) for f in SCOUT_FIELDS} == {f: expected[s.type.value] for f, s in SCOUT_FIELDS.items()}
     assert vendor.snapshot() == before  # creating fields touches no deal's values
 
-    code, out, err = scout("run", "--apply")
-    assert code == 0 and out.startswith("LIVE: "), err
-    rows = last_run_rows()
-    written = {(r.deal_id, r.field): r for r in rows if r.action is ActionKind.WRITTEN}
-    assert written and all(r.status == "applied" and not r.dry_run for r in written.values())
-    # The rehearsal showed exactly what the live pass did.
-    assert sorted((d, f, json.dumps(r.new)) for (d, f), r in written.items()) == would
+    written = live_pass_as_rehearsed(scout, would)
 
     after = vendor.snapshot()
     changed = {(deal, field) for deal in after for field in set(after[deal]) | set(before[deal])
@@ -497,12 +502,7 @@ def test_salesforce_rehearsal_then_live_pass_changes_only_logged_scout_fields_an
     code, out, err = scout("setup", "--apply")  # twice is harmless
     assert code == 0 and out.count(" exists") == 7 and len(org.custom_fields) == created, out + err
 
-    code, out, err = scout("run", "--apply")
-    assert code == 0 and out.startswith("LIVE: "), err
-    rows = last_run_rows()
-    written = {(r.deal_id, r.field): r for r in rows if r.action is ActionKind.WRITTEN}
-    assert written and all(r.status == "applied" and not r.dry_run for r in written.values())
-    assert sorted((d, f, json.dumps(r.new)) for (d, f), r in written.items()) == would
+    written = live_pass_as_rehearsed(scout, would)
     after = _salesforce_state(vendor)
     changed = {(deal, f) for deal in after for f in set(after[deal]) | set(before[deal])
                if after[deal].get(f) != before[deal].get(f)}

@@ -825,26 +825,10 @@ def make_crm(standin: SalesforceStandIn, field_map: Any, *, sleep: Any = None,
 
 async def build_contract_env(tmp_path: Path) -> "ContractEnv":
     from engine.medic import default_field_map
-    from tests.standins.contract import ContractEnv, FakeClock
+    from tests.standins.contract import FakeClock, standin_env
 
     clock = FakeClock()
     standin = SalesforceStandIn(strict_names=False)
     crm = make_crm(standin, default_field_map(), sleep=clock.sleep, query_batch=CONTRACT_PAGE_SIZE)
-
-    async def seed(data: WorkspaceData) -> dict[str, str]:
-        return standin.load(data)
-
-    async def delete_deal(deal_id: str) -> None:
-        standin.delete_deal(deal_id)
-
-    def fail_next(op: str, status: int, times: int, retry_after_s: float | None) -> None:
-        standin.fail_next(CONTRACT_OPS[op], status, times, retry_after_s)
-
-    env = ContractEnv(
-        crm=crm, seed=seed, delete_deal=delete_deal, page_size=CONTRACT_PAGE_SIZE, note_page_size=0,
-        token_env="SALESFORCE_CLIENT_ID", fail_next=fail_next, reject_token=standin.reject_token,
-        refusals=lambda: standin.refusals,
-    )
-    env.sleeps = clock.sleeps
-    return env
-
+    return standin_env(standin, crm, CONTRACT_OPS, clock.sleeps, page_size=CONTRACT_PAGE_SIZE, note_page_size=0,
+                       token_env="SALESFORCE_CLIENT_ID")
