@@ -549,3 +549,11 @@ def test_salesforce_check_with_a_rejected_secret_is_one_line_naming_the_variable
     code, out, err = scout("check")
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
     assert "rejected" in err and "SALESFORCE_CLIENT_SECRET" in err and "invalid_client" in err
+
+
+def test_salesforce_without_a_secret_or_key_is_a_missing_setting_naming_it(serve, scout, monkeypatch) -> None:
+    serve("salesforce", small_pipeline())
+    monkeypatch.delenv("SALESFORCE_CLIENT_SECRET")
+    code, out, err = scout("check")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "SALESFORCE_CLIENT_SECRET is not set" in err and "SALESFORCE_PRIVATE_KEY_FILE" in err
