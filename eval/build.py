@@ -1053,8 +1053,8 @@ DEALS: list[dict[str, Any]] = [
                    "the port authority board in June, after a public consultation in May"]}),
     D(61, "Klein Zahnmedizin", "test", [
         N("2026-02-25T08:00:00Z", "Jonas Weber", "Ablauf",
-          "Herr Klein erklärte den Ablauf, und das ist der Plan: Die Praxisleitung testet die Software zwei Wochen lang, danach entscheiden "
-          "die drei Partner gemeinsam Ende März.",
+          "Herr Klein erklärte den Ablauf, und das ist der Plan: Die Praxisleitung testet die Software zwei "
+          "Wochen lang, danach entscheiden die drei Partner gemeinsam Ende März.",
           {DP: ["Die Praxisleitung testet die Software zwei Wochen lang, danach entscheiden die drei Partner gemeinsam "
                 "Ende März", "danach entscheiden die drei Partner gemeinsam Ende März",
                 "die drei Partner gemeinsam Ende März"]},

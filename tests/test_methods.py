@@ -104,32 +104,45 @@ def test_medic_offline_run_has_no_such_notice(scout, demo):  # noqa: F811
     assert code == EXIT_OK and "do not extract" not in out
 
 
-async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_settings, tmp_path):
-    from engine.crm.local import LocalCRM
-    from engine.jobs import run_job, undo_job
+CUSTOM_MAP = ('[concepts.implementation_partner]\n'
+              'description = "The systems integrator who will roll the product out."\n'
+              'label = "Implementation partner (SI)"\n')
+KICKOFF = "Umbrella kickoff. Deloitte will run the rollout as our implementation partner; board approves in June."
+CUSTOM_SCRIPT = {"n6": [
+    {"concept": "implementation_partner", "value": "Deloitte", "note_id": "n6",
+     "excerpt": "Deloitte will run the rollout as our implementation partner"},
+    {"concept": "decision_process", "value": "Board approves in June", "note_id": "n6",
+     "excerpt": "board approves in June"},
+    {"concept": "implementation_partner", "value": "Accenture", "note_id": "n6",  # the excerpt does not say it
+     "excerpt": "Deloitte will run the rollout"},
+]}
+
+
+async def custom_workspace(make_settings, tmp_path, **env):
+    """meddpicc plus a concept of the field map's own, on the small pipeline with a note that states both."""
     from engine.models import FieldSpec, FieldType, Note
-    from tests.pipeline import T0, seed, small_pipeline, snapshot
-    from tests.standins.scripted_model import ScriptedModel
+    from tests.pipeline import T0, seed, small_pipeline
 
     path = tmp_path / "map.toml"
-    path.write_text('[concepts.implementation_partner]\n'
-                    'description = "The systems integrator who will roll the product out."\n')
-    settings = make_settings(LIVE_WRITES="1", SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc")
+    path.write_text(CUSTOM_MAP)
+    settings = make_settings(SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc", **env)
     data = small_pipeline()
     data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for n in (
         "decision_process", "scout_decision_process", "implementation_partner", "scout_implementation_partner")]
-    text = "Umbrella kickoff. Deloitte will run the rollout as our implementation partner; board approves in June."
-    data.notes.append(Note(id="n6", deal_id="d4", author="Alex Rep", created_at=T0, title="Kickoff", text=text))
+    data.notes.append(Note(id="n6", deal_id="d4", author="Alex Rep", created_at=T0, title="Kickoff", text=KICKOFF))
     await seed(settings.workspace, data)
+    return settings
+
+
+async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_settings, tmp_path):
+    from engine.crm.local import LocalCRM
+    from engine.jobs import run_job, undo_job
+    from tests.pipeline import snapshot
+    from tests.standins.scripted_model import ScriptedModel
+
+    settings = await custom_workspace(make_settings, tmp_path, LIVE_WRITES="1")
     before = await snapshot(settings.workspace)
-    model = ScriptedModel({"n6": [
-        {"concept": "implementation_partner", "value": "Deloitte", "note_id": "n6",
-         "excerpt": "Deloitte will run the rollout as our implementation partner"},
-        {"concept": "decision_process", "value": "Board approves in June", "note_id": "n6",
-         "excerpt": "board approves in June"},
-        {"concept": "implementation_partner", "value": "Accenture", "note_id": "n6",  # the excerpt does not say it
-         "excerpt": "Deloitte will run the rollout"},
-    ]})
+    model = ScriptedModel(CUSTOM_SCRIPT)
     summary, _ = await run_job(settings, apply=True, extractor=model.extractor())
     assert (summary.written, summary.dropped) == (2, 1)
     tool = model.requests[-1].json["tools"][0]
@@ -144,6 +157,54 @@ async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_se
     crm = await LocalCRM.open(settings.workspace)
     assert (await crm.get_deal("d4")).values.get("scout_implementation_partner") in (None, "")
     await crm.aclose()
+
+
+def test_labels_follow_the_method_and_the_field_map(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(CUSTOM_MAP + '[concepts.metrics]\nlabel = "Success metrics"\n')
+    fm = load_field_map(path, "meddpicc")
+    assert [f.label for f in fm.concepts.values()] == [
+        "Success metrics", "Economic buyer", "Decision criteria", "Identified pain", "Champion", "Paper process",
+        "Competition", "Decision process", "Implementation partner (SI)"]
+    assert [f.label for f in default_field_map().concepts.values()][:2] == ["Metrics", "Economic buyer"]
+
+
+async def test_the_deal_view_slash_scout_and_the_thread_show_the_methods_labels(make_settings, tmp_path, slack,
+                                                                                capsys):
+    from bot.app import build_app
+    from bot.post import post_run_summary
+    from engine.dealview import format_view, lookup
+    from engine.crm.local import LocalCRM
+    from engine.jobs import open_log, run_job
+    from tests.standins.clock import FakeTime
+    from tests.standins.scripted_model import ScriptedModel
+    from tests.standins.slack_api import CHANNEL, SIGNING_SECRET, dispatch, slash_command
+    from tests.test_bot_command import ephemeral, text_of
+
+    settings = await custom_workspace(make_settings, tmp_path, SLACK_BOT_TOKEN="xoxb-standin-token",
+                                      SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.base_url,
+                                      SCOUT_SUMMARY_CHANNEL=CHANNEL)
+    model = ScriptedModel(CUSTOM_SCRIPT)
+    summary, _ = await run_job(settings, apply=False, extractor=model.extractor())
+
+    crm = await LocalCRM.open(settings.workspace)
+    async with open_log(settings) as log:
+        view = (await lookup("d4", crm, log, None, settings.field_map)).view
+    await crm.aclose()
+    shown = format_view(view)
+    assert "\nDecision process\n  rep   decision_process: (empty)" in shown
+    assert "\nImplementation partner (SI)\n  rep   implementation_partner: (empty)" in shown
+
+    await dispatch(build_app(settings, extractor=model.extractor()), slash_command("d4", slack.response_url()))
+    cells = text_of(ephemeral(slack)["blocks"])
+    assert "*Decision process* · rep `decision_process`" in cells
+    assert "*Implementation partner (SI)* · rep `implementation_partner`" in cells
+    assert "MEDIC" not in cells
+
+    await post_run_summary(settings, summary.run_id, pacer=FakeTime().pacer())
+    thread = "\n".join(b["text"]["text"] for p in slack.posts()[1:] for b in p["blocks"] if "text" in b)
+    assert "*Implementation partner (SI)*: *Deloitte*" in thread
+    assert "*Decision process*: *Board approves in June*" in thread
 
 
 def test_a_promotion_may_write_a_custom_concepts_own_rep_field_and_no_other(tmp_path):
