@@ -218,3 +218,17 @@ def test_a_promotion_may_write_a_custom_concepts_own_rep_field_and_no_other(tmp_
     assert refusal(fm, rep, rep_of="implementation_partner") is None  # its own rep twin: a promotion may write it
     assert refusal(fm, fm.concepts["budget"].rep.name, rep_of="implementation_partner") is not None
     assert refusal(fm, rep, rep_of="budget") is not None
+
+
+def test_a_label_is_for_people_not_the_model_so_it_leaves_the_cache_key_alone(tmp_path):
+    """Labels came after the cache: a workspace that upgrades or relabels a concept pays no new extraction."""
+    from engine.extract.cache import cache_key
+    from engine.extract.offline import OfflineExtractor
+    from engine.models import Deal
+
+    path = tmp_path / "map.toml"
+    path.write_text('[concepts.metrics]\nlabel = "Success metrics"\n')
+    deal, extractor = Deal(id="d1", name="Acme"), OfflineExtractor()
+    assert cache_key(deal, [], extractor, load_field_map(path)) == cache_key(deal, [], extractor, default_field_map())
+    path.write_text('[concepts.metrics]\ndescription = "Numbers they care about."\n')
+    assert cache_key(deal, [], extractor, load_field_map(path)) != cache_key(deal, [], extractor, default_field_map())
