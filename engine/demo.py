@@ -359,7 +359,7 @@ DP_WHEN = ["the end of January", "mid-February", "the end of Q1", "early March",
 DP_TEMPLATES = [
     "Decision process: {first_step}, then {final_step}, with a decision by {when}.",
     "They walked us through how they decide: {first_step}, then {final_step}, with a decision by {when}.",
-    "Their path to a decision is {first_step} first, then {final_step}, with a decision by {when}.",
+    "Their path to a decision is {first_step}, then {final_step}, with a decision by {when}.",
 ]
 DP_MOVED_TEMPLATES = [  # (sentence, the value it states)
     ("Their timeline moved: {final_step} is now planned for {when}.", "{final_step} is now planned for {when}"),

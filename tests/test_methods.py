@@ -90,13 +90,22 @@ def test_the_grounding_rule_is_the_concepts_own():
     assert ground("Pat Lee", "Dana Ruiz approves all spend.", authority)[0] is None
 
 
-def test_offline_rules_say_which_concepts_they_do_not_extract(scout, demo, monkeypatch):  # noqa: F811
+def test_offline_rules_say_which_concepts_they_do_not_extract(scout, demo, monkeypatch, tmp_path):  # noqa: F811
     monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
     code, out, _ = scout("run")
+    assert code == EXIT_OK and "do not extract" not in out  # decision_process has rules
+    path = tmp_path / "map.toml"
+    path.write_text(CUSTOM_MAP)
+    monkeypatch.setenv("SCOUT_FIELD_MAP", str(path))
+    code, out, _ = scout("run")
     assert code == EXIT_OK
-    assert "the offline rules do not extract decision_process" in out
+    assert "the offline rules do not extract implementation_partner: they stay empty" in out
     code, out, _ = scout("check")
-    assert "the offline rules do not extract decision_process" in out
+    assert "the offline rules do not extract implementation_partner: they stay empty" in out
+    monkeypatch.delenv("SCOUT_FIELD_MAP")
+    monkeypatch.setenv("SCOUT_METHOD", "spiced")
+    code, out, _ = scout("check")
+    assert "the offline rules do not extract situation, pain, impact, critical_event, decision" in out
 
 
 def test_medic_offline_run_has_no_such_notice(scout, demo):  # noqa: F811
@@ -118,17 +127,19 @@ CUSTOM_SCRIPT = {"n6": [
 ]}
 
 
-async def custom_workspace(make_settings, tmp_path, **env):
-    """meddpicc plus a concept of the field map's own, on the small pipeline with a note that states both."""
+async def custom_workspace(make_settings, tmp_path, with_scout: bool = True, **env):
+    """meddpicc plus a concept of the field map's own, on the small pipeline with a note that states both.
+    `with_scout=False` leaves every scout_* field for `scout setup` to create."""
     from engine.models import FieldSpec, FieldType, Note
     from tests.pipeline import T0, seed, small_pipeline
 
     path = tmp_path / "map.toml"
     path.write_text(CUSTOM_MAP)
     settings = make_settings(SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc", **env)
-    data = small_pipeline()
-    data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for n in (
-        "decision_process", "scout_decision_process", "implementation_partner", "scout_implementation_partner")]
+    data = small_pipeline(with_scout=with_scout)
+    names = ["decision_process", "implementation_partner"]
+    names += ["scout_decision_process", "scout_implementation_partner"] if with_scout else []
+    data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for n in names]
     data.notes.append(Note(id="n6", deal_id="d4", author="Alex Rep", created_at=T0, title="Kickoff", text=KICKOFF))
     await seed(settings.workspace, data)
     return settings
@@ -232,3 +243,52 @@ def test_a_label_is_for_people_not_the_model_so_it_leaves_the_cache_key_alone(tm
     assert cache_key(deal, [], extractor, load_field_map(path)) == cache_key(deal, [], extractor, default_field_map())
     path.write_text('[concepts.metrics]\ndescription = "Numbers they care about."\n')
     assert cache_key(deal, [], extractor, load_field_map(path)) != cache_key(deal, [], extractor, default_field_map())
+
+
+def test_resolution_through_the_cli_meddpicc_setup_a_custom_concept_written_and_undone_and_medic_unchanged(
+        scout, make_settings, monkeypatch, tmp_path):
+    """The issue's resolution, as an operator meets it: Claude through the real client against a local
+    Messages stand-in, the field map TOML, `scout setup`, `scout run --apply`, `scout log`, `scout undo`."""
+    import asyncio
+    import json
+
+    from tests.pipeline import snapshot
+    from tests.standins.http_server import StandInServer
+    from tests.standins.model_server import ScriptedServer
+
+    asyncio.run(custom_workspace(make_settings, tmp_path, with_scout=False, ANTHROPIC_API_KEY="sk-ant-test"))
+    # The default, on the same workspace: seven fields, none of the method's or the map's own.
+    monkeypatch.delenv("SCOUT_METHOD")
+    monkeypatch.delenv("SCOUT_FIELD_MAP")
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.count("would_create") == 7
+    assert "decision_process" not in out and "implementation_partner" not in out
+    monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.count("would_create") == 8 and "scout_decision_process" in out
+    monkeypatch.setenv("SCOUT_FIELD_MAP", str(tmp_path / "map.toml"))
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.count("created") == 9 and "scout_implementation_partner" in out
+    before = asyncio.run(snapshot(make_settings().workspace))
+    server = ScriptedServer(CUSTOM_SCRIPT)
+    with StandInServer(server.handle) as http:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", http.url)
+        code, out, err = scout("run", "--apply")
+    assert code == EXIT_OK, err
+    assert out.startswith("LIVE") and "2 written" in out and "1 dropped" in out
+    after = asyncio.run(snapshot(make_settings().workspace))
+    assert after["d4"]["scout_implementation_partner"] == "Deloitte"
+    assert after["d4"]["scout_decision_process"] == "Board approves in June"
+    run_id = json.loads(scout("log", "--json")[1])[0]["id"]
+    rows = json.loads(scout("log", str(run_id), "--json")[1])["actions"]
+    written = {r["field"]: r["excerpt"] for r in rows if r["action"] == "written"}
+    assert written == {"scout_implementation_partner": "Deloitte will run the rollout as our implementation partner",
+                       "scout_decision_process": "board approves in June"}
+    (dropped,) = [r for r in rows if r["action"] == "dropped"]
+    assert dropped["field"] == "scout_implementation_partner" and "Accenture" in json.dumps(dropped)
+
+    code, out, _ = scout("undo", str(run_id), "--apply")
+    assert code == EXIT_OK and out.startswith("LIVE") and " 0 conflicts" in out
+    assert asyncio.run(snapshot(make_settings().workspace)) == before
