@@ -292,3 +292,23 @@ def test_resolution_through_the_cli_meddpicc_setup_a_custom_concept_written_and_
     code, out, _ = scout("undo", str(run_id), "--apply")
     assert code == EXIT_OK and out.startswith("LIVE") and " 0 conflicts" in out
     assert asyncio.run(snapshot(make_settings().workspace)) == before
+
+
+@pytest.mark.parametrize("field", ["scout_decision_process", "scout_implementation_partner"])
+async def test_a_methods_own_suggestion_is_promoted_into_its_rep_field(make_settings, tmp_path, field):
+    from engine.jobs import open_log, run_job
+    from engine.promote import ReviewOutcome, promote
+    from tests.pipeline import snapshot
+    from tests.standins.scripted_model import ScriptedModel
+
+    settings = await custom_workspace(make_settings, tmp_path, LIVE_WRITES="1")
+    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(CUSTOM_SCRIPT).extractor())
+    async with open_log(settings) as store:
+        ids = {r.field: r.id for r in await store.run_suggestions(summary.run_id)}
+
+    result = await promote(ids[field], "U123", settings)
+
+    assert result.outcome is ReviewOutcome.PROMOTED, result.detail
+    rep = field.removeprefix("scout_")
+    assert (await snapshot(settings.workspace))["d4"][rep] == {
+        "decision_process": "Board approves in June", "implementation_partner": "Deloitte"}[rep]
