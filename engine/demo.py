@@ -703,7 +703,7 @@ class _Generator:
     def _rep_values(self, deal_id: str, people: _Contacts) -> dict[str, object]:
         """Fill each rep field on some deals: the latest planted value when there is one, else a plausible one."""
         rng = self.rng
-        latest: dict[Concept, PlantedValue] = {}
+        latest: dict[ConceptKey, PlantedValue] = {}
         # This deal's plants are the newest ones (its notes were just written): read back from the end, so a
         # 100,000-deal demo is not quadratic.
         for p in reversed(self.truth.planted):
