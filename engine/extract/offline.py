@@ -1,4 +1,4 @@
-"""A deterministic, rule-based MEDIC extractor: runs the whole job with no API key and no network.
+"""A deterministic, rule-based MEDIC extractor (and meddpicc's decision process): no API key, no network.
 
 It reads notes the way a careful reviewer skims them: sentence by sentence, looking for cue phrases
 ("signs off", "our champion", "struggling with", "also looking at", "redlines"...), then pulls a concise
