@@ -119,6 +119,9 @@ class ConceptFields(BaseModel):
 
     concept: ConceptKey
     description: str
+    # What people read: the deal view, /scout and the Slack suggestions ("Decision process"); from the key
+    # unless the method or field map names it.
+    label: str = ""
     rep: FieldSpec
     scout: FieldSpec
     # How grounding proves the excerpt states a value: a person's name, a number, an option, or free text.
@@ -128,6 +131,13 @@ class ConceptFields(BaseModel):
 
     def option_phrases(self, option: str) -> tuple[str, ...]:
         return (option, *self.synonyms.get(option, ()))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _labelled(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not str(data.get("label") or "").strip():
+            data = {**data, "label": concept_label(str(data.get("concept", "")))}
+        return data
 
     @model_validator(mode="after")
     def _scout_owned(self) -> "ConceptFields":
@@ -171,9 +181,19 @@ class FieldMap(BaseModel):
     def is_scout_field(self, name: str) -> bool:
         return any(c.scout.name == name for c in self.concepts.values())
 
+    def label(self, name: str | None) -> str:
+        """The label of a concept named by any string (a log row); an unmapped name is shown as words."""
+        fields = self.fields_for(name)
+        return fields.label if fields is not None else concept_label(name or "")
+
     def fields_for(self, name: str | None) -> ConceptFields | None:
         """The fields of a concept named by any string (a log row, the model's dropped item); None if unmapped."""
         return next((f for c, f in self.concepts.items() if c == name), None)
+
+
+def concept_label(key: str) -> str:
+    """A concept key as people read it: "decision_process" is "Decision process"."""
+    return key.replace("_", " ").capitalize()
 
 
 def _label(name: str) -> str:
@@ -185,7 +205,7 @@ def _fields(row: ConceptRow, naming: Naming = "snake") -> ConceptFields:
     rep_name, scout_name = field_names(key, naming)
     rep = FieldSpec(name=rep_name, type=row.rep_type, label=_label(key), options=row.options)
     scout = FieldSpec(name=scout_name, type=row.scout_type, label=_label(SCOUT_PREFIX + key), options=row.options)
-    return ConceptFields(concept=row.key, description=row.description, rep=rep, scout=scout,
+    return ConceptFields(concept=row.key, description=row.description, label=row.label, rep=rep, scout=scout,
                          synonyms=default_synonyms(row.options), grounding=row.grounding)
 
 
@@ -238,7 +258,8 @@ def _new_concept(key: str, override: dict[str, Any], base: FieldMap, naming: Nam
     options = tuple(override.get("options", ()))
     default_rule: GroundingRule = "option" if scout_type in (FieldType.SELECT, FieldType.MULTI_SELECT) else "text"
     return _fields(ConceptRow(key, override["description"], _type(override, "rep_type", FieldType.TEXT, key),
-                              scout_type, options, _grounding(override, default_rule, key)), naming)
+                              scout_type, options, _grounding(override, default_rule, key),
+                              str(override.get("label", ""))), naming)
 
 
 def load_field_map(path: Path | None, method: MethodName = "medic", naming: Naming = "snake") -> FieldMap:
@@ -267,7 +288,8 @@ def load_field_map(path: Path | None, method: MethodName = "medic", naming: Nami
         synonyms = {**default_synonyms(scout.options),
                     **{o: tuple(p) for o, p in (override.get("synonyms") or {}).items()}}
         concepts[concept] = ConceptFields(
-            concept=concept, description=override.get("description", cur.description), rep=rep, scout=scout,
+            concept=concept, description=override.get("description", cur.description),
+            label=str(override.get("label", cur.label)), rep=rep, scout=scout,
             synonyms=synonyms, grounding=_grounding(override, cur.grounding, concept),
         )
     return FieldMap(object=data.get("object", base.object), method=method, concepts=concepts)
