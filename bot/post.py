@@ -127,7 +127,7 @@ async def post_run_summary(
             raise ValueError(f"run {run_id} is not a pass in the provenance log; nothing to post")
         summary = run_summary(run)
         order = {str(c): i for i, c in enumerate(settings.field_map.concepts)}
-        # Grouped by deal, MEDIC order within a deal: passes log deals concurrently, readers want them together.
+        # Grouped by deal, the method's order within a deal: passes log deals concurrently, readers want them together.
         # What an earlier post left unposted comes along: nothing unposted is lost.
         fresh = sorted(await store.new_suggestions(run_id) + await store.unposted_earlier(run_id),
                        key=lambda r: ((r.deal_name or "").casefold(), r.deal_id or "", order.get(r.concept or "", 99)))
@@ -135,6 +135,7 @@ async def post_run_summary(
         posting, waiting = deals[:settings.thread_deals], deals[settings.thread_deals:]
         ctx = await deal_context(settings, [r for d in posting for r in d])
         rep_fields = {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
+        labels = {str(c): f.label for c, f in settings.field_map.concepts.items()}
         try:
             head = await pacer.call(partial(
                 client.chat_postMessage, channel=value(settings, "summary_channel"),
@@ -150,7 +151,7 @@ async def post_run_summary(
         channel, thread_ts = head["channel"], head["ts"]
         for done, deal in enumerate(posting):
             url = ctx.urls.get(deal[0].deal_id or "")
-            messages = blocks.deal_messages(deal, rep_fields=rep_fields, url=url, notes=ctx.notes)
+            messages = blocks.deal_messages(deal, rep_fields=rep_fields, url=url, notes=ctx.notes, labels=labels)
             for rows, message in messages:
                 try:
                     reply = await pacer.call(partial(

@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
                           submit, wait_until_ended)
 from engine.batchwrite import FieldWrite, write_batch
-from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.crm.base import CRMBudgetSpent, CRMError, CRMReader, CRMWriter, DealNotFound
 from engine.errors import LogReplaced  # noqa: F401 (re-exported)
 from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
@@ -163,6 +163,7 @@ class PassRunner:
         self.expired = 0
         self._failures_in_a_row = 0
         self._halted: str | None = None
+        self._halted_left = 0  # deals not started (or not read) once halted: they lead the next run
         self._lock_renewed = time.monotonic()
         # Past the deadline no deal starts and none in flight finishes: they lead the next run, not scanned.
         self._deadline, self._clock = deadline or None, clock
@@ -235,6 +236,8 @@ class PassRunner:
             raise
         if self._halted:
             self.errors.insert(0, self._halted)
+            if self._halted_left:
+                self.notices.append(f"{self._halted_left} deal(s) left for the next run, where they come first.")
         cost = self._cost(self.extractor.model, self.usage) if self._cost else 0.0
         if cost is not None and self._batch is not None:
             cost *= BATCH_PRICE_FACTOR  # in batch mode every token spent this run went through the batch
@@ -298,13 +301,18 @@ class PassRunner:
         ids = [ref.id for ref in refs]
         log.info("reading notes and fields of %d deal(s)", len(ids))
         failed = False
+        spent: list[CRMError] = []
         try:
             # Both at once: list_notes_many leaves out a deal that is gone, so neither needs the other's answer.
             async with asyncio.TaskGroup() as group:
                 reading_deals = group.create_task(self.crm.get_deals(ids))
                 reading_notes = group.create_task(self.crm.list_notes_many(ids))
+        except* CRMBudgetSpent as group_spent:
+            spent = [e for e in group_spent.exceptions if isinstance(e, CRMError)]
         except* CRMError:
             failed = True
+        if spent:
+            return {deal_id: spent[0] for deal_id in ids}  # halts the pass; none of these is read again
         if failed:
             # One deal's trouble must not fail its whole page: read each deal on its own, as before batching.
             return await self._read_each(refs)
@@ -331,6 +339,13 @@ class PassRunner:
 
     async def _unreadable(self, run_id: int, ref: DealRef, exc: CRMError) -> None:
         """A deal that is gone, or could not be read, is logged (and the pass goes on)."""
+        if isinstance(exc, CRMBudgetSpent):
+            # The CRM's daily allocation is down to its reserve: no deal starts now, nothing is lost; this one
+            # and the rest are not scanned, so they lead the next run.
+            if not self._halted:
+                self._halted = str(exc)
+            self._halted_left += 1
+            return
         if isinstance(exc, DealNotFound):
             await self._log_rows([self._row(run_id, ref, action=ActionKind.SKIPPED,
                                             reason=f"deal not found (deleted or merged mid-run): {exc}")])
@@ -349,6 +364,7 @@ class PassRunner:
         async def one(i: int) -> None:
             ref = refs[i]
             if self._halted:
+                self._halted_left += 1
                 return  # not scanned: these deals lead the next run
             if self._time_left() == 0:
                 self.deadline_left += 1  # not scanned: leads the next run
