@@ -127,6 +127,7 @@ class _Plan:
     choices: dict[str, Choice] = field(default_factory=dict)
     writes: list[_Write] = field(default_factory=list)
     gone: bool = False  # deleted since it was read: logged, not counted among the scanned
+    left: bool = False  # the CRM's budget ran out before it was decided on: not settled, leads the next run
 
 
 class PassRunner:
@@ -142,7 +143,7 @@ class PassRunner:
         cost: Callable[[str, Usage], float | None] | None = None,
         batch: BatchOptions | None = None, lock_holder: str | None = None,
         deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
-        progress: ProgressSink | None = None,
+        progress: ProgressSink | None = None, page_size: int = PAGE,
     ):
         if gate.live != (writer is not None):
             raise ValueError("a live gate needs a writer and a dry run must not have one")
@@ -172,6 +173,7 @@ class PassRunner:
         self._progress = progress
         self._done = 0  # deals finished this pass, however they ended; `scanned` counts only the settled ones
         self._planned = 0
+        self._page = max(1, page_size)  # deals read, and written, together
 
     def _report(self, *, deal_finished: bool = True) -> None:
         if deal_finished:
@@ -273,7 +275,7 @@ class PassRunner:
     async def _pipeline(self, run_id: int, refs: Sequence[DealRef]) -> None:
         """Page by page: the next pages are read while this one is extracted, and the pages before it are written
         while it is extracted, so latency overlaps and the vendor's rate limit is what bounds a pass."""
-        pages = [refs[i:i + PAGE] for i in range(0, len(refs), PAGE)]
+        pages = [refs[i:i + self._page] for i in range(0, len(refs), self._page)]
         reading: deque[asyncio.Future[dict[str, Loaded | CRMError]]] = deque()
         writing: deque[asyncio.Future[None]] = deque()
         try:
@@ -454,6 +456,8 @@ class PassRunner:
                 self._report()
         if self.writer is not None:
             await self._reread(run_id, [p for p in plans if p.choices])
+            self._halted_left += sum(p.left for p in plans)
+            plans = [p for p in plans if not p.left]
         writes: list[_Write] = []
         for plan in plans:
             # Duplicate protection for the whole deal in one query, not one per finding.
@@ -506,6 +510,14 @@ class PassRunner:
             return
         try:
             fresh: dict[str, Deal | CRMError] = dict(await self.crm.get_deals([p.deal.id for p in plans]))
+        except CRMBudgetSpent as exc:
+            # The daily allocation ran out before this page could be decided on: none of its deals is settled,
+            # nothing is lost (its extractions are cached), and they lead the next run.
+            if not self._halted:
+                self._halted = str(exc)
+            for p in plans:
+                p.left = True
+            return
         except CRMError:
             fresh = {}
             for p in plans:  # one deal's trouble must not fail the page: each on its own, as before batching
@@ -519,6 +531,9 @@ class PassRunner:
                 p.choices, p.gone = {}, True
                 p.rows.append(self._row(run_id, p.deal, action=ActionKind.SKIPPED,
                                         reason=f"deal not found (deleted or merged mid-run): {now}"))
+            elif isinstance(now, CRMBudgetSpent):
+                self._halted = self._halted or str(now)
+                p.left = True
             elif isinstance(now, CRMError):
                 p.choices = {}
                 self.errors.append(f"{p.deal.name}: {now}")
@@ -532,8 +547,8 @@ class PassRunner:
     async def _load_many(self, run_id: int, refs: Sequence[DealRef]) -> dict[str, Loaded]:
         """The deals and their notes, in batched pages; the ones that are gone or unreadable are logged."""
         loaded: dict[str, Loaded] = {}
-        for start in range(0, len(refs), PAGE):
-            page = refs[start:start + PAGE]
+        for start in range(0, len(refs), self._page):
+            page = refs[start:start + self._page]
             read = await self._read_page(page)
             for ref in page:
                 got = read[ref.id]
@@ -544,8 +559,8 @@ class PassRunner:
         return loaded
 
     async def _settle_pages(self, run_id: int, items: Sequence[Extracted]) -> None:
-        for start in range(0, len(items), PAGE):
-            await self._settle_many(run_id, items[start:start + PAGE])
+        for start in range(0, len(items), self._page):
+            await self._settle_many(run_id, items[start:start + self._page])
 
     async def _run_batch(self, run_id: int, ordered: list[DealRef], cap: int) -> None:
         """Cached deals settle at once; the rest go out as ONE Message Batch. A batch left by an interrupted
@@ -712,7 +727,7 @@ async def run_pass(
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
     cost: Callable[[str, Usage], float | None] | None = None, batch: BatchOptions | None = None,
     deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
-    progress: ProgressSink | None = None, new_log: bool = False,
+    progress: ProgressSink | None = None, new_log: bool = False, page_size: int = PAGE,
 ) -> RunSummary:
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch.
     `deadline`: seconds after which no deal is extracted (the rest lead the next run); `clock` for tests.
@@ -723,7 +738,7 @@ async def run_pass(
             await refuse_a_replaced_log(crm, store, field_map)
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
                             gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder,
-                            deadline=deadline, clock=clock, progress=progress)
+                            deadline=deadline, clock=clock, progress=progress, page_size=page_size)
         return await runner.run(cap)
     finally:
         await store.release_lock(holder)
