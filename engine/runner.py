@@ -290,7 +290,8 @@ class PassRunner:
             while writing:
                 await writing.popleft()
         finally:
-            for task in (*reading, *writing):
+            pending: list[asyncio.Future[Any]] = [*reading, *writing]
+            for task in pending:
                 if not task.done():
                     task.cancel()
                 try:
