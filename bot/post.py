@@ -54,6 +54,7 @@ class PostResult(BaseModel):
     posted: int  # suggestions posted in the thread
     deals: int = 0  # thread messages' deals
     waiting: int = 0  # deals past SCOUT_THREAD_DEALS, left for the review queue
+    stopped: int = 0  # deals not posted because the process was asked to stop (the next run posts them)
 
 
 def run_summary(run: RunRow) -> RunSummary:
@@ -115,9 +116,13 @@ def by_deal(rows: list[ActionRow]) -> list[list[ActionRow]]:
 
 async def post_run_summary(
     settings: Settings, run_id: int, *, client: AsyncWebClient | None = None, pacer: Pacer | None = None,
-    note: str | None = None,
+    note: str | None = None, stop: asyncio.Event | None = None,
 ) -> PostResult:
-    """Post run `run_id`'s summary, then its new suggestions in the summary's thread. `note` adds a line."""
+    """Post run `run_id`'s summary, then its new suggestions in the summary's thread. `note` adds a line.
+
+    `stop` (set on SIGTERM) ends the thread between two messages: what was posted is recorded, the rest is
+    left unposted for the next run to carry (and shows in App Home's queue meanwhile).
+    """
     require(settings, "summary_channel")
     client = client or web_client(settings)
     pacer = pacer or Pacer()
@@ -148,7 +153,13 @@ async def post_run_summary(
             raise PostFailed(f"Slack refused the run summary (chat.postMessage: {why}); nothing was posted. "
                              + _HINTS.get(why, "The pass itself is logged: see `scout log`.")) from exc
         channel, thread_ts = head["channel"], head["ts"]
+        stopped = 0
         for done, deal in enumerate(posting):
+            if stop is not None and stop.is_set():
+                stopped = len(posting) - done
+                log.warning("posting of run %s stopped after %d of %d deal(s); the next run posts the other %d",
+                            run_id, done, len(posting), stopped)
+                break
             url = ctx.urls.get(deal[0].deal_id or "")
             messages = blocks.deal_messages(deal, rep_fields=rep_fields, url=url, notes=ctx.notes)
             for rows, message in messages:
@@ -163,5 +174,6 @@ async def post_run_summary(
                 # Recorded message by message: if posting stops half-way, what was posted is not posted again.
                 for row in rows:
                     await store.record_post(row, channel, reply["ts"], thread_ts)
-    return PostResult(channel=channel, ts=thread_ts, posted=sum(len(d) for d in posting), deals=len(posting),
-                      waiting=len(waiting))
+    sent = posting[:len(posting) - stopped]
+    return PostResult(channel=channel, ts=thread_ts, posted=sum(len(d) for d in sent), deals=len(sent),
+                      waiting=len(waiting), stopped=stopped)
