@@ -22,6 +22,7 @@ Block = dict[str, Any]
 PROMOTE = "scout_promote"
 DISMISS = "scout_dismiss"
 PROMOTE_ALL = "scout_promote_all"
+EDIT = "scout_edit"  # Edit & promote: opens a modal holding the suggested value
 MAX_BLOCKS = 50  # Slack's cap on one message
 REVIEW_BLOCK = "scout_review"  # the actions block holding the two buttons
 STATUS_BLOCK = "scout_status"  # the context line saying what happened to the suggestion
@@ -262,6 +263,8 @@ def _suggestion(row: ActionRow, rep_field: str, notes: dict[str, tuple[str, str]
              "text": {"type": "plain_text", "text": "Promote"},
              "confirm": _confirm("Promote this suggestion?", f"Writes it into `{rep_field}` if that field is still "
                                  "empty.", "Promote")},
+            {"type": "button", "action_id": EDIT, "value": value_id,
+             "text": {"type": "plain_text", "text": "Edit & promote"}},
             {"type": "button", "action_id": DISMISS, "value": value_id,
              "text": {"type": "plain_text", "text": "Dismiss"}},
         ]},
@@ -304,6 +307,20 @@ def deal_messages(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str
     return out
 
 
+def queue_deal_blocks(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str | None,
+                      notes: dict[str, tuple[str, str]], owner: str | None) -> list[Block]:
+    """One deal in App Home's queue: its line with Promote all beside it, then each suggestion as in the thread."""
+    name = rows[0].deal_name or rows[0].deal_id or "?"
+    who = f" · owner {esc(owner, 80)}" if owner else ""
+    head = section(f"{deal_link(name, url)}{who} · {len(rows)} suggestion(s)",
+                   block_id=f"{PROMOTE_ALL}:{rows[0].id}",
+                   accessory=_promote_all([(r.id or 0, rep_fields[r.concept or ""]) for r in rows]))
+    out = [head]
+    for row in rows:
+        out.extend(_suggestion(row, rep_fields[row.concept or ""], notes))
+    return out
+
+
 def deal_text(rows: list[ActionRow]) -> str:
     return plain(f"{len(rows)} suggestion(s) for {rows[0].deal_name}: "
                  + "; ".join(f"{r.field} = {display(r.new)}" for r in rows))
@@ -316,7 +333,8 @@ def status_line(r: ReviewResult) -> str:
     who = f"<@{r.reviewer}>"
     match r.outcome:
         case ReviewOutcome.PROMOTED:
-            return (f":white_check_mark: Promoted by {who} — written to `{r.rep_field}`: *{esc(r.written, 200)}*"
+            how = " with an edit" if r.edited else ""
+            return (f":white_check_mark: Promoted by {who}{how} — written to `{r.rep_field}`: *{esc(r.written, 200)}*"
                     f" · undo with `scout undo {r.run_id}`")
         case ReviewOutcome.WOULD_PROMOTE:
             return f":warning: Not written: {esc(_after_colon(r.detail), 300)} ({who} clicked Promote)"

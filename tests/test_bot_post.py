@@ -89,7 +89,7 @@ async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threade
     buttons = acme[4]
     assert buttons["type"] == "actions" and buttons["block_id"] == acme[3]["block_id"].replace("status", "review")
     assert [(b["action_id"], b["text"]["text"]) for b in buttons["elements"]] == [
-        ("scout_promote", "Promote"), ("scout_dismiss", "Dismiss")]
+        ("scout_promote", "Promote"), ("scout_edit", "Edit & promote"), ("scout_dismiss", "Dismiss")]
     ids = {b["value"] for b in buttons["elements"]}
     assert len(ids) == 1 and ids.pop().isdigit()  # both carry the suggestion's action row id
     assert len(acme) == 2 + 3 * 4
