@@ -202,10 +202,11 @@ def reviewers_line(settings: Settings) -> str:
     return "Who can review: " + ", ".join(people) + "."
 
 
-def read_only_view(settings: Settings, queue: Queue) -> dict[str, Any]:
+def read_only_view(settings: Settings, queue: Queue, notice: str | None = None) -> dict[str, Any]:
     deals = len({r.deal_id for r in queue.rows})
     return {"type": "home", "blocks": [
         blocks.header("Scout review queue"),
+        *([blocks.section(notice[:3000])] if notice else []),
         blocks.section(f"{len(queue.rows)} suggestion(s) on {deals} deal(s) wait for a reviewer. Only Scout "
                        "reviewers can promote or dismiss them; this view is read-only."),
         blocks.context(reviewers_line(settings)),
@@ -223,7 +224,7 @@ async def publish_home(settings: Settings, client: AsyncWebClient, user: str, st
         await client.views_publish(user_id=user, view=view)
         return
     if not await is_reviewer(settings, client, user):
-        await client.views_publish(user_id=user, view=read_only_view(settings, queue))
+        await client.views_publish(user_id=user, view=read_only_view(settings, queue, notice))
         return
     state = state or HomeState()
     ctx = await deal_context(settings, page_of(queue, state).rows)
