@@ -216,10 +216,9 @@ async def _load(store: ProvenanceLog, settings: Settings, action_id: int
     row = await store.get_action(action_id)
     if row is None or not is_suggestion(row) or not row.concept:
         return None, None
-    try:
-        return row, settings.field_map.concepts[Concept(row.concept)]
-    except (KeyError, ValueError):
-        return None, None
+    # By its plain name: a method's or a field map's own concepts are no member of the MEDIC enum.
+    fields = next((f for c, f in settings.field_map.concepts.items() if str(c) == row.concept), None)
+    return (row, fields) if fields is not None else (None, None)
 
 
 def _result(outcome: ReviewOutcome, suggestion: ActionRow, fields: ConceptFields, reviewer: str, detail: str,

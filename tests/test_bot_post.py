@@ -394,3 +394,36 @@ def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_
         assert captured.err.strip().splitlines() == [
             "scout: Slack refused the run summary (chat.postMessage: channel_not_found); nothing was posted. "
             "Check SCOUT_SUMMARY_CHANNEL (a channel ID) and that the bot is in that channel."]
+
+
+def test_a_live_demo_pass_with_post_sends_one_thread_message_per_deal_with_suggestions(make_settings, scout):
+    """The issue's resolution check: `scout run --apply --post` on the demo, live, against the Slack stand-in."""
+    with standin_on_a_thread() as slack:
+        settings = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                                 SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_EXTRACTOR="offline", LIVE_WRITES="1")
+        assert scout("demo", "--deals", "8")[0] == 0
+        assert scout("setup", "--apply")[0] == 0
+
+        code, out, err = scout("run", "--apply", "--post")
+
+        assert code == 0, err
+        assert out.startswith("LIVE")
+        rows = asyncio.run(_written(settings))
+        deals = {r.deal_id for r in rows}
+        head, *replies = slack.posts()
+        assert "thread_ts" not in head and header(head).startswith(":white_check_mark: LIVE")
+        assert len(replies) == len(deals) >= 3  # at most one thread message per deal with suggestions
+        assert sorted(r["text"].split(" for ", 1)[1].split(": ", 1)[0] for r in replies) == sorted(
+            {r.deal_name for r in rows})
+        assert sum(int(r["text"].split(" ", 1)[0]) for r in replies) == len(rows)  # every suggestion, once
+
+
+async def _written(settings) -> list[ActionRow]:
+    from engine.provenance import ProvenanceStore
+
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        (run,) = [r for r in await store.list_runs() if r.kind == "pass"]
+        return await store.run_suggestions(run.id)
+    finally:
+        await store.aclose()
