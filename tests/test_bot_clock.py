@@ -236,3 +236,31 @@ def test_sigterm_mid_post_stops_the_clock_cleanly_and_the_next_run_posts_the_res
 
         everything = _posted_deals(slack)
         assert sorted(everything) == sorted(wanted)  # every deal posted, and none twice
+
+
+async def test_http_mode_serves_the_home_tab_event_and_the_edit_modals_submission(env, slack):
+    """The Events API (JSON) and a view_submission reach bolt on the one events path, signed."""
+    from tests.slack_review import REVIEWER, posted_pass
+    from tests.standins.slack_api import home_opened, view_submission
+
+    settings = env(SCOUT_REVIEWERS=REVIEWER)
+    await posted_pass(settings, apply=False)
+    server = TestServer(http_app(settings), host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = f"http://127.0.0.1:{server.port}{EVENTS_PATH}"
+        event = home_opened(REVIEWER)
+        modal = {"id": "V0FORGED", "type": "modal", "callback_id": "scout_edit_submit", "private_metadata": "nope",
+                 "blocks": []}
+        submission = view_submission(modal, {}, user=REVIEWER)
+        async with aiohttp.ClientSession() as session:
+            for body, kind in ((event, "application/json"), (submission, "application/x-www-form-urlencoded")):
+                headers = {k: v[0] for k, v in signed_headers(body, content_type=kind).items()}
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == 200
+                    answer = await response.text()
+        await slack.wait_for("views.publish")
+    finally:
+        await server.close()
+    assert "scout_review:" in str(slack.homes[REVIEWER]["blocks"])  # the reviewer's queue, with its buttons
+    assert '"response_action": "errors"' in answer or '"response_action":"errors"' in answer  # a forged form
