@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.home import HomeState, concept_fields, publish_home
+from bot.home import HomeState, concept_fields, publish_home, state_of
 from bot.listeners.actions import NOT_A_SUGGESTION, tell
 from bot.reviewers import is_reviewer, rejection_text
 from bot.thread import refresh_messages
@@ -137,8 +137,7 @@ async def open_edit(settings: Settings, body: dict[str, Any], client: AsyncWebCl
     message = body.get("message") or {}
     origin = EditOrigin(suggestion_id=row.id or 0, channel=(body.get("channel") or {}).get("id"),
                         ts=message.get("ts"), thread_ts=message.get("thread_ts"),
-                        home=HomeState.model_validate_json((body.get("view") or {}).get("private_metadata") or "{}")
-                        if "view" in body else None)
+                        home=state_of(body["view"]) if "view" in body else None)
     await client.views_open(trigger_id=body["trigger_id"],
                             view=edit_modal(origin, fields.rep, row.new, row.excerpt, row.concept or ""))
 

@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError, CRMReader, DealNotFound
-from engine.errors import ReviewInterrupted  # noqa: F401 (re-exported)
+from engine.errors import InvalidEdit, ReviewInterrupted  # noqa: F401 (re-exported)
 from engine.extract.citations import EXCERPT_NOT_FOUND, verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
 from engine.gate import Gate, gated_crm, open_gate
@@ -81,10 +81,6 @@ class ReviewResult(BaseModel):
     decided_action: ActionKind | None = None
     replay: bool = False
     edited: bool = False  # the reviewer changed the value before promoting it
-
-
-class InvalidEdit(ValueError):
-    """A reviewer's edited value that the rep field cannot hold; the message says why, for the form."""
 
 
 def check_edit(rep: FieldSpec, value: Any) -> Any:

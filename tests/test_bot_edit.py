@@ -161,3 +161,30 @@ async def test_a_non_reviewer_cannot_open_or_submit_an_edit(env, slack):
     assert note.args["user"] == "U0INTRUDER" and note.args["text"].startswith("Sorry <@U0INTRUDER>")
     assert answer["response_action"] == "errors" and answer["errors"][VALUE_BLOCK].startswith("Sorry <@U0INTRUDER>")
     assert file_digest(settings.workspace) == crm_before and await log_rows(settings) == rows_before
+
+
+async def test_an_edit_from_app_home_updates_the_thread_message_and_the_queue(env, slack):
+    from tests.standins.slack_api import home_opened, json_headers, view_click
+
+    settings = env(LIVE_WRITES="1")
+    await posted_pass(settings, apply=True)
+    app = app_for(settings)
+    opened = home_opened(REVIEWER)
+    await dispatch(app, opened, json_headers(opened))
+    home = slack.homes[REVIEWER]
+    at = next(i for i, b in enumerate(home["blocks"])
+              if b["type"] == "section" and "`scout_paper_process`" in b["text"]["text"])
+    await dispatch(app, view_click(home, "scout_edit", user=REVIEWER, action_ts="5.1",
+                                   block_id=home["blocks"][at + 2]["block_id"]))
+    modal = slack.modals[-1]
+
+    await submit(app, modal, {VALUE_BLOCK: {"value": {"type": "static_select",
+                                                      "selected_option": {"value": "Procurement"}}}})
+
+    assert (await snapshot(settings.workspace))["d5"]["paper_process"] == "Procurement"
+    assert status(message_for(slack, "scout_paper_process"), "scout_paper_process").startswith(
+        f":white_check_mark: Promoted by <@{REVIEWER}> with an edit — written to `paper_process`: *Procurement*")
+    after = slack.homes[REVIEWER]
+    assert "`scout_paper_process`" not in str(after["blocks"][3:])  # gone from the queue, named in the notice
+    assert "with an edit" in after["blocks"][3]["text"]["text"]
+    assert slack.of("chat.postEphemeral") == []
