@@ -286,17 +286,20 @@ def promote_all_ids(value: str) -> list[str]:
 
 
 def deal_messages(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str | None,
-                  notes: dict[str, tuple[str, str]]) -> list[tuple[list[ActionRow], list[Block]]]:
+                  notes: dict[str, tuple[str, str]], part_of: tuple[int, int] | None = None
+                  ) -> list[tuple[list[ActionRow], list[Block]]]:
     """One deal's suggestions as Slack messages: one, or more when they pass Slack's 50-block cap.
 
     Each message leads with the deal and a "Promote all" for the suggestions it holds; each comes with its rows.
+    `part_of` (n, m): these rows are the n-th of m messages already posted for the deal (a message redrawn).
     """
     per_message = (MAX_BLOCKS - 2) // 3
     chunks = [rows[i:i + per_message] for i in range(0, len(rows), per_message)]
     name = rows[0].deal_name or rows[0].deal_id or "?"
     out = []
     for n, chunk in enumerate(chunks, 1):
-        part = f" (part {n} of {len(chunks)})" if len(chunks) > 1 else ""
+        at, of = part_of if part_of is not None and len(chunks) == 1 else (n, len(chunks))
+        part = f" (part {at} of {of})" if of > 1 else ""
         head = section(f"{deal_link(name, url)}{part} · {len(chunk)} suggestion(s)")
         every = {"type": "actions", "block_id": PROMOTE_ALL, "elements": [
             _promote_all([(r.id or 0, rep_fields[r.concept or ""]) for r in chunk])]}

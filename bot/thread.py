@@ -26,7 +26,7 @@ async def refresh_messages(settings: Settings, client: AsyncWebClient, suggestio
     """Update every thread message holding one of these suggestions. Best effort: the decisions are logged."""
     if not suggestion_ids:
         return
-    messages: dict[tuple[str, str], tuple[list[ActionRow], dict[str, str]]] = {}
+    messages: dict[tuple[str, str], tuple[list[ActionRow], dict[str, str], tuple[int, int] | None]] = {}
     async with open_log(settings) as store:
         for sid in suggestion_ids:
             row = await store.get_action(sid)
@@ -34,14 +34,18 @@ async def refresh_messages(settings: Settings, client: AsyncWebClient, suggestio
             if post is None or (post.channel, post.ts) in messages:
                 continue
             rows = await store.posted_with(post.channel, post.ts)
-            messages[(post.channel, post.ts)] = (rows, await store.review_results([suggestion_key(r) for r in rows]))
+            parts = (await store.deal_messages_in(post.channel, post.thread_ts, rows[0].deal_id or "")
+                     if post.thread_ts and rows else [])
+            part_of = (parts.index(post.ts) + 1, len(parts)) if post.ts in parts else None
+            messages[(post.channel, post.ts)] = (rows, await store.review_results([suggestion_key(r) for r in rows]),
+                                                 part_of)
     if not messages:
         return
-    ctx = await deal_context(settings, [r for rows, _ in messages.values() for r in rows])
+    ctx = await deal_context(settings, [r for rows, _, _ in messages.values() for r in rows])
     rep_fields = {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
-    for (channel, ts), (rows, results) in messages.items():
+    for (channel, ts), (rows, results, part_of) in messages.items():
         ((_, shown),) = blocks.deal_messages(rows, rep_fields=rep_fields, url=ctx.urls.get(rows[0].deal_id or ""),
-                                            notes=ctx.notes)[:1]
+                                            notes=ctx.notes, part_of=part_of)[:1]
         texts = []
         for row in rows:
             if (raw := results.get(suggestion_key(row))) is None:

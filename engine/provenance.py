@@ -481,6 +481,12 @@ class ProvenanceStore:
             " ORDER BY p.rowid", (channel, ts))
         return [self._action(r) for r in rows]
 
+    async def deal_messages_in(self, channel: str, thread_ts: str, deal_id: str) -> list[str]:
+        rows = await self._db.execute_fetchall(
+            "SELECT DISTINCT p.ts FROM slack_posts p JOIN actions a ON a.id = p.suggestion_id WHERE p.channel = ?"
+            " AND p.thread_ts = ? AND a.deal_id = ? ORDER BY p.ts", (channel, thread_ts, deal_id))
+        return [r[0] for r in rows]
+
     async def post_for(self, key: str) -> SlackPostRow | None:
         rows = list(await self._db.execute_fetchall("SELECT * FROM slack_posts WHERE suggestion_key = ?", (key,)))
         return SlackPostRow.model_validate(dict(rows[0])) if rows else None

@@ -566,13 +566,20 @@ async def test_a_deal_past_slacks_50_blocks_continues_in_a_second_message_and_cl
 
     await dispatch(app, button_click(acme[0], "scout_promote_all", block_id="scout_promote_all", user=REVIEWER,
                                      action_ts="1790001000.000001", response_url=slack.response_url()))
-    await dispatch(app, field_click(second, last_field, "scout_dismiss", user=REVIEWER,
-                                    action_ts="1790001000.000002", response_url=slack.response_url()))
+    # Part 2's suggestion is dismissed from App Home: its message is redrawn from the log, still "part 2 of 2".
+    from tests.standins.slack_api import home_opened, json_headers, view_click
+
+    opened = home_opened(REVIEWER)
+    await dispatch(app, opened, json_headers(opened))
+    await dispatch(app, view_click(slack.homes[REVIEWER], "scout_dismiss", user=REVIEWER,
+                                   action_ts="1790001000.000002",
+                                   block_id=f"scout_review:{posted_id(second, last_field)}"))
 
     assert len(await log_rows(settings, ActionKind.DISMISSED)) == 1
     first_now, second_now = slack.messages[acme[0]["ts"]], slack.messages[second["ts"]]
     assert not any(b.get("block_id", "").startswith("scout_review:") for b in first_now["blocks"])
     assert status(second_now, last_field).startswith(f":no_entry_sign: Dismissed by <@{REVIEWER}>")
+    assert second_now["blocks"][0]["text"]["text"].startswith("*Acme Corp — Platform* (part 2 of 2) · 1 suggestion")
     promoted = [r.field for r in await log_rows(settings, ActionKind.PROMOTED) if r.status == "applied"]
     assert len(promoted) == len(set(promoted)) == 16  # each of part 1's, once
     assert (await snapshot(settings.workspace))["d1"]["extra_00"] == "value extra_00"  # a concept of its own too
