@@ -32,7 +32,7 @@ from engine.store import suggestion_key
 
 log = logging.getLogger("scout.bot")
 
-PAGE = 20  # suggestions per page: 3 blocks each plus one per deal stays under Slack's 100 blocks for a view
+PAGE = 20  # suggestions a page holds at most: 3 blocks each plus one per deal stays under a view's 100 blocks
 MAX_VIEW_BLOCKS = 100
 CONCEPT_FILTER = "scout_home_concept"
 OWNER_FILTER = "scout_home_owner"
@@ -134,10 +134,22 @@ def page_of(queue: Queue, state: HomeState) -> Page:
     owners = {r.deal_id or "": owner_of(queue.deals.get(r.deal_id or "")) for r in queue.rows}
     shown = [r for r in queue.rows if (state.concept is None or r.concept == state.concept)
              and (state.owner is None or owners.get(r.deal_id or "") == state.owner)]
-    pages = max(1, -(-len(shown) // PAGE))
-    page = min(max(state.page, 0), pages - 1)
-    return Page(state=state.model_copy(update={"page": page}), shown=shown, rows=shown[page * PAGE:(page + 1) * PAGE],
-                pages=pages, owners=owners)
+    pages = _pages(shown)
+    page = min(max(state.page, 0), len(pages) - 1)
+    return Page(state=state.model_copy(update={"page": page}), shown=shown, rows=pages[page], pages=len(pages),
+                owners=owners)
+
+
+def _pages(rows: list[ActionRow]) -> list[list[ActionRow]]:
+    """Whole deals to a page, up to PAGE suggestions; only a deal with more than PAGE is split across pages."""
+    pages: list[list[ActionRow]] = [[]]
+    for deal in _by_deal(rows):
+        for i in range(0, len(deal), PAGE):
+            chunk = deal[i:i + PAGE]
+            if pages[-1] and len(pages[-1]) + len(chunk) > PAGE:
+                pages.append([])
+            pages[-1].extend(chunk)
+    return pages
 
 
 def reviewer_view(settings: Settings, queue: Queue, state: HomeState, *, notes: dict[str, tuple[str, str]],
