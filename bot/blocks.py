@@ -27,7 +27,7 @@ MAX_BLOCKS = 50  # Slack's cap on one message
 REVIEW_BLOCK = "scout_review"  # the actions block holding the two buttons
 STATUS_BLOCK = "scout_status"  # the context line saying what happened to the suggestion
 
-USAGE = ("*Usage:* `/scout DEAL NAME`, e.g. `/scout acme`.\nShows the deal's MEDIC fields side by side: the "
+USAGE = ("*Usage:* `/scout DEAL NAME`, e.g. `/scout acme`.\nShows the deal's qualification fields side by side: the "
          "rep's value, Scout's cited suggestion, and what a fresh read of the notes finds now. "
          "Read-only: it never changes the CRM.")
 
@@ -144,7 +144,8 @@ def _suggestion_cell(c: ConceptView) -> str:
 
 
 def _concept_blocks(c: ConceptView, fresh_ran: bool) -> list[Block]:
-    rep = f"*{label(c.concept)}* · rep `{c.rep_field}`\n" + (esc(c.rep_value, 300) if c.rep_value else "_empty_")
+    name = esc(c.label, 100) if c.label else label(c.concept)
+    rep = f"*{name}* · rep `{c.rep_field}`\n" + (esc(c.rep_value, 300) if c.rep_value else "_empty_")
     blocks = [{"type": "section", "fields": [_md(rep[:2000]), _md(_suggestion_cell(c)[:2000])]}]
     if fresh_ran:
         now = (f"Fresh read now: *{esc(c.fresh_value, 200)}* — “{esc(c.fresh_excerpt, 300)}”"
@@ -174,7 +175,7 @@ def deal_view_blocks(view: DealView, *, fresh_ran: bool) -> list[Block]:
 def deal_view_text(view: DealView) -> str:
     filled = sum(1 for c in view.concepts if c.rep_value)
     suggested = sum(1 for c in view.concepts if c.scout_value or c.suggestion_excerpt)
-    return plain(f"{view.name}: {filled} MEDIC fields filled by the rep, {suggested} with Scout suggestions")
+    return plain(f"{view.name}: {filled} qualification fields filled by the rep, {suggested} with Scout suggestions")
 
 
 # -- run summary ----------------------------------------------------------------------------------------------
@@ -239,7 +240,8 @@ def _confirm(title: str, text: str, yes: str) -> Block:
             "confirm": {"type": "plain_text", "text": yes}, "deny": {"type": "plain_text", "text": "Cancel"}}
 
 
-def _suggestion(row: ActionRow, rep_field: str, notes: dict[str, tuple[str, str]]) -> list[Block]:
+def _suggestion(row: ActionRow, rep_field: str, notes: dict[str, tuple[str, str]],
+                concept_label: str | None = None) -> list[Block]:
     """Three blocks, always: the value and quote, a status line, the buttons (so a click never adds a block)."""
     assert row.id is not None
     rehearsed = row.action is ActionKind.WOULD_WRITE
@@ -247,7 +249,8 @@ def _suggestion(row: ActionRow, rep_field: str, notes: dict[str, tuple[str, str]
     value = f"*{esc(row.new, 500)}*"
     if row.previous not in (None, "", []):
         value = f"{esc(row.previous, 300)} → {value}"
-    text = f"*{label(row.concept or '')}*: {value}  {where}"
+    shown = esc(concept_label, 100) if concept_label else label(row.concept or "")
+    text = f"*{shown}*: {value}  {where}"
     if row.excerpt:
         date, author = notes.get(row.note_id or "", ("", ""))
         by = " · ".join(p for p in (f"note of {esc(date, 30)}" if date else f"note {esc(row.note_id or '?', 60)}",
@@ -286,7 +289,8 @@ def promote_all_ids(value: str) -> list[str]:
 
 
 def deal_messages(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str | None,
-                  notes: dict[str, tuple[str, str]], part_of: tuple[int, int] | None = None
+                  notes: dict[str, tuple[str, str]], labels: dict[str, str] | None = None,
+                  part_of: tuple[int, int] | None = None
                   ) -> list[tuple[list[ActionRow], list[Block]]]:
     """One deal's suggestions as Slack messages: one, or more when they pass Slack's 50-block cap.
 
@@ -305,13 +309,14 @@ def deal_messages(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str
             _promote_all([(r.id or 0, rep_fields[r.concept or ""]) for r in chunk])]}
         blocks = [head, every]
         for row in chunk:
-            blocks.extend(_suggestion(row, rep_fields[row.concept or ""], notes))
+            shown = (labels or {}).get(row.concept or "")
+            blocks.extend(_suggestion(row, rep_fields[row.concept or ""], notes, shown))
         out.append((chunk, blocks))
     return out
 
 
 def queue_deal_blocks(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str | None,
-                      notes: dict[str, tuple[str, str]], owner: str | None) -> list[Block]:
+                      notes: dict[str, tuple[str, str]], labels: dict[str, str], owner: str | None) -> list[Block]:
     """One deal in App Home's queue: its line with Promote all beside it, then each suggestion as in the thread."""
     name = rows[0].deal_name or rows[0].deal_id or "?"
     who = f" · owner {esc(owner, 80)}" if owner else ""
@@ -320,7 +325,7 @@ def queue_deal_blocks(rows: list[ActionRow], *, rep_fields: dict[str, str], url:
                    accessory=_promote_all([(r.id or 0, rep_fields[r.concept or ""]) for r in rows]))
     out = [head]
     for row in rows:
-        out.extend(_suggestion(row, rep_fields[row.concept or ""], notes))
+        out.extend(_suggestion(row, rep_fields[row.concept or ""], notes, labels.get(row.concept or "")))
     return out
 
 

@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.home import HomeState, concept_fields, publish_home, state_of
+from bot.home import HomeState, publish_home, state_of
 from bot.listeners.actions import NOT_A_SUGGESTION, tell
 from bot.reviewers import is_reviewer, rejection_text
 from bot.thread import refresh_messages
@@ -86,7 +86,8 @@ def value_input(rep: FieldSpec, value: Any) -> dict[str, Any]:
     return {**element, "action_id": VALUE_ACTION}
 
 
-def edit_modal(origin: EditOrigin, rep: FieldSpec, suggested: Any, excerpt: str | None, concept: str) -> dict[str, Any]:
+def edit_modal(origin: EditOrigin, rep: FieldSpec, suggested: Any, excerpt: str | None, concept_label: str
+               ) -> dict[str, Any]:
     quote = f"\n> “{blocks.esc(excerpt, 800)}”" if excerpt else ""
     return {
         "type": "modal", "callback_id": CALLBACK, "private_metadata": origin.model_dump_json()[:3000],
@@ -94,7 +95,7 @@ def edit_modal(origin: EditOrigin, rep: FieldSpec, suggested: Any, excerpt: str 
         "submit": {"type": "plain_text", "text": "Promote"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            blocks.section(f"*{blocks.label(concept)}*: Scout suggested *{blocks.esc(suggested, 500)}*{quote}"),
+            blocks.section(f"*{blocks.esc(concept_label, 100)}*: Scout suggested *{blocks.esc(suggested, 500)}*{quote}"),
             {"type": "input", "block_id": VALUE_BLOCK, "element": value_input(rep, suggested),
              "label": {"type": "plain_text", "text": f"Value for {rep.name}"[:2000]}},
             blocks.context(f"Promote writes your value into `{rep.name}` if it is still empty (needs LIVE_WRITES=1). "
@@ -126,7 +127,7 @@ async def open_edit(settings: Settings, body: dict[str, Any], client: AsyncWebCl
         async with open_log(settings) as store:
             row = await store.get_action(int(raw))
             decided = await store.final_decision(suggestion_key(row)) if row is not None else None
-    fields = concept_fields(settings, row.concept) if row is not None else None
+    fields = settings.field_map.fields_for(row.concept) if row is not None else None
     if row is None or fields is None or not is_suggestion(row):
         await tell(settings, client, body, NOT_A_SUGGESTION)
         return
@@ -139,7 +140,7 @@ async def open_edit(settings: Settings, body: dict[str, Any], client: AsyncWebCl
                         ts=message.get("ts"), thread_ts=message.get("thread_ts"),
                         home=state_of(body["view"]) if "view" in body else None)
     await client.views_open(trigger_id=body["trigger_id"],
-                            view=edit_modal(origin, fields.rep, row.new, row.excerpt, row.concept or ""))
+                            view=edit_modal(origin, fields.rep, row.new, row.excerpt, fields.label))
 
 
 async def _answer(settings: Settings, client: AsyncWebClient, origin: EditOrigin, user: str, text: str) -> None:
@@ -186,7 +187,7 @@ def register(app: AsyncApp, settings: Settings) -> None:
             return
         async with open_log(settings) as store:
             row = await store.get_action(origin.suggestion_id)
-        fields = concept_fields(settings, row.concept) if row is not None else None
+        fields = settings.field_map.fields_for(row.concept) if row is not None else None
         if row is None or fields is None:
             await ack(response_action="errors", errors={VALUE_BLOCK: NOT_A_SUGGESTION})
             return

@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.post import deal_context
+from bot.post import concept_labels, deal_context, rep_fields
 from bot.reviewers import is_reviewer
 from engine.crm.base import CRMError
 from engine.crm.factory import open_reader
@@ -54,10 +54,6 @@ def state_of(view: dict[str, Any] | None) -> HomeState:
         return HomeState.model_validate_json((view or {}).get("private_metadata") or "{}")
     except ValidationError:
         return HomeState()
-
-
-def concept_fields(settings: Settings, concept: str | None) -> ConceptFields | None:
-    return next((f for c, f in settings.field_map.concepts.items() if str(c) == concept), None)
 
 
 def owner_of(deal: Deal | None) -> str | None:
@@ -102,7 +98,7 @@ async def read_queue(settings: Settings) -> Queue:
             deals = await crm.get_deals(ids)
         finally:
             await crm.aclose()
-    current = [r for r in rows if _current(r, deals.get(r.deal_id or ""), concept_fields(settings, r.concept))]
+    current = [r for r in rows if _current(r, deals.get(r.deal_id or ""), settings.field_map.fields_for(r.concept))]
     return Queue(rows=current, deals=deals, results=results)
 
 
@@ -164,7 +160,8 @@ def reviewer_view(settings: Settings, queue: Queue, state: HomeState, *, notes: 
                        + (f" · filtered from {len(queue.rows)}" if len(shown) != len(queue.rows) else "")),
     ]
     concepts = sorted({r.concept or "" for r in queue.rows})
-    filters = [_select(CONCEPT_FILTER, "All concepts", [(blocks.label(c), c) for c in concepts], state.concept)]
+    filters = [_select(CONCEPT_FILTER, "All concepts", [(settings.field_map.label(c), c) for c in concepts],
+                       state.concept)]
     named = sorted({o for o in owners.values() if o})
     if named:  # only where the CRM has deal owners
         filters.append(_select(OWNER_FILTER, "All owners", [(o, o) for o in named], state.owner))
@@ -172,10 +169,11 @@ def reviewer_view(settings: Settings, queue: Queue, state: HomeState, *, notes: 
     if notice:
         head.append(blocks.section(notice[:3000]))
     body: list[blocks.Block] = []
+    reps, labels = rep_fields(settings), concept_labels(settings)
     for deal_rows in _by_deal(rows):
         deal_id = deal_rows[0].deal_id or ""
-        body.extend(blocks.queue_deal_blocks(deal_rows, rep_fields=_rep_fields(settings), url=urls.get(deal_id),
-                                             notes=notes, owner=owners.get(deal_id)))
+        body.extend(blocks.queue_deal_blocks(deal_rows, rep_fields=reps, url=urls.get(deal_id), notes=notes,
+                                             labels=labels, owner=owners.get(deal_id)))
     for row in rows:
         if (raw := queue.results.get(suggestion_key(row))) is not None:
             result = ReviewResult.model_validate_json(raw)
@@ -190,10 +188,6 @@ def reviewer_view(settings: Settings, queue: Queue, state: HomeState, *, notes: 
         body.append({"type": "actions", "block_id": "scout_home_pages", "elements": nav})
     return {"type": "home", "private_metadata": state.model_dump_json(),
             "blocks": (head + body)[:MAX_VIEW_BLOCKS]}
-
-
-def _rep_fields(settings: Settings) -> dict[str, str]:
-    return {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
 
 
 def _by_deal(rows: list[ActionRow]) -> list[list[ActionRow]]:

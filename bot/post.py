@@ -103,6 +103,16 @@ async def deal_context(settings: Settings, rows: list[ActionRow]) -> DealContext
     return out
 
 
+def rep_fields(settings: Settings) -> dict[str, str]:
+    """Each concept's rep field, by the concept's plain name (as log rows name it)."""
+    return {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
+
+
+def concept_labels(settings: Settings) -> dict[str, str]:
+    """Each concept's label as the method or field map gives it."""
+    return {str(c): f.label for c, f in settings.field_map.concepts.items()}
+
+
 def by_deal(rows: list[ActionRow]) -> list[list[ActionRow]]:
     """Consecutive rows of one deal together (the rows come sorted by deal)."""
     groups: list[list[ActionRow]] = []
@@ -132,14 +142,14 @@ async def post_run_summary(
             raise ValueError(f"run {run_id} is not a pass in the provenance log; nothing to post")
         summary = run_summary(run)
         order = {str(c): i for i, c in enumerate(settings.field_map.concepts)}
-        # Grouped by deal, MEDIC order within a deal: passes log deals concurrently, readers want them together.
+        # Grouped by deal, the method's order within a deal: passes log deals concurrently, readers want them together.
         # What an earlier post left unposted comes along: nothing unposted is lost.
         fresh = sorted(await store.new_suggestions(run_id) + await store.unposted_earlier(run_id),
                        key=lambda r: ((r.deal_name or "").casefold(), r.deal_id or "", order.get(r.concept or "", 99)))
         deals = by_deal(fresh)
         posting, waiting = deals[:settings.thread_deals], deals[settings.thread_deals:]
         ctx = await deal_context(settings, [r for d in posting for r in d])
-        rep_fields = {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
+        reps, labels = rep_fields(settings), concept_labels(settings)
         try:
             head = await pacer.call(partial(
                 client.chat_postMessage, channel=value(settings, "summary_channel"),
@@ -161,7 +171,7 @@ async def post_run_summary(
                             run_id, done, len(posting), stopped)
                 break
             url = ctx.urls.get(deal[0].deal_id or "")
-            messages = blocks.deal_messages(deal, rep_fields=rep_fields, url=url, notes=ctx.notes)
+            messages = blocks.deal_messages(deal, rep_fields=reps, url=url, notes=ctx.notes, labels=labels)
             for rows, message in messages:
                 try:
                     reply = await pacer.call(partial(

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.post import deal_context
+from bot.post import concept_labels, deal_context, rep_fields
 from engine.jobs import open_log
 from engine.promote import ReviewResult
 from engine.provenance import ActionRow
@@ -42,10 +42,10 @@ async def refresh_messages(settings: Settings, client: AsyncWebClient, suggestio
     if not messages:
         return
     ctx = await deal_context(settings, [r for rows, _, _ in messages.values() for r in rows])
-    rep_fields = {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
+    reps, labels = rep_fields(settings), concept_labels(settings)
     for (channel, ts), (rows, results, part_of) in messages.items():
-        ((_, shown),) = blocks.deal_messages(rows, rep_fields=rep_fields, url=ctx.urls.get(rows[0].deal_id or ""),
-                                            notes=ctx.notes, part_of=part_of)[:1]
+        ((_, shown),) = blocks.deal_messages(rows, rep_fields=reps, url=ctx.urls.get(rows[0].deal_id or ""),
+                                            notes=ctx.notes, labels=labels, part_of=part_of)[:1]
         texts = []
         for row in rows:
             if (raw := results.get(suggestion_key(row))) is None:

@@ -21,6 +21,7 @@ from engine.runner import choose
 
 class ConceptView(BaseModel):
     concept: str
+    label: str = ""  # the method's or field map's label, as people read it
     rep_field: str
     rep_value: str
     scout_field: str
@@ -120,7 +121,8 @@ async def build_view(
                 suggestion = None
         f = fresh.get(str(concept))
         concepts.append(ConceptView(
-            concept=str(concept), rep_field=fields.rep.name, rep_value=display(deal.values.get(fields.rep.name)),
+            concept=str(concept), label=fields.label, rep_field=fields.rep.name,
+            rep_value=display(deal.values.get(fields.rep.name)),
             scout_field=fields.scout.name, scout_value=display(deal.values.get(fields.scout.name)),
             suggestion_excerpt=suggestion.excerpt if suggestion else None,
             suggestion_note_date=note_dates.get(suggestion.note_id or "") if suggestion else None,
@@ -161,7 +163,7 @@ def format_view(view: DealView) -> str:
     lines = [f"{view.name} ({view.deal_id})" + (f" · {view.stage}" if view.stage else ""),
              f"last scanned: {view.last_scanned or 'never'}"]
     for c in view.concepts:
-        lines.append(f"\n{c.concept}")
+        lines.append(f"\n{c.label or c.concept}")
         lines.append(f"  rep   {c.rep_field}: {c.rep_value or '(empty)'}")
         lines.append(f"  scout {c.scout_field}: {c.scout_value or '(empty)'}")
         if c.suggestion_excerpt:

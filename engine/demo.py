@@ -1,5 +1,9 @@
 """A deterministic demo pipeline: deals, people and call notes with planted MEDIC signals.
 
+Under `meddpicc` the same pipeline also carries decision-process sentences and a `decision_process` rep field.
+They come from a random stream of their own and are added after a note is laid out, so the default demo is
+byte for byte what it was, and the meddpicc demo is that demo plus its decision processes.
+
 `generate_demo` is what `scout demo` seeds into the embedded CRM. `generate_demo_with_truth` also returns
 what was planted where, so tests can measure an extractor against it. The module is data tables plus a
 small generator; every random choice comes from one `random.Random(seed)`, so a seed is a fixed pipeline.
@@ -12,8 +16,9 @@ from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, Field
 
-from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, default_field_map
-from engine.models import Concept, Deal, FieldSpec, FieldType, Note, Person, WorkspaceData
+from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, method_field_map
+from engine.methods import MethodName
+from engine.models import Concept, ConceptKey, Deal, FieldSpec, FieldType, Note, Person, WorkspaceData
 
 DEFAULT_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 STAGES = ("Discovery", "Qualification", "Demo", "Proposal", "Negotiation", "Closed Won", "Closed Lost")
@@ -337,6 +342,34 @@ INJECTIONS = [
 ]
 INJECTION_MARKERS = ("approved", "Mallory", "Closed Won")
 
+# Decision process (meddpicc only): the buyer's steps to a decision and when. Worded without MEDIC cues (no
+# people, roles, vendors, criteria or paper steps), so the meddpicc demo's MEDIC signals stay the medic demo's.
+DECISION_PROCESS = "decision_process"
+DP_FIRST_STEPS = [
+    "a two-week pilot with the operations team", "a scoring workshop with the evaluation group",
+    "a technical deep-dive with their architects", "two reference calls with our customers",
+    "a business case review with the steering group", "a hands-on trial in their sandbox",
+]
+DP_FINAL_STEPS = [
+    "steering committee approval", "a board vote", "a final review by the leadership team",
+    "a go/no-go meeting with the executive team", "approval at the quarterly planning meeting",
+]
+DP_WHEN = ["the end of January", "mid-February", "the end of Q1", "early March", "the end of April",
+           "the end of the quarter"]
+DP_TEMPLATES = [
+    "Decision process: {first_step}, then {final_step}, with a decision by {when}.",
+    "They walked us through how they decide: {first_step}, then {final_step}, with a decision by {when}.",
+    "Their path to a decision is {first_step}, then {final_step}, with a decision by {when}.",
+]
+DP_MOVED_TEMPLATES = [  # (sentence, the value it states)
+    ("Their timeline moved: {final_step} is now planned for {when}.", "{final_step} is now planned for {when}"),
+    ("Update on how they decide: {final_step} slipped to {when}.", "{final_step} slipped to {when}"),
+]
+DP_NEGATIONS = [
+    "Nobody has told us yet how the decision gets made.",
+    "{first} isn't sure yet what steps this has to go through.",
+]
+
 
 # ----------------------------------------------------------------------------------------- generator
 
@@ -349,7 +382,7 @@ class PlantedSignal(BaseModel):
 
     deal_id: str
     note_id: str
-    concept: Concept
+    concept: ConceptKey
     value: PlantedValue
     supersedes: bool = False  # a later note that replaces an earlier value for the same concept
 
@@ -385,10 +418,13 @@ def _slug(text: str) -> str:
 
 
 class _Generator:
-    def __init__(self, seed: int, now: datetime) -> None:
+    def __init__(self, seed: int, now: datetime, method: MethodName = "medic") -> None:
         self.rng = random.Random(seed)
         self.now = now
-        self.fmap = default_field_map()
+        # Only meddpicc adds a concept the demo can plant; any other method seeds the MEDIC demo.
+        self.fmap = method_field_map("meddpicc" if method == "meddpicc" else "medic")
+        # Its own stream: drawing from it leaves `rng`, and so every MEDIC plant, where it was.
+        self.dp_rng = random.Random(f"{seed}:{DECISION_PROCESS}") if DECISION_PROCESS in self.fmap.concepts else None
         self.people: list[Person] = []
         self.truth = DemoTruth()
         self.notes: list[Note] = []
@@ -618,12 +654,56 @@ class _Generator:
             return " ".join(sentences[:cut]) + "\n\n" + " ".join(sentences[cut:])
         return " ".join(sentences)
 
+    def _decision_process(self, deal: Deal, notes: list[Note], people: _Contacts) -> None:
+        """Append a decision process (sometimes a later change, sometimes a note that it is unknown) to notes
+        that are not injections, recording each plant."""
+        rng = self.dp_rng
+        assert rng is not None
+        usable = [n for n in notes if n.id not in self.truth.injection_note_ids]
+        if not usable:
+            return
+        first = people.champions[1].name.split()[0]
+        roll = rng.random()
+        plants: list[tuple[Note, str, str, bool]] = []
+        if roll < 0.5:
+            at = rng.randrange(len(usable))
+            step, final, when = rng.choice(DP_FIRST_STEPS), rng.choice(DP_FINAL_STEPS), rng.choice(DP_WHEN)
+            sentence = rng.choice(DP_TEMPLATES).format(first=first, first_step=step, final_step=final, when=when)
+            plants.append((usable[at], sentence, f"{step}, then {final}, with a decision by {when}", False))
+            if at < len(usable) - 1 and rng.random() < 0.3:
+                later = usable[rng.randrange(at + 1, len(usable))]
+                moved = rng.choice([w for w in DP_WHEN if w != when])
+                sentence, value = rng.choice(DP_MOVED_TEMPLATES)
+                plants.append((later, sentence.format(final_step=final, when=moved),
+                               value.format(final_step=final, when=moved), True))
+        elif roll < 0.6:
+            note = usable[rng.randrange(len(usable))]
+            plants.append((note, rng.choice(DP_NEGATIONS).format(first=first), "", False))
+        for note, sentence, value, sup in plants:
+            note.text = f"{note.text}\n{sentence}" if "\n" in note.text else f"{note.text} {sentence}"
+            if value:
+                self.truth.planted.append(PlantedSignal(deal_id=deal.id, note_id=note.id, concept=DECISION_PROCESS,
+                                                        value=value, supersedes=sup))
+            elif note.id not in self.truth.negation_note_ids[-len(notes):]:  # this deal's are the newest
+                self.truth.negation_note_ids.append(note.id)
+
+    def _decision_process_rep(self, deal_id: str) -> dict[str, object]:
+        """The rep's decision_process on some deals: the latest planted one, else a placeholder or a guess."""
+        rng = self.dp_rng
+        assert rng is not None
+        if rng.random() >= 0.2:
+            return {}
+        latest = next((p.value for p in reversed(self.truth.planted)
+                       if p.deal_id == deal_id and p.concept == DECISION_PROCESS), None)
+        value = latest or rng.choice(["TBD", "n/a", f"{rng.choice(DP_FINAL_STEPS)} by {rng.choice(DP_WHEN)}"])
+        return {self.fmap.concepts[DECISION_PROCESS].rep.name: value}
+
     # -- rep-owned fields
 
     def _rep_values(self, deal_id: str, people: _Contacts) -> dict[str, object]:
         """Fill each rep field on some deals: the latest planted value when there is one, else a plausible one."""
         rng = self.rng
-        latest: dict[Concept, PlantedValue] = {}
+        latest: dict[ConceptKey, PlantedValue] = {}
         # This deal's plants are the newest ones (its notes were just written): read back from the end, so a
         # 100,000-deal demo is not quadratic.
         for p in reversed(self.truth.planted):
@@ -679,6 +759,8 @@ class _Generator:
             owner = rng.choice(sellers)
             deal = Deal(id=deal_id, name=f"{label} — {product}", stage=stage, created_at=created)
             notes = self._deal_notes(deal, contacts[company], owner, injection_at.get(index))
+            if self.dp_rng is not None:
+                self._decision_process(deal, notes, contacts[company])
             self.notes.extend(notes)
             last = max([created + timedelta(hours=rng.uniform(1, 72))] + [n.created_at for n in notes])
             deal.updated_at = min(last, self.now)
@@ -687,6 +769,8 @@ class _Generator:
             if amount is not None:
                 values["amount"] = amount
             values.update(self._rep_values(deal_id, contacts[company]))
+            if self.dp_rng is not None:
+                values.update(self._decision_process_rep(deal_id))
             deal.values = values
             deals.append(deal)
 
@@ -695,16 +779,17 @@ class _Generator:
 
 
 def generate_demo_with_truth(
-    seed: int = 7, n_deals: int = 212, now: datetime | None = None
+    seed: int = 7, n_deals: int = 212, now: datetime | None = None, method: MethodName = "medic"
 ) -> tuple[WorkspaceData, DemoTruth]:
     """The demo pipeline and a record of every signal, negation and injection planted in its notes."""
     if not 1 <= n_deals <= MAX_DEALS:
         raise ValueError(f"the demo seeds 1 to {MAX_DEALS} deals, not {n_deals}")
-    gen = _Generator(seed, now or DEFAULT_NOW)
+    gen = _Generator(seed, now or DEFAULT_NOW, method)
     data = gen.build(n_deals)
     return data, gen.truth
 
 
-def generate_demo(seed: int = 7, n_deals: int = 212, now: datetime | None = None) -> WorkspaceData:
-    """A reproducible pipeline for `scout demo`: same seed and `now`, same deals, people and notes."""
-    return generate_demo_with_truth(seed, n_deals, now)[0]
+def generate_demo(seed: int = 7, n_deals: int = 212, now: datetime | None = None,
+                  method: MethodName = "medic") -> WorkspaceData:
+    """A reproducible pipeline for `scout demo`: same seed, `now` and method, same deals, people and notes."""
+    return generate_demo_with_truth(seed, n_deals, now, method)[0]

@@ -69,6 +69,11 @@ class DealNotFound(CRMError):
     """The deal does not exist (any more): deleted or merged mid-run."""
 
 
+class CRMBudgetSpent(CRMError):
+    """The CRM's daily API allocation is used up, down to the reserve left for the team's other integrations:
+    the pass stops here, and the deals it did not reach lead the next run."""
+
+
 class FieldTypeConflict(CRMError):
     """A field with Scout's name exists with another type; Scout refuses to touch it."""
 

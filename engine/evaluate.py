@@ -24,15 +24,18 @@ from engine.extract.citations import normalise, verify_citations
 from engine.extract.pricing import format_cost
 from engine.fieldtypes import CoercionError, coerce, display
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap, default_field_map
+from engine.methods import BUILT_IN_METHODS
 from engine.models import Concept, ConceptKey, Deal, DroppedFinding, Finding, FieldType, Note, Usage
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "eval"
 
 # Labels for these concepts must be option names; the eval set is written against the default map's options.
-_LABEL_OPTIONS: dict[Concept, tuple[str, ...]] = {
+_LABEL_OPTIONS: dict[ConceptKey, tuple[str, ...]] = {
     Concept.DECISION_CRITERIA: DECISION_CRITERIA_OPTIONS,
     Concept.PAPER_PROCESS: PAPER_PROCESS_OPTIONS,
 }
+# The concepts the set is labelled for (meddpicc's eight); a run scores those of its method and ignores the rest.
+LABELLED_CONCEPTS: tuple[str, ...] = tuple(str(row.key) for row in BUILT_IN_METHODS["meddpicc"])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -57,7 +60,9 @@ class EvalDealRef(BaseModel):
     name: str
 
 
-def _check_values(where: str, concept: Concept, values: list[str]) -> None:
+def _check_values(where: str, concept: ConceptKey, values: list[str]) -> None:
+    if concept not in LABELLED_CONCEPTS:
+        raise ValueError(f"{where}: unknown concept {concept!r} (the set labels {', '.join(LABELLED_CONCEPTS)})")
     if not values:
         raise ValueError(f"{where} {concept}: empty list of accepted values")
     for value in values:
@@ -75,8 +80,8 @@ class EvalDeal(BaseModel):
 
     deal: EvalDealRef
     notes: list[EvalNote]
-    labels: dict[str, dict[Concept, list[str]]] = Field(default_factory=dict)
-    final: dict[Concept, list[str]] = Field(default_factory=dict)
+    labels: dict[str, dict[ConceptKey, list[str]]] = Field(default_factory=dict)
+    final: dict[ConceptKey, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> "EvalDeal":
@@ -224,7 +229,7 @@ class Mistake(BaseModel):
 
 
 class SupersededCheck(BaseModel):
-    concept: Concept
+    concept: ConceptKey
     expected: list[str]
     got: str | None = None  # what the pass would file (newest note wins), displayed
     from_note: str | None = None
@@ -315,7 +320,7 @@ def _is_option(field_map: FieldMap, concept: ConceptKey) -> bool:
 
 class _Unit(BaseModel):
     note_id: str
-    concept: Concept
+    concept: ConceptKey
     accepted: list[str]
     covered: bool = False
 
@@ -324,6 +329,8 @@ def _gold_units(deal: EvalDeal, field_map: FieldMap) -> list[_Unit]:
     units: list[_Unit] = []
     for note_id, per_concept in deal.labels.items():
         for concept, values in per_concept.items():
+            if concept not in field_map.concepts:
+                continue  # labelled for another method (decision_process under medic): not scored
             if _is_multi(field_map, concept):
                 units.extend(_Unit(note_id=note_id, concept=concept, accepted=[v]) for v in values)
             else:
@@ -351,9 +358,11 @@ def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], drop
                 field_map: FieldMap, per_concept: dict[ConceptKey, _Tally], result: DealResult) -> None:
     kept, unverified = verify_citations(findings, notes, field_map)
     for f in findings:
-        per_concept[f.concept].findings += 1
+        if f.concept in per_concept:
+            per_concept[f.concept].findings += 1
     for f in kept:
-        per_concept[f.concept].verified += 1
+        if f.concept in per_concept:
+            per_concept[f.concept].verified += 1
     result.dropped.extend([*dropped, *unverified])
 
     units = _gold_units(deal, field_map)
@@ -404,6 +413,8 @@ def _score_deal(deal: EvalDeal, notes: list[Note], findings: list[Finding], drop
     # files nothing rather than falling back to an older one.
     winners = _newest_wins([f for f in kept if f.concept in field_map.concepts], notes)
     for concept, expected in deal.final.items():
+        if concept not in field_map.concepts:
+            continue
         check = SupersededCheck(concept=concept, expected=list(expected))
         winner = winners.get(concept)
         if winner is not None and concept in field_map.concepts:
@@ -428,7 +439,7 @@ async def evaluate(
     """Run `extractor` over every deal of the split and score it. Deals run one at a time so latency is clean."""
     field_map = field_map or default_field_map()
     deals = load_split(split, data_dir)
-    per_concept: dict[ConceptKey, _Tally] = {c: _Tally() for c in Concept}
+    per_concept: dict[ConceptKey, _Tally] = {c: _Tally() for c in field_map.concepts}
     results: list[DealResult] = []
     usage = Usage()
     for deal in deals:

@@ -529,7 +529,8 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
 
 
 def _concept_columns(headers: list[str], field_map: FieldMap) -> dict[str, FieldSpec]:
-    """Columns that carry a MEDIC rep field or its scout_* twin, by the field's name or label."""
+    """Columns that carry a concept's rep field or its scout_* twin (the method's and the field map's concepts),
+    by the field's name or label."""
     found: dict[str, FieldSpec] = {}
     for concept in field_map.concepts.values():
         for spec in (concept.rep, concept.scout):

@@ -18,9 +18,10 @@ accepted"). The option's own name always counts.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -31,6 +32,29 @@ from engine.models import Concept, ConceptKey, FieldSpec, FieldType
 __all__ = ["DECISION_CRITERIA_OPTIONS", "PAPER_PROCESS_OPTIONS"]
 
 SCOUT_PREFIX = "scout_"
+# Salesforce's API-name form of the same namespace: `Scout_<Concept>__c`, exactly. No namespace prefix, no
+# other suffix, the word Scout first and whole: `My_Scout_Notes__c` or `Scouting__c` is not Scout's.
+SALESFORCE_SCOUT_NAME = re.compile(r"Scout_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*__c")
+
+# How a CRM spells field names: snake_case (`scout_economic_buyer`), or Salesforce's custom-field API names
+# (`Scout_Economic_Buyer__c`, the rep twin `Economic_Buyer__c`).
+Naming = Literal["snake", "salesforce"]
+
+
+def is_scout_name(name: str) -> bool:
+    """Invariant 1's namespace test: `scout_*`, or Salesforce's `Scout_<Concept>__c`. Nothing looser."""
+    return name.startswith(SCOUT_PREFIX) or SALESFORCE_SCOUT_NAME.fullmatch(name) is not None
+
+
+def _salesforce_name(key: str) -> str:
+    return "_".join(word.capitalize() for word in key.split("_") if word) + "__c"
+
+
+def field_names(key: str, naming: Naming = "snake") -> tuple[str, str]:
+    """(rep field, scout field) a concept key gets by default under `naming`."""
+    if naming == "salesforce":
+        return _salesforce_name(key), "Scout_" + _salesforce_name(key)
+    return key, SCOUT_PREFIX + key
 
 # Phrases that state each built-in option in an excerpt, in English, German, Spanish and French (accents
 # folded). The citation check drops an option whose excerpt holds none of them.
@@ -95,6 +119,9 @@ class ConceptFields(BaseModel):
 
     concept: ConceptKey
     description: str
+    # What people read: the deal view, /scout and the Slack suggestions ("Decision process"); from the key
+    # unless the method or field map names it.
+    label: str = ""
     rep: FieldSpec
     scout: FieldSpec
     # How grounding proves the excerpt states a value: a person's name, a number, an option, or free text.
@@ -105,12 +132,20 @@ class ConceptFields(BaseModel):
     def option_phrases(self, option: str) -> tuple[str, ...]:
         return (option, *self.synonyms.get(option, ()))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _labelled(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not str(data.get("label") or "").strip():
+            data = {**data, "label": concept_label(str(data.get("concept", "")))}
+        return data
+
     @model_validator(mode="after")
     def _scout_owned(self) -> "ConceptFields":
         # Invariant 1: whatever a config says, the agent's field lives in its own namespace.
-        if not self.scout.name.startswith(SCOUT_PREFIX):
-            raise ValueError(f"scout field for {self.concept} must start with '{SCOUT_PREFIX}': {self.scout.name}")
-        if self.rep.name.startswith(SCOUT_PREFIX):
+        if not is_scout_name(self.scout.name):
+            raise ValueError(f"scout field for {self.concept} must start with '{SCOUT_PREFIX}' (on Salesforce: "
+                             f"be named Scout_<Concept>__c): {self.scout.name}")
+        if is_scout_name(self.rep.name):
             raise ValueError(f"rep field for {self.concept} must not be a scout_* field: {self.rep.name}")
         if self.scout.type in (FieldType.PERSON, FieldType.RECORD):
             raise ValueError(f"{self.scout.name}: Scout suggests text, not {self.scout.type} links")
@@ -146,29 +181,40 @@ class FieldMap(BaseModel):
     def is_scout_field(self, name: str) -> bool:
         return any(c.scout.name == name for c in self.concepts.values())
 
+    def label(self, name: str | None) -> str:
+        """The label of a concept named by any string (a log row); an unmapped name is shown as words."""
+        fields = self.fields_for(name)
+        return fields.label if fields is not None else concept_label(name or "")
+
     def fields_for(self, name: str | None) -> ConceptFields | None:
         """The fields of a concept named by any string (a log row, the model's dropped item); None if unmapped."""
         return next((f for c, f in self.concepts.items() if c == name), None)
+
+
+def concept_label(key: str) -> str:
+    """A concept key as people read it: "decision_process" is "Decision process"."""
+    return key.replace("_", " ").capitalize()
 
 
 def _label(name: str) -> str:
     return name.replace("_", " ").title().replace("Scout ", "Scout: ")
 
 
-def _fields(row: ConceptRow) -> ConceptFields:
+def _fields(row: ConceptRow, naming: Naming = "snake") -> ConceptFields:
     key = str(row.key)
-    rep = FieldSpec(name=key, type=row.rep_type, label=_label(key), options=row.options)
-    scout_name = SCOUT_PREFIX + key
-    scout = FieldSpec(name=scout_name, type=row.scout_type, label=_label(scout_name), options=row.options)
-    return ConceptFields(concept=row.key, description=row.description, rep=rep, scout=scout,
+    rep_name, scout_name = field_names(key, naming)
+    rep = FieldSpec(name=rep_name, type=row.rep_type, label=_label(key), options=row.options)
+    scout = FieldSpec(name=scout_name, type=row.scout_type, label=_label(SCOUT_PREFIX + key), options=row.options)
+    return ConceptFields(concept=row.key, description=row.description, label=row.label, rep=rep, scout=scout,
                          synonyms=default_synonyms(row.options), grounding=row.grounding)
 
 
-def method_field_map(method: MethodName = "medic") -> FieldMap:
-    """A built-in method's concepts with their default fields."""
+def method_field_map(method: MethodName = "medic", naming: Naming = "snake") -> FieldMap:
+    """A built-in method's concepts with their default fields, named as the CRM spells them."""
     if method not in BUILT_IN_METHODS:
         raise ValueError(f"unknown method '{method}'; the methods are {', '.join(METHOD_NAMES)}")
-    return FieldMap(method=method, concepts={row.key: _fields(row) for row in BUILT_IN_METHODS[method]})
+    return FieldMap(method=method, object="Opportunity" if naming == "salesforce" else "deals",
+                    concepts={row.key: _fields(row, naming) for row in BUILT_IN_METHODS[method]})
 
 
 def default_field_map() -> FieldMap:
@@ -200,7 +246,7 @@ def _grounding(override: dict[str, Any], default: GroundingRule, concept: str) -
     return value
 
 
-def _new_concept(key: str, override: dict[str, Any], base: FieldMap) -> ConceptFields:
+def _new_concept(key: str, override: dict[str, Any], base: FieldMap, naming: Naming) -> ConceptFields:
     """A concept the method does not have, from its TOML table alone: it must say what the model reads."""
     if "description" not in override:
         # Most often a typo of an existing key, so name them.
@@ -212,18 +258,19 @@ def _new_concept(key: str, override: dict[str, Any], base: FieldMap) -> ConceptF
     options = tuple(override.get("options", ()))
     default_rule: GroundingRule = "option" if scout_type in (FieldType.SELECT, FieldType.MULTI_SELECT) else "text"
     return _fields(ConceptRow(key, override["description"], _type(override, "rep_type", FieldType.TEXT, key),
-                              scout_type, options, _grounding(override, default_rule, key)))
+                              scout_type, options, _grounding(override, default_rule, key),
+                              str(override.get("label", ""))), naming)
 
 
-def load_field_map(path: Path | None, method: MethodName = "medic") -> FieldMap:
+def load_field_map(path: Path | None, method: MethodName = "medic", naming: Naming = "snake") -> FieldMap:
     """The method's map, with the TOML file's overrides applied per concept and its new concepts added."""
-    base = method_field_map(method)
+    base = method_field_map(method, naming)
     if path is None:
         return base
     data = tomllib.loads(Path(path).read_text())
     concepts = dict(base.concepts)
     for key, override in (data.get("concepts") or {}).items():
-        cur = concepts.get(key) or _new_concept(key, override, base)
+        cur = concepts.get(key) or _new_concept(key, override, base, naming)
         concept = cur.concept
         options = tuple(override.get("options", cur.rep.options))
         rep = FieldSpec(
@@ -241,7 +288,8 @@ def load_field_map(path: Path | None, method: MethodName = "medic") -> FieldMap:
         synonyms = {**default_synonyms(scout.options),
                     **{o: tuple(p) for o, p in (override.get("synonyms") or {}).items()}}
         concepts[concept] = ConceptFields(
-            concept=concept, description=override.get("description", cur.description), rep=rep, scout=scout,
+            concept=concept, description=override.get("description", cur.description),
+            label=str(override.get("label", cur.label)), rep=rep, scout=scout,
             synonyms=synonyms, grounding=_grounding(override, cur.grounding, concept),
         )
     return FieldMap(object=data.get("object", base.object), method=method, concepts=concepts)

@@ -1,8 +1,8 @@
 """Qualification methods as data: each is a list of concepts, the built-ins here, chosen by SCOUT_METHOD.
 
-A concept row is (key, description the model reads, rep type, scout type, options, grounding rule); names,
-labels and synonyms follow from the key and options (engine/medic.py). The field-map TOML adds or overrides
-concepts on top of the chosen method.
+A concept row is (key, description the model reads, rep type, scout type, options, grounding rule, label);
+field names, synonyms and (unless given) the label follow from the key and options (engine/medic.py).
+The field-map TOML adds or overrides concepts on top of the chosen method.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class ConceptRow(NamedTuple):
     scout_type: FieldType
     options: tuple[str, ...]
     grounding: GroundingRule
+    label: str = ""  # what people read; "" means the key as words ("decision_process": "Decision process")
 
 
 _MEDIC: tuple[ConceptRow, ...] = (

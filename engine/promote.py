@@ -40,7 +40,7 @@ from engine.gate import Gate, gated_crm, open_gate
 from engine.jobs import open_log
 from engine.medic import ConceptFields, FieldMap
 from engine.reconcile import field_holds, interrupt_dead_runs
-from engine.models import ActionKind, Concept, Deal, FieldSpec, FieldType, Finding, RunSummary
+from engine.models import ActionKind, Deal, FieldSpec, FieldType, Finding, RunSummary
 from engine.writeguard import ScoutWriter
 from engine.settings import Settings
 from engine.store import (
@@ -212,8 +212,8 @@ async def _load(store: ProvenanceLog, settings: Settings, action_id: int
     row = await store.get_action(action_id)
     if row is None or not is_suggestion(row) or not row.concept:
         return None, None
-    # By its plain name: a method's or a field map's own concepts are no member of the MEDIC enum.
-    fields = next((f for c, f in settings.field_map.concepts.items() if str(c) == row.concept), None)
+    # By name through the map: a method's or field map's own concept is no member of the MEDIC enum.
+    fields = settings.field_map.fields_for(row.concept)
     return (row, fields) if fields is not None else (None, None)
 
 

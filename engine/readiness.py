@@ -70,7 +70,8 @@ class FieldCheck(BaseModel):
     name: str
     want: FieldType
     have: FieldType | None = None
-    state: Literal["ok", "missing", "wrong_type", "options_missing"] = "ok"
+    # invisible: the field exists but field-level security hides it (Salesforce answers as if it did not exist)
+    state: Literal["ok", "missing", "wrong_type", "options_missing", "invisible"] = "ok"
     options_missing: list[str] = Field(default_factory=list)
 
 
@@ -96,6 +97,7 @@ class ReadinessReport(BaseModel):
     sample_deals_with_notes: int = 0
     writes: str = ""
     extractor: str = ""
+    facts: list[tuple[str, str]] = Field(default_factory=list)  # vendor lines: ("api", "v66.0"), ...
     issues: list[Issue] = Field(default_factory=list)
 
     @property
@@ -265,6 +267,9 @@ class _Probe:
 def _target(settings: Settings) -> tuple[str, str | None]:
     if settings.crm == "local":
         return f"embedded workspace {settings.workspace}", None
+    if settings.crm == "salesforce":
+        return settings.salesforce_login_url or settings.crm_base_url or "SALESFORCE_LOGIN_URL unset", \
+            "SALESFORCE_CLIENT_ID"
     env = "ATTIO_API_TOKEN" if settings.crm == "attio" else "HUBSPOT_TOKEN"
     return _base_url(settings), env
 
@@ -289,6 +294,13 @@ async def check_readiness(
         what, fix = unextracted.split(": ", 1)
         report.issues.append(Issue(what=what, fix=fix, blocking=False))
 
+    salesforce: Any = None
+    if crm is None and settings.crm == "salesforce":
+        from engine.crm.factory import ReadOnlyCRM
+        from engine.crm.salesforce import SalesforceCRM
+
+        salesforce = SalesforceCRM.from_settings(settings)
+        crm = ReadOnlyCRM(salesforce)
     if crm is None:
         try:
             crm = await open_reader(settings)
@@ -303,7 +315,13 @@ async def check_readiness(
     try:
         token_known_good = settings.crm == "local"
         scope_gap = False
-        if settings.crm != "local":
+        if salesforce is not None:
+            from engine.salesforcecheck import probe_org
+
+            if not await probe_org(salesforce, settings, report):
+                return report
+            token_known_good = True
+        elif settings.crm != "local":
             own = http is None
             client = http or httpx.AsyncClient(
                 base_url=_base_url(settings), timeout=httpx.Timeout(30.0),
@@ -332,6 +350,10 @@ async def check_readiness(
                 ))
         probe = _Probe(report, token_known_good, scope_gap)
         await _probe_fields(crm, settings, report, probe)
+        if salesforce is not None:
+            from engine.salesforcecheck import probe_visibility
+
+            await probe_visibility(salesforce, settings, report)
         await _probe_deals(crm, report, probe, sample)
         if report.token is not None and report.token.state == "unverified" and (
                 report.fields or report.deals is not None):

@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
 from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
                           submit, wait_until_ended)
-from engine.crm.base import CRMError, CRMReader, CRMWriter, DealNotFound
+from engine.crm.base import CRMBudgetSpent, CRMError, CRMReader, CRMWriter, DealNotFound
 from engine.errors import LogReplaced  # noqa: F401 (re-exported)
 from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
@@ -131,6 +131,7 @@ class PassRunner:
         self.expired = 0
         self._failures_in_a_row = 0
         self._halted: str | None = None
+        self._halted_left = 0  # deals not started (or not read) once halted: they lead the next run
         self._lock_renewed = time.monotonic()
         # Past the deadline no deal starts and none in flight finishes: they lead the next run, not scanned.
         self._deadline, self._clock = deadline or None, clock
@@ -203,6 +204,8 @@ class PassRunner:
             raise
         if self._halted:
             self.errors.insert(0, self._halted)
+            if self._halted_left:
+                self.notices.append(f"{self._halted_left} deal(s) left for the next run, where they come first.")
         cost = self._cost(self.extractor.model, self.usage) if self._cost else 0.0
         if cost is not None and self._batch is not None:
             cost *= BATCH_PRICE_FACTOR  # in batch mode every token spent this run went through the batch
@@ -240,6 +243,13 @@ class PassRunner:
         log.info("%s: reading notes and fields", ref.name)
         try:
             return await self.crm.get_deal(ref.id), await self.crm.list_notes(ref.id)
+        except CRMBudgetSpent as exc:
+            # The CRM's daily allocation is down to its reserve: no deal starts now, nothing is lost; this one
+            # and the rest are not scanned, so they lead the next run.
+            if not self._halted:
+                self._halted = str(exc)
+            self._halted_left += 1
+            return None
         except DealNotFound as exc:
             await self._log_rows([self._row(run_id, ref, action=ActionKind.SKIPPED,
                                             reason=f"deal not found (deleted or merged mid-run): {exc}")])
@@ -254,6 +264,7 @@ class PassRunner:
     async def _process(self, run_id: int, ref: DealRef) -> None:
         """One deal, guarded: an unexpected error fails this deal, logged, and the pass goes on."""
         if self._halted:
+            self._halted_left += 1
             return  # not scanned: these deals lead the next run
         if self._time_left() == 0:
             self.deadline_left += 1  # not scanned: leads the next run

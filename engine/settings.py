@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # Lock 2 of 2. Only the exact string "1" opens it; anything else keeps every run a rehearsal.
     live_writes_raw: str = Field(default="", validation_alias="LIVE_WRITES")
 
-    crm: Literal["local", "attio", "hubspot"] = Field(default="local", validation_alias="SCOUT_CRM")
+    crm: Literal["local", "attio", "hubspot", "salesforce"] = Field(default="local", validation_alias="SCOUT_CRM")
     data_dir: Path = Field(default=Path(".scout"), validation_alias="SCOUT_DATA_DIR")
     workspace_path: Path | None = Field(default=None, validation_alias="SCOUT_WORKSPACE")
     log_path: Path | None = Field(default=None, validation_alias="SCOUT_LOG_DB")
@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     attio_api_token: SecretStr | None = Field(default=None, validation_alias="ATTIO_API_TOKEN")
     hubspot_token: SecretStr | None = Field(default=None, validation_alias="HUBSPOT_TOKEN")
     hubspot_requests_per_10s: int = Field(default=100, ge=1, validation_alias="HUBSPOT_RATE_PER_10S")
+    # Salesforce: an External Client App's client-credentials flow (client id + secret), or its JWT bearer flow
+    # (client id + username + private key file). SALESFORCE_LOGIN_URL is the org's My Domain URL.
+    salesforce_login_url: str | None = Field(default=None, validation_alias="SALESFORCE_LOGIN_URL")
+    salesforce_client_id: str | None = Field(default=None, validation_alias="SALESFORCE_CLIENT_ID")
+    salesforce_client_secret: SecretStr | None = Field(default=None, validation_alias="SALESFORCE_CLIENT_SECRET")
+    salesforce_username: str | None = Field(default=None, validation_alias="SALESFORCE_USERNAME")
+    salesforce_private_key_file: Path | None = Field(default=None, validation_alias="SALESFORCE_PRIVATE_KEY_FILE")
+    salesforce_jwt_audience: str = Field(default="https://login.salesforce.com",
+                                         validation_alias="SALESFORCE_JWT_AUDIENCE")
+    salesforce_api_version: str = Field(default="66.0", pattern=r"^\d+\.0$", validation_alias="SALESFORCE_API_VERSION")
+    # Per cent of the org's daily API allocation Scout leaves for the team's other integrations.
+    salesforce_api_reserve: int = Field(default=20, ge=0, le=95, validation_alias="SALESFORCE_API_RESERVE")
+    # Requests in flight at once: well inside the org's 25 concurrent long-running requests (5 on trial orgs).
+    salesforce_max_concurrent: int = Field(default=5, ge=1, le=20, validation_alias="SALESFORCE_MAX_CONCURRENT")
+    salesforce_note_sources: str = Field(default="tasks,content_notes", validation_alias="SALESFORCE_NOTE_SOURCES")
+    salesforce_permission_set: str = Field(default="Scout_Integration", validation_alias="SALESFORCE_PERMISSION_SET")
+    salesforce_reviewer_profiles: str = Field(default="", validation_alias="SALESFORCE_REVIEWER_PROFILES")
     crm_base_url: str | None = Field(default=None, validation_alias="SCOUT_CRM_BASE_URL")
     deal_url_template: str | None = Field(default=None, validation_alias="SCOUT_DEAL_URL")
 
@@ -112,7 +129,8 @@ class Settings(BaseSettings):
 
     @cached_property
     def field_map(self) -> FieldMap:
-        return load_field_map(self.field_map_path, self.method)
+        return load_field_map(self.field_map_path, self.method,
+                              naming="salesforce" if self.crm == "salesforce" else "snake")
 
     def extractor_kind(self) -> Literal["offline", "claude"]:
         if self.extractor == "auto":

@@ -24,9 +24,11 @@ HERE = Path(__file__).resolve().parent
 SPLITS = ("dev", "test")
 LONG_NOTE_WORDS = 3000
 
-# Concept keys (engine.models.Concept values), short so the tables below stay readable.
-MET, EB, DC, PAIN, CH, PP, COMP = (
+# Concept keys (engine.models.Concept values, and meddpicc's decision_process), short so the tables below stay
+# readable.
+MET, EB, DC, PAIN, CH, PP, COMP, DP = (
     "metrics", "economic_buyer", "decision_criteria", "identified_pain", "champion", "paper_process", "competition",
+    "decision_process",
 )
 
 # Tags say which coverage case a note exercises; tests check the machine-checkable ones against the text.
@@ -809,12 +811,16 @@ DEALS: list[dict[str, Any]] = [
           {PAIN: ["permits are tracked on paper", "the average approval takes 45 days"],
            MET: ["under 15 days", "approval takes 45 days"],
            PP: ["Procurement"],
-           COMP: ["Tyler Technologies"]}),
+           COMP: ["Tyler Technologies"],
+           DP: ["Any purchase goes to an RFP via procurement", "an RFP via procurement"]}),
         N("2026-02-10T16:00:00Z", "Priya Nair", "RFP criteria",
           "Scoring criteria in the RFP: price (40%), ease of use for citizens (30%), support (30%). The county board "
           "of commissioners votes on the award; the chair, Linda Park, signs the contract.",
           {DC: ["Price", "Ease of use", "Support"],
-           EB: ["Linda Park", "board of commissioners", "the chair, Linda Park"]},
+           EB: ["Linda Park", "board of commissioners", "the chair, Linda Park"],
+           DP: ["The county board of commissioners votes on the award",
+                "the board of commissioners votes on the award; the chair, Linda Park, signs the contract",
+                "board of commissioners votes on the award"]},
           (PARA,)),
     ]),
     D(41, "Foxglove Cosmetics", "dev", [
@@ -898,6 +904,170 @@ DEALS: list[dict[str, Any]] = [
           "Owen: they will definitely need HIPAA\ncompliance and an HL7 interface  to their\r\nLIS.",
           {DC: ["Compliance", "Integrations"]},
           (WS,)),
+    ]),
+    # Decision process (meddpicc): deals 47-62 were written for it, with every other concept they state labelled
+    # too. Steps said as planned ("signature in May", "procurement raises the PO") are not a paper process.
+    D(47, "Copperleaf Utilities", "dev", [
+        N("2026-02-02T15:00:00Z", "Maya Chen", "Process call",
+          "Call with Hannah Brooks (IT Program Manager). Their process: a two-week technical evaluation by the IT "
+          "architecture group, then a business case to the steering committee on 14 April, and contract signature in "
+          "May if it is approved.",
+          {DP: ["a two-week technical evaluation by the IT architecture group, then a business case to the steering "
+                "committee on 14 April, and contract signature in May",
+                "technical evaluation by the IT architecture group, then a business case to the steering committee",
+                "a business case to the steering committee on 14 April", "steering committee on 14 April"]}),
+    ]),
+    D(48, "Larkspur Schools", "dev", [
+        N("2026-02-09T16:00:00Z", "Luis Ortega", "Principal call",
+          "Spoke with Principal Ana Ruiz. Any purchase over $10k goes to the district school board, which meets on "
+          "the first Tuesday of each month; before that the curriculum committee has to recommend it.",
+          {DP: ["goes to the district school board, which meets on the first Tuesday of each month; before that the "
+                "curriculum committee has to recommend it",
+                "Any purchase over $10k goes to the district school board", "the curriculum committee has to "
+                "recommend it", "the district school board, which meets on the first Tuesday of each month"]},
+          (PARA,)),
+    ]),
+    D(49, "Falcon Freight", "dev", [
+        N("2026-01-20T10:00:00Z", "Sam Okafor", "Intro",
+          "Asked Tom Baxter how they make the decision. He honestly doesn't know what the approval steps are yet; "
+          "he'll find out. Their problem: drivers wait too long at the docks.",
+          {PAIN: ["drivers wait too long at the docks", "drivers wait too long"]},
+          (NEG,)),
+        N("2026-02-05T10:00:00Z", "Sam Okafor", "Steps",
+          "Tom came back with the steps: a pilot at the Leeds depot in June, a review with the operations director "
+          "in July, then the regional board signs off in September.",
+          {DP: ["a pilot at the Leeds depot in June, a review with the operations director in July, then the "
+                "regional board signs off in September",
+                "a pilot at the Leeds depot in June", "the regional board signs off in September"]}),
+    ]),
+    D(50, "Orchid Salud", "dev", [
+        N("2026-02-11T09:30:00Z", "Luis Ortega", "Llamada",
+          "Llamada con Marta Gil (Directora de Operaciones). El proceso: primero una prueba de 30 días con el equipo "
+          "de enfermería, después la aprobación del comité de compras y, por último, la firma del director general "
+          "en julio.",
+          {DP: ["primero una prueba de 30 días con el equipo de enfermería, después la aprobación del comité de "
+                "compras y, por último, la firma del director general en julio",
+                "una prueba de 30 días con el equipo de enfermería", "la aprobación del comité de compras",
+                "la firma del director general en julio"]},
+          (ES,)),
+    ]),
+    D(51, "Basalt Insurance", "dev", [
+        N("2026-01-14T14:00:00Z", "Priya Nair", "Evaluation plan",
+          "Julia Hart says the decision process is a vendor demo day on 3 March, then the CIO picks one in the same "
+          "week.",
+          {DP: ["a vendor demo day on 3 March, then the CIO picks one in the same week", "a vendor demo day on 3 March",
+                "the CIO picks one in the same week"]}),
+        N("2026-02-18T14:00:00Z", "Priya Nair", "Plan changed",
+          "Change of plan: after an internal audit, the decision now also needs the risk committee, which meets on "
+          "28 April; the CIO decides only after that.",
+          {DP: ["the decision now also needs the risk committee, which meets on 28 April; the CIO decides only after "
+                "that", "the risk committee, which meets on 28 April", "also needs the risk committee"]},
+          (SUP,)),
+    ], final={DP: ["the decision now also needs the risk committee, which meets on 28 April; the CIO decides only "
+                   "after that", "the risk committee, which meets on 28 April", "also needs the risk committee"]}),
+    D(52, "Harbor Point Credit Union", "dev", [
+        N("2026-02-24T13:00:00Z", "Maya Chen", "How they buy",
+          "Nothing gets bought here without three sign-offs: IT security, then finance, then the credit union\u2019s "
+          "board at its quarterly meeting in October.",
+          {DP: ["three sign-offs: IT security, then finance, then the credit union\u2019s board at its quarterly "
+                "meeting in October", "IT security, then finance, then the credit union\u2019s board",
+                "the credit union\u2019s board at its quarterly meeting in October"]},
+          (PARA, CURLY)),
+    ]),
+    D(53, "Vireo Software GmbH", "dev", [
+        N("2026-03-03T08:30:00Z", "Jonas Weber", "Entscheidungsweg",
+          "Gespräch mit Lena Vogel. Ablauf der Entscheidung: zuerst ein Proof of Concept bis Ende Mai, danach "
+          "entscheidet der Vorstand in seiner Sitzung im Juni.",
+          {DP: ["zuerst ein Proof of Concept bis Ende Mai, danach entscheidet der Vorstand in seiner Sitzung im Juni",
+                "ein Proof of Concept bis Ende Mai", "danach entscheidet der Vorstand in seiner Sitzung im Juni",
+                "der Vorstand in seiner Sitzung im Juni"]},
+          (DE,)),
+    ]),
+    D(54, "Quartz Retail", "dev", [
+        N("2026-03-09T11:00:00Z", "Sam Okafor", "Check-in",
+          "Mark Ellis guessed the board might need to approve it, but he isn't sure and nobody has given him a date. "
+          "Mark is our champion: he has already booked time with his boss to push for us.",
+          {CH: ["Mark Ellis", "Mark"]},
+          (NEG,)),
+    ]),
+    D(55, "Lakeside Hospitality", "test", [
+        N("2026-02-04T15:00:00Z", "Priya Nair", "Buying process",
+          "Their buying process: a written RFP response due 12 May, shortlisted vendors present to the selection "
+          "panel in the week of 26 May, and the panel's choice goes to the owners for final approval.",
+          {DP: ["a written RFP response due 12 May, shortlisted vendors present to the selection panel in the week of "
+                "26 May, and the panel's choice goes to the owners for final approval",
+                "shortlisted vendors present to the selection panel in the week of 26 May",
+                "the panel's choice goes to the owners for final approval"]}),
+    ]),
+    D(56, "Northgate Borough Council", "test", [
+        N("2026-02-12T10:00:00Z", "Maya Chen", "Governance",
+          "The decision sits with the cabinet: officers write a recommendation report, the cabinet member for "
+          "digital reviews it, and cabinet votes on 9 July.",
+          {DP: ["officers write a recommendation report, the cabinet member for digital reviews it, and cabinet votes "
+                "on 9 July", "the cabinet member for digital reviews it, and cabinet votes on 9 July",
+                "cabinet votes on 9 July", "The decision sits with the cabinet"]},
+          (PARA,)),
+    ]),
+    D(57, "Ember Robotics", "test", [
+        N("2026-01-27T17:00:00Z", "Sam Okafor", "Intro",
+          "Kai Nakamura (VP Engineering) is our champion and will present us internally.",
+          {CH: ["Kai Nakamura", "Kai Nakamura (VP Engineering)"]}),
+        N("2026-02-17T17:00:00Z", "Sam Okafor", "Next steps",
+          "Kai laid out the steps: his team runs a three-week trial, then he and the CFO review the results together, "
+          "and they decide before the end of the quarter.",
+          {DP: ["his team runs a three-week trial, then he and the CFO review the results together, and they decide "
+                "before the end of the quarter", "a three-week trial, then he and the CFO review the results",
+                "they decide before the end of the quarter"]}),
+    ]),
+    D(58, "Solstice Media", "test", [
+        N("2026-03-02T12:00:00Z", "Luis Ortega", "Discovery",
+          "We don't know their decision process yet; Rita said it's still being worked out on their side. Today the "
+          "team exports reports by hand every Friday.",
+          {PAIN: ["the team exports reports by hand every Friday", "exports reports by hand every Friday"]},
+          (NEG,)),
+    ]),
+    D(59, "Marigold Banque Privée", "test", [
+        N("2026-02-19T09:00:00Z", "Priya Nair", "Processus",
+          "Échange avec Hélène Martin. Le processus : un comité technique valide la solution en avril, puis le comité "
+          "des risques donne son accord, et la signature est prévue pour fin juin.",
+          {DP: ["un comité technique valide la solution en avril, puis le comité des risques donne son accord, et la "
+                "signature est prévue pour fin juin", "un comité technique valide la solution en avril",
+                "le comité des risques donne son accord"]},
+          (FR,)),
+    ]),
+    D(60, "Saltmarsh Ports", "test", [
+        N("2026-01-22T14:30:00Z", "Maya Chen", "Tender",
+          "Decision process: the harbour master's team scores the bids in March and the port authority board approves "
+          "in April.",
+          {DP: ["the harbour master's team scores the bids in March and the port authority board approves in April",
+                "the port authority board approves in April", "the harbour master's team scores the bids in March"]}),
+        N("2026-03-05T14:30:00Z", "Maya Chen", "Slipped",
+          "The board meeting slipped: approval is now expected at the port authority board in June, after a public "
+          "consultation in May.",
+          {DP: ["approval is now expected at the port authority board in June, after a public consultation in May",
+                "approval is now expected at the port authority board in June",
+                "the port authority board in June, after a public consultation in May"]},
+          (SUP,)),
+    ], final={DP: ["approval is now expected at the port authority board in June, after a public consultation in May",
+                   "approval is now expected at the port authority board in June",
+                   "the port authority board in June, after a public consultation in May"]}),
+    D(61, "Klein Zahnmedizin", "test", [
+        N("2026-02-25T08:00:00Z", "Jonas Weber", "Ablauf",
+          "Herr Klein erklärte den Ablauf, und das ist der Plan: Die Praxisleitung testet die Software zwei "
+          "Wochen lang, danach entscheiden die drei Partner gemeinsam Ende März.",
+          {DP: ["Die Praxisleitung testet die Software zwei Wochen lang, danach entscheiden die drei Partner gemeinsam "
+                "Ende März", "danach entscheiden die drei Partner gemeinsam Ende März",
+                "die drei Partner gemeinsam Ende März"]},
+          (DE,)),
+    ]),
+    D(62, "Juniper Distribution", "test", [
+        N("2026-03-10T16:00:00Z", "Luis Ortega", "Approval chain",
+          "Approval chain: regional ops manager, then the VP Supply Chain, then procurement raises the PO; they want "
+          "all of it done by 30 September.",
+          {DP: ["regional ops manager, then the VP Supply Chain, then procurement raises the PO; they want all of it "
+                "done by 30 September", "regional ops manager, then the VP Supply Chain",
+                "all of it done by 30 September"]},
+          (PARA,)),
     ]),
 ]
 

@@ -33,6 +33,7 @@ ADAPTERS: dict[str, tuple[str, str]] = {
     "local": ("engine.crm.local", "tests.standins.local"),
     "attio": ("engine.crm.attio", "tests.standins.attio"),
     "hubspot": ("engine.crm.hubspot", "tests.standins.hubspot"),
+    "salesforce": ("engine.crm.salesforce", "tests.standins.salesforce"),
 }
 
 

@@ -15,6 +15,7 @@ from engine.demo import (
     generate_demo,
     generate_demo_with_truth,
 )
+from engine.commands import EXIT_OK
 from engine.fieldtypes import is_empty
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, default_field_map
 from engine.models import Concept, FieldType
@@ -220,3 +221,52 @@ def test_demo_size_outside_1_to_100000_is_a_usage_error_and_seeds_nothing(scout,
     code, out, err = scout("demo", "--deals", value)
     assert code == 2 and out == "" and f"argument --deals: {message}" in err and "Traceback" not in err
     assert not settings.workspace.exists()
+
+
+# ---- meddpicc: the same demo plus decision processes ------------------------------------------------------
+
+
+def test_the_meddpicc_demo_is_the_medic_demo_plus_decision_processes(demo):
+    data, truth = demo
+    dp_data, dp_truth = generate_demo_with_truth(method="meddpicc")
+    assert dp_data.people == data.people
+    assert [f.name for f in dp_data.fields] == [f.name for f in data.fields] + ["decision_process"]
+    for plain, more in zip(data.deals, dp_data.deals, strict=True):
+        assert {k: v for k, v in more.values.items() if k != "decision_process"} == plain.values
+    changed = set()
+    for plain, more in zip(data.notes, dp_data.notes, strict=True):
+        assert more.id == plain.id and more.text.startswith(plain.text)  # only ever a sentence added at the end
+        if more.text != plain.text:
+            changed.add(more.id)
+    medic_plants = [p for p in dp_truth.planted if p.concept != "decision_process"]
+    assert medic_plants == truth.planted and set(truth.injection_note_ids) == set(dp_truth.injection_note_ids)
+
+    planted = [p for p in dp_truth.planted if p.concept == "decision_process"]
+    assert len(planted) >= 80 and sum(p.supersedes for p in planted) >= 5
+    notes = {n.id: n for n in dp_data.notes}
+    for p in planted:
+        assert p.note_id in changed and p.note_id not in dp_truth.injection_note_ids
+        tail = notes[p.note_id].text.rsplit(".", 2)[-2]
+        assert all(word in tail for word in str(p.value).replace(",", "").split()), (p.value, tail)
+    filled = [d.values["decision_process"] for d in dp_data.deals if "decision_process" in d.values]
+    assert 20 <= len(filled) <= 80 and "TBD" in filled
+
+
+def test_meddpicc_demo_and_run_carry_decision_processes_and_medic_is_as_before(scout, make_settings, tmp_path):
+    make_settings(SCOUT_METHOD="meddpicc")
+    code, out, _ = scout("demo")
+    assert code == EXIT_OK and "212 deals, 466 notes, 296 people" in out
+    code, out, _ = scout("check")
+    assert "decision_process   decision_process         text          text          ok" in out
+    code, out, _ = scout("run", "--cap", "212")
+    assert code == EXIT_OK and "do not extract" not in out
+    _, log, _ = scout("log", "1", "--action", "would_write")
+    suggested = [line for line in log.splitlines() if "scout_decision_process" in line]
+    assert len(suggested) >= 50
+    make_settings(SCOUT_METHOD="medic", SCOUT_DATA_DIR=str(tmp_path / "medic"))
+    code, out, _ = scout("demo")
+    assert code == EXIT_OK and "212 deals, 466 notes, 296 people" in out
+    code, out, _ = scout("run", "--cap", "212")
+    assert out.startswith("DRY RUN (--apply was not given and LIVE_WRITES is not set): 0 written, 551 would-write, "
+                          "281 skipped, 0 dropped; scanned 212/212 (cap 212)")
+    assert "decision_process" not in scout("log", "1")[1]

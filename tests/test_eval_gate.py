@@ -78,7 +78,7 @@ def test_table_shows_every_concept_overall_citations_and_drops(capsys):
     code, out, err = scout(capsys, "eval")
     assert code == EXIT_OK and err == ""
     lines = out.splitlines()
-    assert lines[0].startswith("Scout eval: split test (23 deals, 47 notes), model offline-rules-1, prompt rules-")
+    assert lines[0].startswith("Scout eval: split test (31 deals, 57 notes), model offline-rules-1, prompt rules-")
     header = next(line for line in lines if line.startswith("concept"))
     assert header.split() == ["concept", "found", "pred", "tp", "fp", "gold", "fn", "prec", "rec", "f1", "cite"]
     rows = {line.split()[0]: line.split() for line in lines if line.split() and line.split()[0] in
@@ -88,6 +88,18 @@ def test_table_shows_every_concept_overall_citations_and_drops(capsys):
     assert any(line.startswith("drops by reason:") for line in lines)
     assert any(line.startswith("superseded facts filed correctly:") for line in lines)
     assert "tokens: input 0, output 0" in out and "latency per deal:" in out
+    assert "decision_process" not in out  # medic, the default, scores its seven
+
+
+def test_meddpicc_scores_decision_process(capsys):
+    code, out, err = scout(capsys, "eval", "--method", "meddpicc", "--split", "dev")
+    assert code == EXIT_OK and err == ""
+    row = next(line.split() for line in out.splitlines() if line.startswith("decision_process"))
+    # found pred tp fp gold fn prec rec: the split the rules were tuned on
+    assert row[1:9] == ["8", "8", "8", "0", "8", "0", "1.00", "1.00"]
+    medic = {line.split()[0]: line for line in scout(capsys, "eval", "--split", "dev")[1].splitlines() if line.split()}
+    meddpicc = {line.split()[0]: line for line in out.splitlines() if line.split()}
+    assert all(meddpicc[c.value] == medic[c.value] for c in Concept)  # the seven score as under medic
 
 
 def test_dev_split_from_another_data_dir(capsys, tmp_path: Path):
@@ -95,7 +107,7 @@ def test_dev_split_from_another_data_dir(capsys, tmp_path: Path):
     code, out, err = scout(capsys, "eval", "--split", "dev", "--data-dir", str(tmp_path), "--json")
     assert code == EXIT_OK, err
     report = json.loads(out)
-    assert (report["split"], report["deals"], report["data_dir"]) == ("dev", 23, str(tmp_path))
+    assert (report["split"], report["deals"], report["data_dir"]) == ("dev", 31, str(tmp_path))
 
 
 def test_claude_without_a_key_is_one_line_naming_the_variable(capsys):

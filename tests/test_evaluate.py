@@ -11,6 +11,7 @@ import pytest
 
 from engine.evaluate import (
     DEFAULT_DATA_DIR,
+    LABELLED_CONCEPTS,
     EvalDeal,
     EvalReport,
     evaluate,
@@ -21,7 +22,7 @@ from engine.evaluate import (
 from engine.commands.evalcmd import format_table
 from engine.extract.base import ExtractionError
 from engine.extract.citations import normalise
-from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap
+from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS, FieldMap, method_field_map
 from engine.models import Concept, Deal, DroppedFinding, Extraction, Finding, Note, Usage
 from tests.standins.scripted_findings import truthful_findings
 
@@ -67,7 +68,7 @@ def test_labels_use_valid_concepts_and_options(splits):
         for note_id, per_concept in d.labels.items():
             assert note_id in note_ids
             for concept, values in per_concept.items():
-                assert isinstance(concept, Concept) and values
+                assert concept in LABELLED_CONCEPTS and values
                 if concept in OPTION_CONCEPTS:
                     assert set(values) <= set(OPTION_CONCEPTS[concept]), (note_id, values)
 
@@ -78,7 +79,7 @@ def test_free_text_labels_are_grounded_in_their_note(splits):
         text = normalise(n.text).lower()
         for concept, values in d.labels.get(n.id, {}).items():
             if concept not in OPTION_CONCEPTS:
-                assert any(normalise(v).lower() in text for v in values), (n.id, concept.value, values)
+                assert any(normalise(v).lower() in text for v in values), (n.id, concept, values)
 
 
 def test_committed_files_are_what_build_py_writes():
@@ -409,13 +410,18 @@ class Oracle:
         return Extraction(model=self.model, findings=truthful_findings(self.deals[deal.id], notes, field_map))
 
 
+@pytest.mark.parametrize("method", ["medic", "meddpicc"])
 @pytest.mark.parametrize("split", SPLITS)
-async def test_oracle_scores_perfectly_and_an_empty_extractor_scores_zero(split, splits):
-    perfect = await evaluate(Oracle(splits[split]), split=split)
+async def test_oracle_scores_perfectly_and_an_empty_extractor_scores_zero(split, method, splits):
+    field_map = method_field_map(method)
+    perfect = await evaluate(Oracle(splits[split]), split=split, field_map=field_map)
     o = perfect.overall
     assert o.labelled > 0 and (o.precision, o.recall, o.citation_validity) == (1.0, 1.0, 1.0)
     assert perfect.drops == {} and perfect.superseded_correct == perfect.superseded_total > 0
+    assert list(perfect.per_concept) == list(field_map.concepts)
+    if method == "meddpicc":  # decision process is labelled in both splits and scored only here
+        assert perfect.per_concept["decision_process"].tp >= 8
 
-    empty = await evaluate(StubExtractor({}), split=split)
+    empty = await evaluate(StubExtractor({}), split=split, field_map=field_map)
     assert empty.overall.labelled == o.labelled and empty.overall.fn == o.labelled
     assert empty.overall.recall == 0.0 and empty.overall.precision is None

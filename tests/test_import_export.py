@@ -314,3 +314,51 @@ def test_an_excel_workbook_gets_export_as_csv_advice(scout, tmp_path, name) -> N
     assert "Excel workbook" in err and "CSV" in err and "UTF-8" not in err.split("Excel")[0]
     assert "is not UTF-8" not in err and "Traceback" not in err
     assert not Settings().workspace.exists()
+
+
+# ---- a method's own concepts ----------------------------------------------------------------------------
+
+METHOD_CSV = (
+    "Record ID,Deal Name,Economic Buyer,Decision Process,Implementation Partner,scout_decision_process\r\n"
+    "2001,Umbrella — New logo,Dana Ruiz,Pilot in May then board approval in June,Deloitte,\r\n"
+    "2002,Vandelay — Renewal,,,,Board approves in Q3\r\n"
+)
+PARTNER_MAP = ('[concepts.implementation_partner]\n'
+               'description = "The systems integrator who will roll the product out."\n')
+
+
+def test_a_methods_own_concepts_import_from_csv_and_round_trip_through_export(scout, tmp_path, monkeypatch) -> None:
+    (tmp_path / "deals.csv").write_text(METHOD_CSV, encoding="utf-8")
+    (tmp_path / "map.toml").write_text(PARTNER_MAP, encoding="utf-8")
+    # The default method knows neither column: both are ignored, as before.
+    code, out, err = scout("import", str(tmp_path / "deals.csv"))
+    assert code == 0, err
+    assert ("Columns ignored: 'Decision Process', 'Implementation Partner', 'scout_decision_process'" in out)
+
+    monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
+    monkeypatch.setenv("SCOUT_FIELD_MAP", str(tmp_path / "map.toml"))
+    code, out, err = scout("import", str(tmp_path / "deals.csv"), "--replace")
+    assert code == 0, err
+    became = {line.split()[0]: line.split()[-2:] for line in out.splitlines() if line.startswith("  '")}
+    assert became["'Decision"] == ["decision_process", "(text)"]
+    assert became["'Implementation"] == ["implementation_partner", "(text)"]
+    assert became["'scout_decision_process'"] == ["scout_decision_process", "(text)"]
+    assert "Columns ignored" not in out
+
+    exported = tmp_path / "out.jsonl"
+    assert scout("export", str(exported))[0] == 0
+    records = [json.loads(line) for line in exported.read_text().splitlines()]
+    deals = {r["id"]: r for r in records if r["type"] == "deal"}
+    assert deals["2001"]["values"] == {"economic_buyer": "Dana Ruiz", "implementation_partner": "Deloitte",
+                                       "decision_process": "Pilot in May then board approval in June"}
+    assert deals["2002"]["values"] == {"scout_decision_process": "Board approves in Q3"}
+    assert {r["name"] for r in records if r["type"] == "field"} >= {
+        "decision_process", "implementation_partner", "scout_decision_process"}
+
+    # Back in: the exported file imports under any method and exports to the same bytes.
+    monkeypatch.delenv("SCOUT_METHOD")
+    monkeypatch.delenv("SCOUT_FIELD_MAP")
+    assert scout("import", str(exported), "--replace")[0] == 0
+    again = tmp_path / "again.jsonl"
+    assert scout("export", str(again))[0] == 0
+    assert again.read_bytes() == exported.read_bytes()

@@ -90,13 +90,22 @@ def test_the_grounding_rule_is_the_concepts_own():
     assert ground("Pat Lee", "Dana Ruiz approves all spend.", authority)[0] is None
 
 
-def test_offline_rules_say_which_concepts_they_do_not_extract(scout, demo, monkeypatch):  # noqa: F811
+def test_offline_rules_say_which_concepts_they_do_not_extract(scout, demo, monkeypatch, tmp_path):  # noqa: F811
     monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
     code, out, _ = scout("run")
+    assert code == EXIT_OK and "do not extract" not in out  # decision_process has rules
+    path = tmp_path / "map.toml"
+    path.write_text(CUSTOM_MAP)
+    monkeypatch.setenv("SCOUT_FIELD_MAP", str(path))
+    code, out, _ = scout("run")
     assert code == EXIT_OK
-    assert "the offline rules do not extract decision_process" in out
+    assert "the offline rules do not extract implementation_partner: they stay empty" in out
     code, out, _ = scout("check")
-    assert "the offline rules do not extract decision_process" in out
+    assert "the offline rules do not extract implementation_partner: they stay empty" in out
+    monkeypatch.delenv("SCOUT_FIELD_MAP")
+    monkeypatch.setenv("SCOUT_METHOD", "spiced")
+    code, out, _ = scout("check")
+    assert "the offline rules do not extract situation, pain, impact, critical_event, decision" in out
 
 
 def test_medic_offline_run_has_no_such_notice(scout, demo):  # noqa: F811
@@ -104,32 +113,47 @@ def test_medic_offline_run_has_no_such_notice(scout, demo):  # noqa: F811
     assert code == EXIT_OK and "do not extract" not in out
 
 
+CUSTOM_MAP = ('[concepts.implementation_partner]\n'
+              'description = "The systems integrator who will roll the product out."\n'
+              'label = "Implementation partner (SI)"\n')
+KICKOFF = "Umbrella kickoff. Deloitte will run the rollout as our implementation partner; board approves in June."
+CUSTOM_SCRIPT = {"n6": [
+    {"concept": "implementation_partner", "value": "Deloitte", "note_id": "n6",
+     "excerpt": "Deloitte will run the rollout as our implementation partner"},
+    {"concept": "decision_process", "value": "Board approves in June", "note_id": "n6",
+     "excerpt": "board approves in June"},
+    {"concept": "implementation_partner", "value": "Accenture", "note_id": "n6",  # the excerpt does not say it
+     "excerpt": "Deloitte will run the rollout"},
+]}
+
+
+async def custom_workspace(make_settings, tmp_path, with_scout: bool = True, **env):
+    """meddpicc plus a concept of the field map's own, on the small pipeline with a note that states both.
+    `with_scout=False` leaves every scout_* field for `scout setup` to create."""
+    from engine.models import FieldSpec, FieldType, Note
+    from tests.pipeline import T0, seed, small_pipeline
+
+    path = tmp_path / "map.toml"
+    path.write_text(CUSTOM_MAP)
+    settings = make_settings(SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc", **env)
+    data = small_pipeline(with_scout=with_scout)
+    names = ["decision_process", "implementation_partner"]
+    names += ["scout_decision_process", "scout_implementation_partner"] if with_scout else []
+    data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for n in names]
+    data.notes.append(Note(id="n6", deal_id="d4", author="Alex Rep", created_at=T0, title="Kickoff", text=KICKOFF))
+    await seed(settings.workspace, data)
+    return settings
+
+
 async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_settings, tmp_path):
     from engine.crm.local import LocalCRM
     from engine.jobs import run_job, undo_job
-    from engine.models import FieldSpec, FieldType, Note
-    from tests.pipeline import T0, seed, small_pipeline, snapshot
+    from tests.pipeline import snapshot
     from tests.standins.scripted_model import ScriptedModel
 
-    path = tmp_path / "map.toml"
-    path.write_text('[concepts.implementation_partner]\n'
-                    'description = "The systems integrator who will roll the product out."\n')
-    settings = make_settings(LIVE_WRITES="1", SCOUT_FIELD_MAP=str(path), SCOUT_METHOD="meddpicc")
-    data = small_pipeline()
-    data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for n in (
-        "decision_process", "scout_decision_process", "implementation_partner", "scout_implementation_partner")]
-    text = "Umbrella kickoff. Deloitte will run the rollout as our implementation partner; board approves in June."
-    data.notes.append(Note(id="n6", deal_id="d4", author="Alex Rep", created_at=T0, title="Kickoff", text=text))
-    await seed(settings.workspace, data)
+    settings = await custom_workspace(make_settings, tmp_path, LIVE_WRITES="1")
     before = await snapshot(settings.workspace)
-    model = ScriptedModel({"n6": [
-        {"concept": "implementation_partner", "value": "Deloitte", "note_id": "n6",
-         "excerpt": "Deloitte will run the rollout as our implementation partner"},
-        {"concept": "decision_process", "value": "Board approves in June", "note_id": "n6",
-         "excerpt": "board approves in June"},
-        {"concept": "implementation_partner", "value": "Accenture", "note_id": "n6",  # the excerpt does not say it
-         "excerpt": "Deloitte will run the rollout"},
-    ]})
+    model = ScriptedModel(CUSTOM_SCRIPT)
     summary, _ = await run_job(settings, apply=True, extractor=model.extractor())
     assert (summary.written, summary.dropped) == (2, 1)
     tool = model.requests[-1].json["tools"][0]
@@ -146,6 +170,54 @@ async def test_a_custom_concept_is_extracted_verified_written_and_undone(make_se
     await crm.aclose()
 
 
+def test_labels_follow_the_method_and_the_field_map(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text(CUSTOM_MAP + '[concepts.metrics]\nlabel = "Success metrics"\n')
+    fm = load_field_map(path, "meddpicc")
+    assert [f.label for f in fm.concepts.values()] == [
+        "Success metrics", "Economic buyer", "Decision criteria", "Identified pain", "Champion", "Paper process",
+        "Competition", "Decision process", "Implementation partner (SI)"]
+    assert [f.label for f in default_field_map().concepts.values()][:2] == ["Metrics", "Economic buyer"]
+
+
+async def test_the_deal_view_slash_scout_and_the_thread_show_the_methods_labels(make_settings, tmp_path, slack,
+                                                                                capsys):
+    from bot.app import build_app
+    from bot.post import post_run_summary
+    from engine.dealview import format_view, lookup
+    from engine.crm.local import LocalCRM
+    from engine.jobs import open_log, run_job
+    from tests.standins.clock import FakeTime
+    from tests.standins.scripted_model import ScriptedModel
+    from tests.standins.slack_api import CHANNEL, SIGNING_SECRET, dispatch, slash_command
+    from tests.test_bot_command import ephemeral, text_of
+
+    settings = await custom_workspace(make_settings, tmp_path, SLACK_BOT_TOKEN="xoxb-standin-token",
+                                      SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.base_url,
+                                      SCOUT_SUMMARY_CHANNEL=CHANNEL)
+    model = ScriptedModel(CUSTOM_SCRIPT)
+    summary, _ = await run_job(settings, apply=False, extractor=model.extractor())
+
+    crm = await LocalCRM.open(settings.workspace)
+    async with open_log(settings) as log:
+        view = (await lookup("d4", crm, log, None, settings.field_map)).view
+    await crm.aclose()
+    shown = format_view(view)
+    assert "\nDecision process\n  rep   decision_process: (empty)" in shown
+    assert "\nImplementation partner (SI)\n  rep   implementation_partner: (empty)" in shown
+
+    await dispatch(build_app(settings, extractor=model.extractor()), slash_command("d4", slack.response_url()))
+    cells = text_of(ephemeral(slack)["blocks"])
+    assert "*Decision process* · rep `decision_process`" in cells
+    assert "*Implementation partner (SI)* · rep `implementation_partner`" in cells
+    assert "MEDIC" not in cells
+
+    await post_run_summary(settings, summary.run_id, pacer=FakeTime().pacer())
+    thread = "\n".join(b["text"]["text"] for p in slack.posts()[1:] for b in p["blocks"] if "text" in b)
+    assert "*Implementation partner (SI)*: *Deloitte*" in thread
+    assert "*Decision process*: *Board approves in June*" in thread
+
+
 def test_a_promotion_may_write_a_custom_concepts_own_rep_field_and_no_other(tmp_path):
     from engine.writeguard import refusal
 
@@ -157,3 +229,86 @@ def test_a_promotion_may_write_a_custom_concepts_own_rep_field_and_no_other(tmp_
     assert refusal(fm, rep, rep_of="implementation_partner") is None  # its own rep twin: a promotion may write it
     assert refusal(fm, fm.concepts["budget"].rep.name, rep_of="implementation_partner") is not None
     assert refusal(fm, rep, rep_of="budget") is not None
+
+
+def test_a_label_is_for_people_not_the_model_so_it_leaves_the_cache_key_alone(tmp_path):
+    """Labels came after the cache: a workspace that upgrades or relabels a concept pays no new extraction."""
+    from engine.extract.cache import cache_key
+    from engine.extract.offline import OfflineExtractor
+    from engine.models import Deal
+
+    path = tmp_path / "map.toml"
+    path.write_text('[concepts.metrics]\nlabel = "Success metrics"\n')
+    deal, extractor = Deal(id="d1", name="Acme"), OfflineExtractor()
+    assert cache_key(deal, [], extractor, load_field_map(path)) == cache_key(deal, [], extractor, default_field_map())
+    path.write_text('[concepts.metrics]\ndescription = "Numbers they care about."\n')
+    assert cache_key(deal, [], extractor, load_field_map(path)) != cache_key(deal, [], extractor, default_field_map())
+
+
+def test_resolution_through_the_cli_meddpicc_setup_a_custom_concept_written_and_undone_and_medic_unchanged(
+        scout, make_settings, monkeypatch, tmp_path):
+    """The issue's resolution, as an operator meets it: Claude through the real client against a local
+    Messages stand-in, the field map TOML, `scout setup`, `scout run --apply`, `scout log`, `scout undo`."""
+    import asyncio
+    import json
+
+    from tests.pipeline import snapshot
+    from tests.standins.http_server import StandInServer
+    from tests.standins.model_server import ScriptedServer
+
+    asyncio.run(custom_workspace(make_settings, tmp_path, with_scout=False, ANTHROPIC_API_KEY="sk-ant-test"))
+    # The default, on the same workspace: seven fields, none of the method's or the map's own.
+    monkeypatch.delenv("SCOUT_METHOD")
+    monkeypatch.delenv("SCOUT_FIELD_MAP")
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.count("would_create") == 7
+    assert "decision_process" not in out and "implementation_partner" not in out
+    monkeypatch.setenv("SCOUT_METHOD", "meddpicc")
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.count("would_create") == 8 and "scout_decision_process" in out
+    monkeypatch.setenv("SCOUT_FIELD_MAP", str(tmp_path / "map.toml"))
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, _ = scout("setup", "--apply")
+    assert code == EXIT_OK and out.count("created") == 9 and "scout_implementation_partner" in out
+    before = asyncio.run(snapshot(make_settings().workspace))
+    server = ScriptedServer(CUSTOM_SCRIPT)
+    with StandInServer(server.handle) as http:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", http.url)
+        code, out, err = scout("run", "--apply")
+    assert code == EXIT_OK, err
+    assert out.startswith("LIVE") and "2 written" in out and "1 dropped" in out
+    after = asyncio.run(snapshot(make_settings().workspace))
+    assert after["d4"]["scout_implementation_partner"] == "Deloitte"
+    assert after["d4"]["scout_decision_process"] == "Board approves in June"
+    run_id = json.loads(scout("log", "--json")[1])[0]["id"]
+    rows = json.loads(scout("log", str(run_id), "--json")[1])["actions"]
+    written = {r["field"]: r["excerpt"] for r in rows if r["action"] == "written"}
+    assert written == {"scout_implementation_partner": "Deloitte will run the rollout as our implementation partner",
+                       "scout_decision_process": "board approves in June"}
+    (dropped,) = [r for r in rows if r["action"] == "dropped"]
+    assert dropped["field"] == "scout_implementation_partner" and "Accenture" in json.dumps(dropped)
+
+    code, out, _ = scout("undo", str(run_id), "--apply")
+    assert code == EXIT_OK and out.startswith("LIVE") and " 0 conflicts" in out
+    assert asyncio.run(snapshot(make_settings().workspace)) == before
+
+
+@pytest.mark.parametrize("field", ["scout_decision_process", "scout_implementation_partner"])
+async def test_a_methods_own_suggestion_is_promoted_into_its_rep_field(make_settings, tmp_path, field):
+    from engine.jobs import open_log, run_job
+    from engine.promote import ReviewOutcome, promote
+    from tests.pipeline import snapshot
+    from tests.standins.scripted_model import ScriptedModel
+
+    settings = await custom_workspace(make_settings, tmp_path, LIVE_WRITES="1")
+    summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(CUSTOM_SCRIPT).extractor())
+    async with open_log(settings) as store:
+        ids = {r.field: r.id for r in await store.run_suggestions(summary.run_id)}
+
+    result = await promote(ids[field], "U123", settings)
+
+    assert result.outcome is ReviewOutcome.PROMOTED, result.detail
+    rep = field.removeprefix("scout_")
+    assert (await snapshot(settings.workspace))["d4"][rep] == {
+        "decision_process": "Board approves in June", "implementation_partner": "Deloitte"}[rep]

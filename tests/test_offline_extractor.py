@@ -56,7 +56,7 @@ def matches(concept: Concept, expected: str | list[str], got: str | list[str]) -
 def test_satisfies_the_extractor_protocol():
     extractor: Extractor = OfflineExtractor()
     assert extractor.model == "offline-rules-1"
-    assert extractor.prompt_version == "rules-3"
+    assert extractor.prompt_version == "rules-4"
 
 
 # ------------------------------------------------------------------------------ representative prose
@@ -384,3 +384,48 @@ def test_extraction_is_deterministic(demo_run):
     extractor = OfflineExtractor()
     assert extractor.findings(deal, notes, FIELD_MAP) == extractor.findings(deal, notes, FIELD_MAP)
     assert [f for f in findings if f.note_id in {n.id for n in notes}] == extractor.findings(deal, notes, FIELD_MAP)
+
+
+# ------------------------------------------------------------------------------ decision process (meddpicc)
+
+DP_FOUND = [
+    ("Decision process: a two-week pilot, then steering committee approval by the end of March.",
+     "a two-week pilot, then steering committee approval by the end of March"),
+    ("Their approval chain: the IT lead, then finance, then the COO signs.",
+     "the IT lead, then finance, then the COO signs"),
+    ("She said the buying process is a bake-off in May and a board vote in June.",
+     "a bake-off in May and a board vote in June"),
+    ("The regional board signs off on anything like this in September.",
+     "The regional board signs off on anything like this in September"),
+    ("Entscheidungsweg: erst ein Test im Mai, dann entscheidet der Vorstand im Juni.",
+     "erst ein Test im Mai, dann entscheidet der Vorstand im Juni"),
+]
+DP_NOTHING = [
+    "We don't know their decision process yet.",
+    "Nobody has told us how the decision gets made.",
+    "Maybe the board has to approve it in June, she wasn't sure.",
+    "Paper process: legal review of the MSA.",  # the paper process, not the buyer's steps
+    "The board meeting moved.",  # no act, no date
+    "Decision criteria: price and security.",
+]
+
+
+@pytest.mark.parametrize(("text", "value"), DP_FOUND)
+def test_decision_process_is_read_from_a_label_or_a_deciding_body_with_a_date(text, value):
+    from engine.medic import method_field_map
+
+    note = Note(id="n1", deal_id="d1", created_at=datetime(2026, 3, 1, tzinfo=timezone.utc), text=text)
+    found = OfflineExtractor().findings(Deal(id="d1", name="Acme"), [note], method_field_map("meddpicc"))
+    (finding,) = [f for f in found if f.concept == "decision_process"]
+    assert (finding.value, finding.excerpt) == (value, text)
+    assert not [f for f in OfflineExtractor().findings(Deal(id="d1", name="Acme"), [note], method_field_map("medic"))
+                if f.concept == "decision_process"]
+
+
+@pytest.mark.parametrize("text", DP_NOTHING)
+def test_an_unknown_guessed_or_paper_process_is_no_decision_process(text):
+    from engine.medic import method_field_map
+
+    note = Note(id="n1", deal_id="d1", created_at=datetime(2026, 3, 1, tzinfo=timezone.utc), text=text)
+    found = OfflineExtractor().findings(Deal(id="d1", name="Acme"), [note], method_field_map("meddpicc"))
+    assert [f.value for f in found if f.concept == "decision_process"] == []

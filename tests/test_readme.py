@@ -74,6 +74,20 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("Connecting a CRM", "scout run"): Expect(shows=("DRY RUN (--apply was not given and LIVE_WRITES is not set)",
                                                      "scanned 50/212 (cap 50)")),
 
+    # A method on its own copy of the demo (the export lasts for its block only).
+    ("Connecting a CRM", "export SCOUT_DATA_DIR=./meddpicc SCOUT_METHOD=meddpicc"): Expect(),
+    ("Connecting a CRM", "scout demo && scout run --cap 212"): Expect(
+        shows=("212 deals, 466 notes", "scanned 212/212 (cap 212)"), matches=(r"[1-9]\d* would-write",)),
+    ("Connecting a CRM", "scout deal d0001"): Expect(shows=("\nDecision process\n  rep   decision_process: ",)),
+    ("Connecting a CRM", "printf '[concepts.implementation_partner]\\ndescription = \"The systems integrator who "
+                         "will roll the product out.\"\\n' > partner.toml"): Expect(
+        file=("partner.toml", 'description = "The systems integrator who will roll the product out."')),
+    ("Connecting a CRM", "SCOUT_FIELD_MAP=partner.toml scout setup"): Expect(
+        shows=("DRY RUN", "scout_decision_process", "scout_implementation_partner")),
+    ("Connecting a CRM", "SCOUT_FIELD_MAP=partner.toml scout check"): Expect(
+        code=4, shows=("the offline rules do not extract implementation_partner",)),
+    ("Connecting a CRM", "scout eval --method meddpicc"): Expect(shows=("split test", "decision_process")),
+
     # The Quick start has already reverted its live pass: undoing it again restores nothing more.
     ("Going live", "scout undo last"): Expect(matches=(r"undo of run 4 \(run \d+\): .* [1-9]\d* already reverted",)),
     ("Going live", "LIVE_WRITES=1 scout undo last --apply"): Expect(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -24,7 +25,7 @@ from engine.crm.hubspot import HubSpotCRM
 from engine.extract.offline import OfflineExtractor
 from engine.gate import Gate
 from engine.medic import default_field_map
-from engine.models import ActionKind, WorkspaceData
+from engine.models import ActionKind, FieldType, WorkspaceData
 from engine.provenance import ActionRow, ProvenanceStore
 from engine.runner import run_pass
 from engine.settings import Settings
@@ -32,6 +33,7 @@ from tests.pipeline import small_pipeline
 from tests.standins.http_server import StandInServer
 from tests.standins import attio as attio_standin
 from tests.standins import hubspot as hubspot_standin
+from tests.standins import salesforce as salesforce_standin
 from tests.standins.contract import FakeClock
 
 VENDORS = ("attio", "hubspot")
@@ -104,7 +106,20 @@ class Vendor:
                 if not r.startswith("GET ") and not r.endswith(("/search", "/batch/read", "access-token-info"))]
 
 
+def salesforce_names() -> Callable[[str], str]:
+    """The demo's snake_case field names -> the Salesforce field map's API names (`Scout_Metrics__c`)."""
+    from engine.medic import method_field_map
+
+    snake, api = default_field_map().concepts, method_field_map(naming="salesforce").concepts
+    renames = {snake[c].rep.name: api[c].rep.name for c in snake} | {snake[c].scout.name: api[c].scout.name
+                                                                    for c in snake}
+    return lambda name: renames.get(name, name)
+
+
 def make_vendor(name: str, **kwargs: Any) -> Vendor:
+    if name == "salesforce":
+        return Vendor(name, salesforce_standin.SalesforceStandIn(**kwargs), "SALESFORCE_CLIENT_SECRET",
+                      salesforce_standin.CLIENT_SECRET)
     if name == "attio":
         return Vendor(name, attio_standin.AttioStandIn(**kwargs), "ATTIO_API_TOKEN", attio_standin.TOKEN)
     return Vendor(name, hubspot_standin.HubSpotStandIn(requests_per_10s=int(HUBSPOT_TEST_BUDGET), **kwargs),
@@ -121,13 +136,16 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Vendor]]:
     def start(name: str, data: WorkspaceData | None = None, **kwargs: Any) -> Vendor:
         vendor = make_vendor(name, **({**ATTIO_SERVED_LIMITS, **kwargs} if name == "attio" else kwargs))
         if data is not None:
-            vendor.standin.load(data)
+            vendor.standin.load(data, salesforce_names()) if name == "salesforce" else vendor.standin.load(data)
         server = StandInServer(vendor.standin.handler).__enter__()
         servers.append(server)
         monkeypatch.setenv("SCOUT_CRM", name)
         monkeypatch.setenv("SCOUT_CRM_BASE_URL", server.url)
         monkeypatch.setenv(vendor.token_env, vendor.token)
         monkeypatch.setenv("HUBSPOT_RATE_PER_10S", HUBSPOT_TEST_BUDGET)
+        if name == "salesforce":  # the token endpoint is the org's My Domain; it answers with the instance URL
+            monkeypatch.setenv("SALESFORCE_LOGIN_URL", server.url)
+            monkeypatch.setenv("SALESFORCE_CLIENT_ID", salesforce_standin.CLIENT_ID)
         return vendor
 
     yield start
@@ -144,6 +162,17 @@ def last_run_rows() -> list[ActionRow]:
             await store.aclose()
 
     return asyncio.run(read())
+
+
+def live_pass_as_rehearsed(scout: Callable[..., tuple[int, str, str]],
+                           would: list[tuple[str | None, str | None, str]]) -> dict[tuple[str | None, str | None], ActionRow]:
+    """`scout run --apply`; its applied writes, which must be exactly what the rehearsal showed."""
+    code, out, err = scout("run", "--apply")
+    assert code == 0 and out.startswith("LIVE: "), err
+    written = {(r.deal_id, r.field): r for r in last_run_rows() if r.action is ActionKind.WRITTEN}
+    assert written and all(r.status == "applied" and not r.dry_run for r in written.values())
+    assert sorted((d, f, json.dumps(r.new)) for (d, f), r in written.items()) == would
+    return written
 
 
 # ---- the full pass over HTTP (sync tests: main() runs its own event loop) -------------------------------
@@ -172,13 +201,7 @@ def test_rehearsal_then_live_pass_changes_only_logged_scout_fields(name, serve, 
     assert {f: types.get(f) for f in SCOUT_FIELDS} == {f: expected[s.type.value] for f, s in SCOUT_FIELDS.items()}
     assert vendor.snapshot() == before  # creating fields touches no deal's values
 
-    code, out, err = scout("run", "--apply")
-    assert code == 0 and out.startswith("LIVE: "), err
-    rows = last_run_rows()
-    written = {(r.deal_id, r.field): r for r in rows if r.action is ActionKind.WRITTEN}
-    assert written and all(r.status == "applied" and not r.dry_run for r in written.values())
-    # The rehearsal showed exactly what the live pass did.
-    assert sorted((d, f, json.dumps(r.new)) for (d, f), r in written.items()) == would
+    written = live_pass_as_rehearsed(scout, would)
 
     after = vendor.snapshot()
     changed = {(deal, field) for deal in after for field in set(after[deal]) | set(before[deal])
@@ -439,3 +462,98 @@ async def test_a_note_from_the_crm_holding_a_lone_surrogate_is_read_as_text(name
     assert summary.failed == 0 and summary.scanned == 5
     notes = {r.note_id for r in rows if r.action is ActionKind.WRITTEN and r.deal_id == ids["d1"]}
     assert len(notes) == 2  # both of Acme's notes gave suggestions, the odd one included
+
+
+# ---- Salesforce: API names, field-level security, undo ---------------------------------------------------
+
+
+def _salesforce_state(vendor: Vendor) -> dict[str, dict[str, Any]]:
+    # A field never set and a field set to null read the same in Salesforce: both absent here.
+    return {deal_id: {k: v for k, v in record.items() if k != "LastModifiedDate" and v is not None}
+            for deal_id, record in vendor.standin.records["Opportunity"].items()}
+
+
+def test_salesforce_rehearsal_then_live_pass_changes_only_logged_scout_fields_and_undo_restores(
+        serve, scout, monkeypatch) -> None:
+    vendor = serve("salesforce", generate_demo(n_deals=10))
+    org = vendor.standin
+    before, fields_before = _salesforce_state(vendor), sorted(org.fields)
+
+    code, out, err = scout("setup")  # the rehearsal names the custom fields it would create
+    assert code == 0 and out.startswith("DRY RUN"), err
+    assert "Scout_Economic_Buyer__c" in out and out.count("would_create") == 7, out
+    code, out, err = scout("run")
+    assert code == 0 and out.startswith("DRY RUN"), err
+    assert _salesforce_state(vendor) == before and sorted(org.fields) == fields_before
+    assert [r for r in org.requests if not r.startswith("GET ") and not r.endswith("/oauth2/token")] == []
+    would = sorted((r.deal_id, r.field, json.dumps(r.new)) for r in last_run_rows()
+                   if r.action is ActionKind.WOULD_WRITE)
+    assert would and all(f.startswith("Scout_") and f.endswith("__c") for _, f, _ in would)
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, err = scout("setup", "--apply")
+    assert code == 0 and out.startswith("LIVE"), err
+    scout_fields = {c.scout.name: c.scout.type.value for c in Settings().field_map.concepts.values()}
+    kinds = {"text": "textarea", "select": "picklist", "multi_select": "multipicklist"}
+    assert {f: org.fields[f].type for f in scout_fields} == {f: kinds[t] for f, t in scout_fields.items()}
+    assert all(org.visible_fields().get(f) for f in scout_fields), "FLS granted through Scout's permission set"
+    assert _salesforce_state(vendor) == before
+    created = len(org.custom_fields)
+    code, out, err = scout("setup", "--apply")  # twice is harmless
+    assert code == 0 and out.count(" exists") == 7 and len(org.custom_fields) == created, out + err
+
+    written = live_pass_as_rehearsed(scout, would)
+    after = _salesforce_state(vendor)
+    changed = {(deal, f) for deal in after for f in set(after[deal]) | set(before[deal])
+               if after[deal].get(f) != before[deal].get(f)}
+    assert changed == set(written)
+    assert all(re.fullmatch(r"Scout_[A-Za-z_]+__c", f) for _, f in changed)
+    for (deal, f), row in written.items():
+        raw = after[deal][f]
+        assert (sorted(raw.split(";")) if isinstance(row.new, list) else raw) == (
+            sorted(row.new) if isinstance(row.new, list) else row.new)
+
+    code, out, err = scout("undo", "last", "--apply")
+    assert code == 0, out + err
+    assert _salesforce_state(vendor) == before  # every scout value cleared again, nothing else touched
+
+
+def test_salesforce_check_tells_a_missing_field_from_an_invisible_one(serve, scout, monkeypatch) -> None:
+    vendor = serve("salesforce", small_pipeline(with_scout=False))
+    org = vendor.standin
+    org.add_field("Scout_Champion__c", FieldType.TEXT, "Scout: Champion", visible=False)  # made, never granted
+    org.hide("Economic_Buyer__c")  # a rep field the integration user lost access to
+    code, out, err = scout("check")
+    assert code == 4, out + err
+    assert "token     SALESFORCE_CLIENT_ID accepted: org 00D" in out and "client credentials flow" in out
+    assert "api       v66.0 (newest the org offers: v66.0)" in out
+    assert re.search(r"api calls \d+ of 100000 used today, \d+ left; Scout stops at 20000 left", out)
+    assert "Scout_Metrics__c missing: run `scout setup --apply`" in out
+    assert ("Scout_Champion__c exists but the integration user cannot see it (field-level security): run "
+            "`scout setup --apply` with LIVE_WRITES=1") in out
+    assert "Economic_Buyer__c exists but the integration user cannot see it" in out
+    assert "INVISIBLE (FLS)" in out and "deals     5 visible" in out and "notes     5 on the first 5 deals" in out
+
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    code, out, err = scout("setup", "--apply")
+    assert code == 0 and re.search(r"Scout_Champion__c +text +exists", out), out + err  # granted, not re-created
+    org.grant(org.profile_ps, "Economic_Buyer__c", edit=True)
+    code, out, err = scout("check")
+    assert code == 0 and "Ready" in out, out + err
+
+
+def test_salesforce_check_with_a_rejected_secret_is_one_line_naming_the_variables(serve, scout,
+                                                                                  monkeypatch) -> None:
+    serve("salesforce", small_pipeline())
+    monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", "not-the-secret")
+    code, out, err = scout("check")
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert "rejected" in err and "SALESFORCE_CLIENT_SECRET" in err and "invalid_client" in err
+
+
+def test_salesforce_without_a_secret_or_key_is_a_missing_setting_naming_it(serve, scout, monkeypatch) -> None:
+    serve("salesforce", small_pipeline())
+    monkeypatch.delenv("SALESFORCE_CLIENT_SECRET")
+    code, out, err = scout("check")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "SALESFORCE_CLIENT_SECRET is not set" in err and "SALESFORCE_PRIVATE_KEY_FILE" in err

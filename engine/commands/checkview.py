@@ -6,7 +6,8 @@ from engine.readiness import ReadinessReport
 from engine.commands.tables import Col, render
 
 FIELD_COLS = [Col("concept"), Col("field"), Col("map wants"), Col("CRM has"), Col("state")]
-STATES = {"ok": "ok", "missing": "MISSING", "wrong_type": "WRONG TYPE", "options_missing": "OPTIONS MISSING"}
+STATES = {"ok": "ok", "missing": "MISSING", "wrong_type": "WRONG TYPE", "options_missing": "OPTIONS MISSING",
+          "invisible": "INVISIBLE (FLS)"}
 
 
 def format_report(report: ReadinessReport, *, terminal: bool = False) -> str:
@@ -20,6 +21,7 @@ def format_report(report: ReadinessReport, *, terminal: bool = False) -> str:
         state = "accepted" if report.token.state == "accepted" else "not verified"
         lines.append(f"  token     {report.token_env} {state}{identity}")
         lines.append(f"  scopes    {scopes}")
+    lines.extend(f"  {name:<9} {text}" for name, text in report.facts)
     lines.append(f"  writes    {report.writes}")
     lines.append(f"  extractor {report.extractor}")
     if report.fields:

@@ -67,7 +67,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     if path.exists():
         path.unlink()
-    data = generate_demo(seed=args.seed, n_deals=args.deals)
+    data = generate_demo(seed=args.seed, n_deals=args.deals, method=settings.method)
     crm = await LocalCRM.open(path, writable=True, create=True)
     try:
         await crm.load(data)

@@ -2,7 +2,8 @@
 
 The set lives in the source checkout, next to the `engine` package, so the command works from a clone
 installed in editable mode (`pip install -e .`); elsewhere, `--data-dir` points at a copy of eval/.
-The set is labelled against the default MEDIC field map, so the run uses that map, not the workspace's.
+The set is labelled against the built-in methods' default fields (MEDIC's seven concepts plus meddpicc's
+decision_process), so the run uses `--method`'s built-in map, not the workspace's field map.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.evaluate import DEFAULT_DATA_DIR, EvalReport, Rates, evaluate
 from engine.extract.base import Extractor
 from engine.extract.pricing import format_cost
-from engine.medic import default_field_map
+from engine.medic import method_field_map
 from engine.settings import Settings
 from engine.wiring import build_extractor
 
@@ -87,7 +88,7 @@ async def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     data_dir = _data_dir(args)
     extractor = _extractor(args.extractor, settings)
     try:
-        report = await evaluate(extractor, split=args.split, field_map=default_field_map(), data_dir=data_dir)
+        report = await evaluate(extractor, split=args.split, field_map=method_field_map(args.method), data_dir=data_dir)
     except ValueError as exc:  # a malformed split file: name the file and line, not a traceback
         raise CommandError(str(exc).splitlines()[0], EXIT_USAGE) from exc
     finally:
@@ -109,6 +110,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="which extractor to score (default offline; claude needs ANTHROPIC_API_KEY and spends tokens)")
     p.add_argument("--split", choices=("dev", "test"), default="test",
                    help="dev is for tuning, test is the held-out figure (default test)")
+    p.add_argument("--method", choices=("medic", "meddpicc"), default="medic",
+                   help="whose concepts to score: medic (default, the seven) or meddpicc (adds decision_process)")
     p.add_argument("--json", action="store_true", help="the full report, per deal and per mistake, as JSON")
     p.add_argument("--data-dir", help=f"directory holding <split>.jsonl (default {DEFAULT_DATA_DIR})")
     p.set_defaults(func=cmd_eval)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from engine.errors import (  # noqa: F401 (re-exported: every adapter raises these)
-    AuthError, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing,
+    AuthError, CRMBudgetSpent, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing,
 )
 from engine.models import Deal, DealRef, FieldSpec, Note
 

@@ -55,6 +55,10 @@ async def _open_adapter(settings: Settings, writable: bool) -> Any:
         from engine.crm.attio import AttioCRM
 
         return AttioCRM.from_settings(settings)
+    if settings.crm == "salesforce":
+        from engine.crm.salesforce import SalesforceCRM
+
+        return SalesforceCRM.from_settings(settings)
     from engine.crm.hubspot import HubSpotCRM
 
     return HubSpotCRM.from_settings(settings)

@@ -143,6 +143,7 @@ async def request(
     sleep: Sleep = asyncio.sleep,
     now: Clock = time.time,
     rng: Callable[[], float] = random.random,
+    auth_statuses: tuple[int, ...] = (401, 403),
     **kwargs: Any,
 ) -> httpx.Response:
     """Send one request through `limiter`, retrying what is safe to retry; return the final response.
@@ -150,6 +151,8 @@ async def request(
     `auth_message` may contain `{status}`; it becomes the AuthError text on 401/403. Any other non-retryable
     response (2xx, 3xx, 4xx incl. 404) is returned for the adapter to interpret. After `max_retries` retries
     a CRMError says what kept failing, e.g. "Attio 429 rate limited after 5 retries on POST /v2/...".
+    `auth_statuses` are the statuses that mean a refused token; an adapter whose vendor says more in a 401/403
+    body (Salesforce: an expired session, a spent allocation) passes () and reads the response itself.
     """
     where = _where(method, url)
     attempt = 0
@@ -173,7 +176,7 @@ async def request(
             raise
         release()
         status = response.status_code
-        if status in (401, 403):
+        if status in auth_statuses:
             await response.aread()
             template = auth_message or f"{vendor} rejected the API token ({{status}})"
             raise AuthError(template.replace("{status}", str(status)))

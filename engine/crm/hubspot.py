@@ -34,7 +34,7 @@ from engine.crm.hubspot_codec import (
 )
 from engine.crm.matching import rank_names
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
-from engine.medic import SCOUT_PREFIX, FieldMap
+from engine.medic import FieldMap, is_scout_name
 from engine.models import Deal, DealRef, FieldSpec, FieldType, Note
 
 if TYPE_CHECKING:
@@ -479,7 +479,7 @@ class HubSpotCRM(PerDealBatches):
                 "HubSpot, or map another scout field name in SCOUT_FIELD_MAP."
             )
         missing = [o for o in spec.options if o.casefold() not in {v.casefold() for v in existing.options.values()}]
-        if missing and spec.name.startswith(SCOUT_PREFIX):
+        if missing and is_scout_name(spec.name):
             await self._add_options(spec.name, missing)
 
     async def _add_options(self, name: str, labels: list[str]) -> None:

@@ -21,7 +21,8 @@ def cache_key(deal: Deal, notes: list[Note], extractor: Extractor, field_map: Fi
     digest.update(json.dumps(["deal", deal.name]).encode())
     for note in notes:
         digest.update(json.dumps([note.id, note.created_at.isoformat(), note.author, note.title, note.text]).encode())
-    digest.update(field_map.model_dump_json().encode())
+    # A label is what people read, never the model: relabelling a concept is not a new question.
+    digest.update(field_map.model_dump_json(exclude={"concepts": {"__all__": {"label"}}}).encode())
     return "|".join([deal.id, digest.hexdigest(), extractor.model, extractor.prompt_version])
 
 

@@ -1,4 +1,4 @@
-"""A deterministic, rule-based MEDIC extractor: runs the whole job with no API key and no network.
+"""A deterministic, rule-based MEDIC extractor (and meddpicc's decision process): no API key, no network.
 
 It reads notes the way a careful reviewer skims them: sentence by sentence, looking for cue phrases
 ("signs off", "our champion", "struggling with", "also looking at", "redlines"...), then pulls a concise
@@ -22,10 +22,10 @@ from engine.extract import offline_lexicon as lx
 from engine.extract.citations import MAX_EXCERPT_CHARS, MIN_EXCERPT_CHARS, normalise
 from engine.extract.grounding import PERSON_CONCEPTS, Excerpt, fold, person_problem as _person_problem
 from engine.medic import FieldMap
-from engine.models import Concept, Deal, Extraction, FieldSpec, FieldType, Finding, Note
+from engine.models import Concept, ConceptKey, Deal, Extraction, FieldSpec, FieldType, Finding, Note
 
 MODEL = "offline-rules-1"
-PROMPT_VERSION = "rules-3"  # part of the extraction cache key: bump when rules change
+PROMPT_VERSION = "rules-4"  # part of the extraction cache key: bump when rules change
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _SENTENCE_END = re.compile(
@@ -554,9 +554,27 @@ def _competition(sentence: _Sentence, ctx: _Context) -> list[str]:
 # -------------------------------------------------------------------------------------- extractor
 
 
+def _decision_process(sentence: _Sentence, ctx: _Context) -> tuple[list[str], int]:
+    """The buyer's steps: what a label or "the decision process is" introduces (score 3), or a sentence naming
+    a deciding body, what it does and when (2). Unknown, guessed or open processes give nothing."""
+    text = sentence.text
+    if lx.DP_NOT.search(text):
+        return [], 0
+    for rx in (lx.DP_LABEL, lx.DP_IS):
+        cue = rx.search(text)
+        if cue is not None:
+            value = _tidy(text[cue.end():])
+            return ([value[:240]], 3) if len(value.split()) >= 3 else ([], 0)
+    if lx.DP_BODY.search(text) and lx.DP_ACT.search(text) and lx.DP_WHEN.search(text):
+        label = _LABEL.match(text)  # "Change of plan: the board now ..." - the label is not the process
+        value = _tidy(text[label.end():] if label and len(text[label.end():].split()) >= 4 else text)
+        return [value[:240]], 2
+    return [], 0
+
+
 @dataclass(frozen=True)
 class _Rule:
-    concept: Concept
+    concept: ConceptKey
     find: Callable[[_Sentence, _Context, tuple[str, ...]], _Hit | None]
     merge: bool = False  # list-valued concepts gather every sentence of a note into one finding
 
@@ -586,6 +604,7 @@ _RULES = [
     _Rule(Concept.CHAMPION, lambda s, c, o: _person(s, lx.CHAMPION_CUE, c)),
     _Rule(Concept.PAPER_PROCESS, _per_sentence(_paper, options=True)),
     _Rule(Concept.COMPETITION, _per_sentence(_competition), merge=True),
+    _Rule("decision_process", _scored(_decision_process)),  # meddpicc's; read only when the method has it
 ]
 
 
@@ -719,7 +738,7 @@ class OfflineExtractor:
             return self._person_finding(rule.concept, value, note, sentences, last, spec)
         return self._finding(rule.concept, value, note, last.start, last.end)
 
-    def _person_finding(self, concept: Concept, value: str, note: Note, sentences: list[_Sentence], hit: _Hit,
+    def _person_finding(self, concept: ConceptKey, value: str, note: Note, sentences: list[_Sentence], hit: _Hit,
                         spec: FieldSpec) -> Finding:
         """The excerpt must name the person: a name completed from elsewhere in the notes ("Dana" -> "Dana
         Ruiz") widens the quote back to the sentence that named them, or else keeps only the words it states."""
@@ -737,6 +756,6 @@ class OfflineExtractor:
         return self._finding(concept, value, note, hit.start, hit.end)
 
     @staticmethod
-    def _finding(concept: Concept, value: str | list[str] | None, note: Note, start: int, end: int) -> Finding:
+    def _finding(concept: ConceptKey, value: str | list[str] | None, note: Note, start: int, end: int) -> Finding:
         assert value is not None  # callers only pass hits whose values fit the field
         return Finding(concept=concept, value=value, note_id=note.id, excerpt=_excerpt(note, start, end))

@@ -679,3 +679,50 @@ NOT_A_VENDOR = (NOT_A_NAME - _PRODUCTS) | frozenset(
     "Three Four Five Some Any Most Mostly Anyone Everyone Nobody Q1 Q2 Q3 Q4 EOQ EOY MSA DPA SOW NDA RFP RFI PO "
     "SSO CRM ERP API ROI KPI SLA SOC GDPR HIPAA Jan".split()
 )
+
+# ------------------------------------------------------------------------------ decision process (meddpicc)
+# A label that introduces the buyer's steps ("Decision process: ...", "Ablauf der Entscheidung: ..."): the
+# steps are what follows the colon. A paper, security or legal process is the paper process, not this.
+DP_LABEL = _rx(
+    r"(?<!paper )(?<!security )(?<!legal )(?<!review )(?<!onboarding )\b(?:decision|buying|approval|purchasing|"
+    r"their|the) process\s*:",
+    r"\bapproval (?:chain|path|steps)\s*:",
+    r"\b(?:the|their|three|two|four|several) sign-offs\s*:",
+    r"\b(?:with|laid out|explained|walked us through|shared|outlined) (?:the|their) (?:steps|approval steps)\s*:",
+    r"\bhow (?:they|we|the buyer) (?:decide|will decide|make the decision|buy)\s*:",
+    r"\b(?:their|the) (?:timeline|decision date|approval date) (?:moved|changed|slipped)\s*:",
+    r"\b(?:ablauf(?: der entscheidung)?|entscheidungsweg|entscheidungsprozess)\s*:",
+    r"\b(?:el proceso(?: de (?:decisi[óo]n|compra))?|le processus(?: de d[ée]cision)?)\s*:",
+)
+# "the decision process is ...": the steps follow the verb.
+DP_IS = _rx(
+    r"\b(?:decision|buying|approval) process (?:is|was|will be|looks like)\s+",
+    r"\bpath to a decision (?:is|was|will be)\s+",
+)
+# Without a label: a deciding body, what it does and when ("the board approves in April", "cabinet votes on
+# 9 July", "risk committee, which meets on 28 April"). All three are needed.
+DP_BODY = _rx(
+    r"\b(?:board|committee|cabinet|panel|council|commissioners|partners|vorstand|aufsichtsrat|gesch[äa]ftsf[üu]hrung|"
+    r"comit[ée]|junta|consejo|conseil)\b",
+)
+DP_ACT = _rx(
+    r"\b(?:approves?|approval|approved by|votes?|signs? off|sign-offs?|recommends?|decides?|needs|meets on|"
+    r"planned for|slipped to|now expected|goes to|go to|entscheide[nt]?|genehmig\w*|aprueba\w*|aprobaci[óo]n|"
+    r"valide\w*|d[ée]cide\w*|vote\w*)\b",
+)
+DP_WHEN = _rx(
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b",
+    r"\b(?:januar|februar|m[äa]rz|juni|juli|oktober|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
+    r"septiembre|octubre|noviembre|diciembre|janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[ûu]t|septembre|"
+    r"octobre|novembre|d[ée]cembre)\b",
+    r"\bQ[1-4]\b", r"\b(?:end of|by) the (?:quarter|year|month)\b", r"\bquarter\b", r"\bfiscal year\b",
+    r"\b(?:first|second|last) (?:monday|tuesday|wednesday|thursday|friday)\b", r"\bweek of\b",
+)
+# Not (yet) a stated process: unknown, guessed or still open.
+DP_NOT = _rx(
+    r"\b(?:doesn't|don't|does not|do not|didn't|did not) know\b", r"\b(?:not|isn't|aren't|wasn't) sure\b",
+    r"\bunsure\b", r"\bunknown\b", r"\bunclear\b", r"\bno idea\b", r"\b(?:nobody|no one) has (?:told|said)\b",
+    r"\bguess\w*\b", r"\bmight\b", r"\bmaybe\b", r"\bprobably\b", r"\bstill being worked out\b",
+    r"\bnot (?:yet )?(?:clear|known|decided)\b", r"\bnoch offen\b", r"\bnoch unklar\b", r"\bno sabemos\b",
+    r"\btodav[íi]a no\b", r"\bne sait pas\b", r"\bpas encore clair\b", r"\?\s*$",
+)

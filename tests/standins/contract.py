@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from engine.crm.base import CRMWriter
 from engine.medic import DECISION_CRITERIA_OPTIONS, PAPER_PROCESS_OPTIONS
@@ -57,6 +57,26 @@ class ContractEnv:
 
     async def close(self) -> None:
         await self.crm.aclose()
+
+
+def standin_env(standin: Any, crm: CRMWriter, ops: dict[str, Any], sleeps: list[float], **fields: Any) -> "ContractEnv":
+    """The env of an HTTP stand-in that has `load(data)`, `delete_deal(id)`, `fail_next(where, status, times,
+    retry_after)`, `reject_token()` and a `refusals` count; `ops` maps FAULT_OPS to its `where`."""
+
+    async def seed(data: WorkspaceData) -> dict[str, str]:
+        loaded: dict[str, str] = standin.load(data)
+        return loaded
+
+    async def delete_deal(deal_id: str) -> None:
+        standin.delete_deal(deal_id)
+
+    def fail_next(op: str, status: int, times: int, retry_after_s: float | None) -> None:
+        standin.fail_next(ops[op], status, times, retry_after_s)
+
+    env = ContractEnv(crm=crm, seed=seed, delete_deal=delete_deal, fail_next=fail_next,
+                      reject_token=standin.reject_token, refusals=lambda: standin.refusals, **fields)
+    env.sleeps = sleeps
+    return env
 
 
 class FakeClock:

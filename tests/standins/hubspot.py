@@ -782,7 +782,7 @@ CONTRACT_NOTE_PAGE_SIZE = 5
 async def build_contract_env(tmp_path: Path) -> "ContractEnv":
     from engine.crm.hubspot import HubSpotCRM
     from engine.medic import default_field_map
-    from tests.standins.contract import ContractEnv, FakeClock
+    from tests.standins.contract import FakeClock, standin_env
 
     clock = FakeClock()
     standin = HubSpotStandIn(clock=clock.time)
@@ -791,27 +791,9 @@ async def build_contract_env(tmp_path: Path) -> "ContractEnv":
         page_size=CONTRACT_PAGE_SIZE, note_page_size=CONTRACT_NOTE_PAGE_SIZE,
     )
 
-    async def seed(data: WorkspaceData) -> dict[str, str]:
-        return standin.load(data)
-
-    async def delete_deal(deal_id: str) -> None:
-        standin.delete_deal(deal_id)
-
-    def fail_next(op: str, status: int, times: int, retry_after_s: float | None) -> None:
-        standin.fail_next(CONTRACT_OPS[op], status, times, retry_after_s)
-
-    env = ContractEnv(
-        crm=crm,
-        seed=seed,
-        delete_deal=delete_deal,
-        page_size=CONTRACT_PAGE_SIZE,
+    return standin_env(
+        standin, crm, CONTRACT_OPS, clock.sleeps, page_size=CONTRACT_PAGE_SIZE,
         note_page_size=CONTRACT_NOTE_PAGE_SIZE,
         # A deal property cannot link another record in HubSpot (that is what associations are for).
-        field_types=tuple(t for t in FieldType if t is not FieldType.RECORD),
-        token_env="HUBSPOT_TOKEN",
-        fail_next=fail_next,
-        reject_token=standin.reject_token,
-        refusals=lambda: standin.refusals,
+        field_types=tuple(t for t in FieldType if t is not FieldType.RECORD), token_env="HUBSPOT_TOKEN",
     )
-    env.sleeps = clock.sleeps
-    return env

@@ -51,6 +51,8 @@ def truthful_findings(deal: EvalDeal, notes: list[Note], field_map: FieldMap) ->
     for note in notes:
         text = normalise(note.text)
         for concept, values in deal.labels.get(note.id, {}).items():
+            if concept not in field_map.concepts:
+                continue  # a label for another method's concept: the model is not asked for it
             if concept in OPTION_CONCEPTS:
                 for option in values if concept is Concept.DECISION_CRITERIA else values[:1]:
                     value: str | list[str] = [option] if concept is Concept.DECISION_CRITERIA else option
