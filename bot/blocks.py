@@ -208,7 +208,8 @@ def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int, note: s
         return blocks
     line = (f":thread: {new_suggestions} new suggestion(s): {deals_posted} deal(s) posted in the thread, one message "
             "each with Promote and Dismiss")
-    blocks.append(section(line + (f"; {deals_waiting} more in the review queue." if deals_waiting else ".")))
+    waiting = f"; {deals_waiting} more in the review queue (Scout's Home tab)." if deals_waiting else "."
+    blocks.append(section(line + waiting))
     return blocks
 
 

@@ -95,7 +95,8 @@ def edit_modal(origin: EditOrigin, rep: FieldSpec, suggested: Any, excerpt: str 
         "submit": {"type": "plain_text", "text": "Promote"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            blocks.section(f"*{blocks.esc(concept_label, 100)}*: Scout suggested *{blocks.esc(suggested, 500)}*{quote}"),
+            blocks.section(f"*{blocks.esc(concept_label, 100)}*: Scout suggested "
+                           f"*{blocks.esc(suggested, 500)}*{quote}"),
             {"type": "input", "block_id": VALUE_BLOCK, "element": value_input(rep, suggested),
              "label": {"type": "plain_text", "text": f"Value for {rep.name}"[:2000]}},
             blocks.context(f"Promote writes your value into `{rep.name}` if it is still empty (needs LIVE_WRITES=1). "

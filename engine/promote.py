@@ -15,12 +15,12 @@ Every click is its own run (kind `promote` or `dismiss`, `target_run` = the sugg
 `scout undo RUN` reverts one promotion without touching the pass that suggested it. A promotion logs its
 intent (`promoted`, pending) before the CRM call and its outcome after, with the reviewer as actor.
 A second click finds the first decision and does nothing; a replayed payload (same click id) is answered
-with the first answer.
+with the first answer. Who may review is checked by the caller (bot/), which knows Slack user groups.
 
 Edit & promote: the reviewer may change the value before it is written. Every check above still runs on
 the suggestion as Scout made it (its quote must still stand); the value written is the reviewer's, coerced to
 the rep field's type. The log row keeps the suggestion's note and quote, and its reason names both Scout's
-value and the edit: the edit is the human's decision and needs no quote of its own. Who may review is checked by the caller (bot/), which knows Slack user groups.
+value and the edit: the edit is the human's decision and needs no quote of its own.
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ async def test_edit_opens_a_modal_with_the_input_the_rep_fields_type_takes(env, 
     buyer = await open_modal(app, slack, "scout_economic_buyer")
 
     assert all(c.args["trigger_id"] == "123.456.def" for c in slack.of("views.open"))  # the click's trigger_id
+
     def element(modal):
         return next(b for b in modal["blocks"] if b.get("block_id") == VALUE_BLOCK)["element"]
     assert (element(pain)["type"], element(pain)["initial_value"]) == ("plain_text_input", PAIN)
@@ -60,7 +61,8 @@ async def test_edit_opens_a_modal_with_the_input_the_rep_fields_type_takes(env, 
     assert sorted(o["value"] for o in element(criteria)["initial_options"]) == ["Integrations", "Security"]
     assert element(buyer)["initial_value"] == "Dana Ruiz"  # a person field takes the name
     assert pain["title"]["text"] == "Edit & promote" and pain["submit"]["text"] == "Promote"
-    assert "Scout suggested" in pain["blocks"][0]["text"]["text"] and "month-end close" in pain["blocks"][0]["text"]["text"]
+    intro = pain["blocks"][0]["text"]["text"]
+    assert "Scout suggested" in intro and "month-end close" in intro  # the value and its quote
     assert await log_rows(settings, ActionKind.PROMOTED, ActionKind.WOULD_PROMOTE) == []  # opening decides nothing
 
 

@@ -25,7 +25,8 @@ async def open_home(app, slack, user: str = REVIEWER) -> dict:
 
 def suggestion_ids(view: dict) -> list[int]:
     """The suggestions a view lists, top to bottom (each has its status line)."""
-    return [int(b["block_id"].split(":")[1]) for b in view["blocks"] if b.get("block_id", "").startswith("scout_status:")]
+    return [int(b["block_id"].split(":")[1]) for b in view["blocks"]
+            if b.get("block_id", "").startswith("scout_status:")]
 
 
 def deal_lines(view: dict) -> list[str]:

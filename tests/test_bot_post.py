@@ -124,7 +124,7 @@ async def test_the_thread_posts_at_most_the_deal_cap_and_the_summary_counts_the_
 
     head, *replies = slack.posts()
     assert ":thread: 6 new suggestion(s): 2 deal(s) posted in the thread, one message each with Promote and " \
-        "Dismiss; 1 more in the review queue." in flat(head)
+        "Dismiss; 1 more in the review queue (Scout's Home tab)." in flat(head)
     assert (result.deals, result.waiting, len(replies)) == (2, 1, 2)
 
 
