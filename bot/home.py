@@ -38,7 +38,7 @@ CONCEPT_FILTER = "scout_home_concept"
 OWNER_FILTER = "scout_home_owner"
 PAGE_ACTION = "scout_home_page"
 ALL = "*"
-OWNER_FIELDS = ("owner", "hubspot_owner_id")  # where the CRMs Scout reads keep a deal's owner (decoded to a name)
+OWNER_FIELDS = ("owner", "hubspot_owner_id", "OwnerId")  # where the CRMs keep a deal's owner (read as a name)
 
 
 class HomeState(BaseModel):
