@@ -16,6 +16,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("process", choices=("web", "socket", "clock"),
                         help="web: HTTP mode on $PORT /slack/events; socket: Socket Mode (SLACK_APP_TOKEN); "
                              "clock: the scheduled pass (SCOUT_SCHEDULE)")
+    parser.add_argument("--now", action="store_true",
+                        help="clock only: run one pass at start (e.g. after a deploy), then keep to the schedule")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each request and job")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from bot.clock import run_clock
 
-            asyncio.run(run_clock(settings))
+            asyncio.run(run_clock(settings, now=args.now))
     except ScoutError as exc:  # the one root: a one-line message and the exit code it carries
         print(f"scout-bot: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import require, value, web_client
+from bot import edit, home
 from bot.listeners import actions, command
 from engine.extract.base import Extractor
 from engine.settings import Settings
@@ -40,4 +41,6 @@ def build_app(
 
     command.register(app, settings, extractor=extractor or build_extractor(settings))
     actions.register(app, settings)
+    home.register(app, settings)
+    edit.register(app, settings)
     return app

@@ -22,6 +22,7 @@ Block = dict[str, Any]
 PROMOTE = "scout_promote"
 DISMISS = "scout_dismiss"
 PROMOTE_ALL = "scout_promote_all"
+EDIT = "scout_edit"  # Edit & promote: opens a modal holding the suggested value
 MAX_BLOCKS = 50  # Slack's cap on one message
 REVIEW_BLOCK = "scout_review"  # the actions block holding the two buttons
 STATUS_BLOCK = "scout_status"  # the context line saying what happened to the suggestion
@@ -207,7 +208,8 @@ def summary_blocks(s: RunSummary, *, failed: bool, new_suggestions: int, note: s
         return blocks
     line = (f":thread: {new_suggestions} new suggestion(s): {deals_posted} deal(s) posted in the thread, one message "
             "each with Promote and Dismiss")
-    blocks.append(section(line + (f"; {deals_waiting} more in the review queue." if deals_waiting else ".")))
+    waiting = f"; {deals_waiting} more in the review queue (Scout's Home tab)." if deals_waiting else "."
+    blocks.append(section(line + waiting))
     return blocks
 
 
@@ -265,6 +267,8 @@ def _suggestion(row: ActionRow, rep_field: str, notes: dict[str, tuple[str, str]
              "text": {"type": "plain_text", "text": "Promote"},
              "confirm": _confirm("Promote this suggestion?", f"Writes it into `{rep_field}` if that field is still "
                                  "empty.", "Promote")},
+            {"type": "button", "action_id": EDIT, "value": value_id,
+             "text": {"type": "plain_text", "text": "Edit & promote"}},
             {"type": "button", "action_id": DISMISS, "value": value_id,
              "text": {"type": "plain_text", "text": "Dismiss"}},
         ]},
@@ -286,18 +290,21 @@ def promote_all_ids(value: str) -> list[str]:
 
 
 def deal_messages(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str | None,
-                  notes: dict[str, tuple[str, str]], labels: dict[str, str] | None = None
+                  notes: dict[str, tuple[str, str]], labels: dict[str, str] | None = None,
+                  part_of: tuple[int, int] | None = None
                   ) -> list[tuple[list[ActionRow], list[Block]]]:
     """One deal's suggestions as Slack messages: one, or more when they pass Slack's 50-block cap.
 
     Each message leads with the deal and a "Promote all" for the suggestions it holds; each comes with its rows.
+    `part_of` (n, m): these rows are the n-th of m messages already posted for the deal (a message redrawn).
     """
     per_message = (MAX_BLOCKS - 2) // 3
     chunks = [rows[i:i + per_message] for i in range(0, len(rows), per_message)]
     name = rows[0].deal_name or rows[0].deal_id or "?"
     out = []
     for n, chunk in enumerate(chunks, 1):
-        part = f" (part {n} of {len(chunks)})" if len(chunks) > 1 else ""
+        at, of = part_of if part_of is not None and len(chunks) == 1 else (n, len(chunks))
+        part = f" (part {at} of {of})" if of > 1 else ""
         head = section(f"{deal_link(name, url)}{part} · {len(chunk)} suggestion(s)")
         every = {"type": "actions", "block_id": PROMOTE_ALL, "elements": [
             _promote_all([(r.id or 0, rep_fields[r.concept or ""]) for r in chunk])]}
@@ -306,6 +313,20 @@ def deal_messages(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str
             shown = (labels or {}).get(row.concept or "")
             blocks.extend(_suggestion(row, rep_fields[row.concept or ""], notes, shown))
         out.append((chunk, blocks))
+    return out
+
+
+def queue_deal_blocks(rows: list[ActionRow], *, rep_fields: dict[str, str], url: str | None,
+                      notes: dict[str, tuple[str, str]], labels: dict[str, str], owner: str | None) -> list[Block]:
+    """One deal in App Home's queue: its line with Promote all beside it, then each suggestion as in the thread."""
+    name = rows[0].deal_name or rows[0].deal_id or "?"
+    who = f" · owner {esc(owner, 80)}" if owner else ""
+    head = section(f"{deal_link(name, url)}{who} · {len(rows)} suggestion(s)",
+                   block_id=f"{PROMOTE_ALL}:{rows[0].id}",
+                   accessory=_promote_all([(r.id or 0, rep_fields[r.concept or ""]) for r in rows]))
+    out = [head]
+    for row in rows:
+        out.extend(_suggestion(row, rep_fields[row.concept or ""], notes, labels.get(row.concept or "")))
     return out
 
 
@@ -321,7 +342,8 @@ def status_line(r: ReviewResult) -> str:
     who = f"<@{r.reviewer}>"
     match r.outcome:
         case ReviewOutcome.PROMOTED:
-            return (f":white_check_mark: Promoted by {who} — written to `{r.rep_field}`: *{esc(r.written, 200)}*"
+            how = " with an edit" if r.edited else ""
+            return (f":white_check_mark: Promoted by {who}{how} — written to `{r.rep_field}`: *{esc(r.written, 200)}*"
                     f" · undo with `scout undo {r.run_id}`")
         case ReviewOutcome.WOULD_PROMOTE:
             return f":warning: Not written: {esc(_after_colon(r.detail), 300)} ({who} clicked Promote)"

@@ -8,6 +8,11 @@ pass keeps rehearsing, and going live on a schedule is never a side effect of an
 APScheduler 3.x keeps jobs in memory: a missed run within `misfire_grace_time` still runs (once, coalesced)
 while the process is up; a run missed while the process was down is not replayed. One pass at a time is the
 database lock's job (LockHeld), with `max_instances=1` as the in-process guard.
+
+SIGTERM (every platform restart sends it) stops the clock cleanly: no new run is scheduled, a pass in progress
+is cancelled (its run ends `interrupted` on record and frees the lock), a thread being posted stops between two
+messages (each posted message is recorded, so the next run posts the rest), and the process exits 0 with no
+traceback. A job still busy after `STOP_GRACE` seconds is cancelled all the same.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Literal
+from collections.abc import Awaitable
+from contextlib import suppress
+from datetime import datetime
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -35,12 +43,40 @@ from engine.settings import Settings
 log = logging.getLogger("scout.clock")
 
 JOB_ID = "scout-daily-pass"
+STOP_GRACE = 20.0  # seconds a job may take to wind down after SIGTERM (platforms kill after about 30)
+T = TypeVar("T")
 
 
 class ScheduledOutcome(BaseModel):
-    status: Literal["posted", "skipped", "failed"]
+    status: Literal["posted", "skipped", "failed", "stopped"]
     run_id: int | None = None
     detail: str = ""
+
+
+class Stopping:
+    """What SIGTERM tells the jobs (`requested`), and the jobs still running that the clock waits for."""
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self.jobs: set[asyncio.Task[object]] = set()
+
+
+async def _unless_stopped(work: Awaitable[T], stopping: Stopping | None) -> tuple[bool, T | None]:
+    """(True, result) when `work` finished; (False, None) when a stop was requested first and it was cancelled."""
+    task = asyncio.ensure_future(work)
+    if stopping is None:
+        return True, await task
+    waiter = asyncio.ensure_future(stopping.requested.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if task.done():
+        return True, task.result()
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+    return False, None
 
 
 async def _tell_channel(settings: Settings, client: AsyncWebClient, text: str, shown: list[blocks.Block]) -> None:
@@ -52,12 +88,32 @@ async def _tell_channel(settings: Settings, client: AsyncWebClient, text: str, s
 
 async def scheduled_pass(
     settings: Settings, client: AsyncWebClient | None = None, *, extractor: Extractor | None = None,
-    pacer: Pacer | None = None,
+    pacer: Pacer | None = None, stopping: Stopping | None = None,
 ) -> ScheduledOutcome:
-    """The scheduled job: a pass, then its summary. Never raises: a scheduler job that raises just logs."""
-    client = client or web_client(settings)
+    """The scheduled job: a pass, then its summary. Never raises (a scheduler job that raises only logs a
+    traceback), not even when the clock cancels it on its way out."""
+    task = asyncio.current_task()
+    if stopping is not None and task is not None:
+        stopping.jobs.add(task)
     try:
-        summary, missing = await run_job(settings, apply=settings.schedule_apply, extractor=extractor)
+        return await _scheduled_pass(settings, client or web_client(settings), extractor, pacer, stopping)
+    except asyncio.CancelledError:
+        log.warning("scheduled pass cancelled while the clock stopped; the next run carries what was not posted")
+        return ScheduledOutcome(status="stopped", detail="cancelled")
+    finally:
+        if stopping is not None and task is not None:
+            stopping.jobs.discard(task)
+
+
+async def _scheduled_pass(settings: Settings, client: AsyncWebClient, extractor: Extractor | None,
+                          pacer: Pacer | None, stopping: Stopping | None) -> ScheduledOutcome:
+    try:
+        finished, result = await _unless_stopped(
+            run_job(settings, apply=settings.schedule_apply, extractor=extractor), stopping)
+        if not finished or result is None:
+            log.warning("scheduled pass stopped by SIGTERM before it finished; its run is logged as interrupted")
+            return ScheduledOutcome(status="stopped", detail="pass interrupted")
+        summary, missing = result
     except LockHeld as exc:
         log.warning("scheduled pass skipped: %s", exc)
         await _tell_channel(settings, client, f"Scheduled pass skipped: {exc}", blocks.skipped_blocks(str(exc)))
@@ -72,11 +128,15 @@ async def scheduled_pass(
     try:
         note = None if settings.schedule_apply else (
             "Scheduled passes rehearse until SCOUT_SCHEDULE_APPLY=1 (the schedule's --apply) and LIVE_WRITES=1.")
-        await post_run_summary(settings, summary.run_id, client=client, pacer=pacer, note=note)
+        posted = await post_run_summary(settings, summary.run_id, client=client, pacer=pacer, note=note,
+                                        stop=stopping.requested if stopping else None)
     except Exception as exc:
         log.exception("pass %s finished but its summary could not be posted", summary.run_id)
         return ScheduledOutcome(status="failed", run_id=summary.run_id,
                                 detail=f"pass finished but posting failed: {exc}")
+    if posted.stopped:
+        return ScheduledOutcome(status="stopped", run_id=summary.run_id,
+                                detail=f"posted {posted.deals} deal(s); {posted.stopped} left for the next run")
     return ScheduledOutcome(status="posted", run_id=summary.run_id)
 
 
@@ -127,8 +187,9 @@ def cron_trigger(expr: str, tz: ZoneInfo) -> CronTrigger:
                        timezone=tz)
 
 
-def build_scheduler(settings: Settings, *, client: AsyncWebClient | None = None) -> AsyncIOScheduler:
-    """Not started: `run_clock` starts it inside the running loop; tests read its job."""
+def build_scheduler(settings: Settings, *, client: AsyncWebClient | None = None, stopping: Stopping | None = None,
+                    now: bool = False) -> AsyncIOScheduler:
+    """Not started: `run_clock` starts it inside the running loop; tests read its job. `now`: a first run at once."""
     try:
         tz = ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -139,9 +200,10 @@ def build_scheduler(settings: Settings, *, client: AsyncWebClient | None = None)
         raise ValueError(f"SCOUT_SCHEDULE '{settings.schedule}' is not a crontab line "
                          f"(minute hour day month weekday, e.g. '0 7 * * 1-5'): {exc}") from exc
     scheduler = AsyncIOScheduler(timezone=tz)
+    first = {"next_run_time": datetime.now(tz)} if now else {}
     scheduler.add_job(
-        scheduled_pass, trigger, args=[settings], kwargs={"client": client}, id=JOB_ID, name="Scout daily pass",
-        replace_existing=True,
+        scheduled_pass, trigger, args=[settings], kwargs={"client": client, "stopping": stopping}, id=JOB_ID,
+        name="Scout daily pass", replace_existing=True, **first,
         coalesce=True,  # several missed runs become one
         max_instances=1,  # never two passes from this process
         misfire_grace_time=3600,  # a run that starts late (busy host, restart) still runs within the hour
@@ -149,9 +211,10 @@ def build_scheduler(settings: Settings, *, client: AsyncWebClient | None = None)
     return scheduler
 
 
-async def run_clock(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def run_clock(settings: Settings, *, stop: asyncio.Event | None = None, now: bool = False) -> None:
     require(settings, "slack_bot_token", "summary_channel")
-    scheduler = build_scheduler(settings, client=web_client(settings))
+    stopping = Stopping()
+    scheduler = build_scheduler(settings, client=web_client(settings), stopping=stopping, now=now)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -167,4 +230,23 @@ async def run_clock(settings: Settings, *, stop: asyncio.Event | None = None) ->
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        await _wind_down(scheduler, stopping)
+
+
+async def _wind_down(scheduler: AsyncIOScheduler, stopping: Stopping) -> None:
+    """Stop scheduling, let a running job stop where it may, then shut the scheduler down.
+
+    The scheduler is shut down only once its jobs are done: its shutdown cancels a running job, which is
+    the `CancelledError` traceback a restart used to print.
+    """
+    scheduler.pause()
+    stopping.requested.set()
+    if stopping.jobs:
+        log.warning("clock: stopping; waiting up to %.0f s for the scheduled pass to wind down", STOP_GRACE)
+        _, late = await asyncio.wait(set(stopping.jobs), timeout=STOP_GRACE)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+    scheduler.shutdown(wait=False)
+    log.warning("clock: stopped")

@@ -54,6 +54,7 @@ class PostResult(BaseModel):
     posted: int  # suggestions posted in the thread
     deals: int = 0  # thread messages' deals
     waiting: int = 0  # deals past SCOUT_THREAD_DEALS, left for the review queue
+    stopped: int = 0  # deals not posted because the process was asked to stop (the next run posts them)
 
 
 def run_summary(run: RunRow) -> RunSummary:
@@ -102,6 +103,16 @@ async def deal_context(settings: Settings, rows: list[ActionRow]) -> DealContext
     return out
 
 
+def rep_fields(settings: Settings) -> dict[str, str]:
+    """Each concept's rep field, by the concept's plain name (as log rows name it)."""
+    return {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
+
+
+def concept_labels(settings: Settings) -> dict[str, str]:
+    """Each concept's label as the method or field map gives it."""
+    return {str(c): f.label for c, f in settings.field_map.concepts.items()}
+
+
 def by_deal(rows: list[ActionRow]) -> list[list[ActionRow]]:
     """Consecutive rows of one deal together (the rows come sorted by deal)."""
     groups: list[list[ActionRow]] = []
@@ -115,9 +126,13 @@ def by_deal(rows: list[ActionRow]) -> list[list[ActionRow]]:
 
 async def post_run_summary(
     settings: Settings, run_id: int, *, client: AsyncWebClient | None = None, pacer: Pacer | None = None,
-    note: str | None = None,
+    note: str | None = None, stop: asyncio.Event | None = None,
 ) -> PostResult:
-    """Post run `run_id`'s summary, then its new suggestions in the summary's thread. `note` adds a line."""
+    """Post run `run_id`'s summary, then its new suggestions in the summary's thread. `note` adds a line.
+
+    `stop` (set on SIGTERM) ends the thread between two messages: what was posted is recorded, the rest is
+    left unposted for the next run to carry (and shows in App Home's queue meanwhile).
+    """
     require(settings, "summary_channel")
     client = client or web_client(settings)
     pacer = pacer or Pacer()
@@ -134,8 +149,7 @@ async def post_run_summary(
         deals = by_deal(fresh)
         posting, waiting = deals[:settings.thread_deals], deals[settings.thread_deals:]
         ctx = await deal_context(settings, [r for d in posting for r in d])
-        rep_fields = {str(c): f.rep.name for c, f in settings.field_map.concepts.items()}
-        labels = {str(c): f.label for c, f in settings.field_map.concepts.items()}
+        reps, labels = rep_fields(settings), concept_labels(settings)
         try:
             head = await pacer.call(partial(
                 client.chat_postMessage, channel=value(settings, "summary_channel"),
@@ -149,9 +163,15 @@ async def post_run_summary(
             raise PostFailed(f"Slack refused the run summary (chat.postMessage: {why}); nothing was posted. "
                              + _HINTS.get(why, "The pass itself is logged: see `scout log`.")) from exc
         channel, thread_ts = head["channel"], head["ts"]
+        stopped = 0
         for done, deal in enumerate(posting):
+            if stop is not None and stop.is_set():
+                stopped = len(posting) - done
+                log.warning("posting of run %s stopped after %d of %d deal(s); the next run posts the other %d",
+                            run_id, done, len(posting), stopped)
+                break
             url = ctx.urls.get(deal[0].deal_id or "")
-            messages = blocks.deal_messages(deal, rep_fields=rep_fields, url=url, notes=ctx.notes, labels=labels)
+            messages = blocks.deal_messages(deal, rep_fields=reps, url=url, notes=ctx.notes, labels=labels)
             for rows, message in messages:
                 try:
                     reply = await pacer.call(partial(
@@ -164,5 +184,6 @@ async def post_run_summary(
                 # Recorded message by message: if posting stops half-way, what was posted is not posted again.
                 for row in rows:
                     await store.record_post(row, channel, reply["ts"], thread_ts)
-    return PostResult(channel=channel, ts=thread_ts, posted=sum(len(d) for d in posting), deals=len(posting),
-                      waiting=len(waiting))
+    sent = posting[:len(posting) - stopped]
+    return PostResult(channel=channel, ts=thread_ts, posted=sum(len(d) for d in sent), deals=len(sent),
+                      waiting=len(waiting), stopped=stopped)

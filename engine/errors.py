@@ -131,6 +131,12 @@ class ReviewInterrupted(ScoutError):
         self.run_id, self.intent_pending = run_id, intent_pending
 
 
+class InvalidEdit(ScoutError, ValueError):
+    """A reviewer's edited value the rep field cannot hold; the message says why, for the edit form."""
+
+    exit_code = EXIT_USAGE
+
+
 # ---- extraction ------------------------------------------------------------------------------------------
 
 

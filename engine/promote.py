@@ -16,6 +16,11 @@ Every click is its own run (kind `promote` or `dismiss`, `target_run` = the sugg
 intent (`promoted`, pending) before the CRM call and its outcome after, with the reviewer as actor.
 A second click finds the first decision and does nothing; a replayed payload (same click id) is answered
 with the first answer. Who may review is checked by the caller (bot/), which knows Slack user groups.
+
+Edit & promote: the reviewer may change the value before it is written. Every check above still runs on
+the suggestion as Scout made it (its quote must still stand); the value written is the reviewer's, coerced to
+the rep field's type. The log row keeps the suggestion's note and quote, and its reason names both Scout's
+value and the edit: the edit is the human's decision and needs no quote of its own.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine.crm.base import CRMError, CRMReader, DealNotFound
-from engine.errors import ReviewInterrupted  # noqa: F401 (re-exported)
+from engine.errors import InvalidEdit, ReviewInterrupted  # noqa: F401 (re-exported)
 from engine.extract.citations import EXCERPT_NOT_FOUND, verify_citations
 from engine.fieldtypes import CoercionError, coerce, display, is_empty, same_value
 from engine.gate import Gate, gated_crm, open_gate
@@ -75,6 +80,17 @@ class ReviewResult(BaseModel):
     decided_by: str | None = None  # for ALREADY: who decided first
     decided_action: ActionKind | None = None
     replay: bool = False
+    edited: bool = False  # the reviewer changed the value before promoting it
+
+
+def check_edit(rep: FieldSpec, value: Any) -> Any:
+    """The edited value in the rep field's own type, or InvalidEdit (checked again when it is written)."""
+    if rep.type is not FieldType.MULTI_SELECT and is_empty(rep.type, value):
+        raise InvalidEdit("enter a value (or use Dismiss)")
+    try:
+        return promotion_value(rep, value)
+    except _Refusal as refusal:
+        raise InvalidEdit(refusal.reason) from None
 
 
 class _OutcomeUnknown(Exception):
@@ -276,10 +292,11 @@ async def _precheck(
 
 
 async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click_id: str | None = None,
-                  posted_at: tuple[str, str] | None = None) -> ReviewResult:
+                  posted_at: tuple[str, str] | None = None, edited: Any = None) -> ReviewResult:
     """Promote suggestion `action_id` (a written or would_write row) into the rep's field.
 
     `posted_at` (channel, message ts): the message clicked; the suggestion must have been posted there.
+    `edited`: the reviewer's own value to write instead of Scout's (None: Scout's, as suggested).
     Raises ReviewInterrupted when something unplanned stops it after its run started (the run is closed).
     """
     gate = open_gate(True, settings)  # the reviewer's click is the --apply; LIVE_WRITES is the other lock
@@ -294,12 +311,26 @@ async def promote(action_id: int, reviewer_id: str, settings: Settings, *, click
                                            target_run=suggestion.run_id, model=suggestion.model)
             progress = _Progress()
             return await _guarded(store, run_id, gate, progress, _promote_run(
-                store, crm, writer, gate, suggestion, fields, reviewer_id, click_id, run_id, progress))
+                store, crm, writer, gate, suggestion, fields, reviewer_id, click_id, run_id, progress, edited))
+
+
+def _as_suggested(rep: FieldSpec, value: Any) -> Any:
+    """What a plain promotion would write (None when Scout's own value does not fit: any edit is then an edit)."""
+    try:
+        return promotion_value(rep, value)
+    except _Refusal:
+        return None
+
+
+def _edit_note(suggestion: ActionRow, fields: ConceptFields, value: Any) -> str:
+    return (f"edited by the reviewer: Scout suggested '{display(suggestion.new)}', the reviewer wrote "
+            f"'{display(value)}'; the edit is the reviewer's decision (the quote is Scout's, for its suggestion)")
 
 
 async def _promote_run(
     store: ProvenanceLog, crm: CRMReader, writer: ScoutWriter | None, gate: Gate, suggestion: ActionRow,
     fields: ConceptFields, reviewer_id: str, click_id: str | None, run_id: int, progress: _Progress,
+    edited: Any = None,
 ) -> ReviewResult:
     row = ActionRow(run_id=run_id, deal_id=suggestion.deal_id, deal_name=suggestion.deal_name,
                     concept=suggestion.concept, field=fields.rep.name, note_id=suggestion.note_id,
@@ -307,6 +338,8 @@ async def _promote_run(
                     dry_run=not gate.live, action=ActionKind.SKIPPED)
     try:
         deal, value = await reverify(store, crm, suggestion, fields)
+        if edited is not None:
+            value = promotion_value(fields.rep, edited)
     except _Refusal as refusal:
         row.action = ActionKind.FAILED if refusal.failed else ActionKind.SKIPPED
         row.status = "failed" if refusal.failed else "none"
@@ -323,21 +356,24 @@ async def _promote_run(
 
     rep_now = deal.values.get(fields.rep.name)
     row.previous, row.rep_value, row.new = rep_now, rep_now, value
+    is_edit = edited is not None and not same_value(value, _as_suggested(fields.rep, suggestion.new))
+    edit = {"edited": True} if is_edit else {}
+    edit_note = f"; {_edit_note(suggestion, fields, value)}" if is_edit else ""
     if writer is None:
         row.action = ActionKind.WOULD_PROMOTE
-        row.reason = f"nothing written: {gate.reason}"
+        row.reason = f"nothing written: {gate.reason}{edit_note}"
         claim = await store.record_review(row, suggestion=suggestion, decision="promote",
                                           click_id=click_id, exclusive=True)
         if claim.action_id is None:
             return await _finish(store, _lost(claim, suggestion, fields, reviewer_id, run_id), gate)
         result = _result(ReviewOutcome.WOULD_PROMOTE, suggestion, fields, reviewer_id,
                          f"not written: {gate.reason}; a promotion writes {fields.rep.name} only when "
-                         "LIVE_WRITES=1", written=value, run_id=run_id, action_id=claim.action_id)
+                         "LIVE_WRITES=1", written=value, run_id=run_id, action_id=claim.action_id, **edit)
         return await _finish(store, result, gate)
 
     # Live. The intent and the claim are one transaction: a racing second click finds it and stops.
     row.action, row.status = ActionKind.PROMOTED, "pending"
-    row.reason = f"promoted by reviewer {reviewer_id} from {fields.scout.name} (run {suggestion.run_id})"
+    row.reason = f"promoted by reviewer {reviewer_id} from {fields.scout.name} (run {suggestion.run_id}){edit_note}"
     claim = await store.record_review(row, suggestion=suggestion, decision="promote",
                                       click_id=click_id, exclusive=True)
     if claim.action_id is None:
@@ -353,11 +389,11 @@ async def _promote_run(
     if not carried.applied:
         result = _result(ReviewOutcome.FAILED, suggestion, fields, reviewer_id,
                          f"not written: the CRM refused {rep} = '{display(value)}': {carried.error}",
-                         final=False, written=value, run_id=run_id, action_id=claim.action_id)
+                         final=False, written=value, run_id=run_id, action_id=claim.action_id, **edit)
         return await _finish(store, result, gate)
     result = _result(ReviewOutcome.PROMOTED, suggestion, fields, reviewer_id,
                      f"written to {fields.rep.name}: '{display(value)}' (undo with `scout undo {run_id}`)",
-                     written=value, run_id=run_id, action_id=claim.action_id)
+                     written=value, run_id=run_id, action_id=claim.action_id, **edit)
     return await _finish(store, result, gate)
 
 

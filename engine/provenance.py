@@ -488,6 +488,45 @@ class ProvenanceStore:
                 out.append(row)
         return out
 
+    async def pending_suggestions(self) -> list[ActionRow]:
+        rows = await self._db.execute_fetchall(
+            "SELECT a.* FROM actions a JOIN runs r ON r.id = a.run_id WHERE r.kind = 'pass' AND a.action IN (?, ?)"
+            " ORDER BY a.id", tuple(a.value for a in SUGGESTIONS))
+        newest: dict[tuple[str | None, str | None], ActionRow] = {}
+        for row in map(self._action, rows):
+            newest[(row.deal_id, row.field)] = row  # a later suggestion for the field replaces an earlier one
+        decided = {r[0] for r in await self._db.execute_fetchall(
+            "SELECT r.suggestion_key FROM reviews r JOIN actions a ON a.id = r.action_id"
+            " WHERE (a.action = ? AND a.status IN ('pending', 'applied')) OR a.action = ?",
+            (ActionKind.PROMOTED.value, ActionKind.DISMISSED.value))}
+        undone = {r[0] for r in await self._db.execute_fetchall(
+            "SELECT reverts FROM actions WHERE action = ? AND status = 'applied'", (ActionKind.REVERTED.value,))}
+        out = [r for r in newest.values()
+               if is_suggestion(r) and r.id not in undone and suggestion_key(r) not in decided]
+        return sorted(out, key=lambda r: r.id or 0, reverse=True)
+
+    async def review_results(self, keys: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            part = keys[i:i + 500]
+            rows = await self._db.execute_fetchall(
+                f"SELECT suggestion_key, result FROM reviews WHERE result IS NOT NULL AND suggestion_key IN"
+                f" ({','.join('?' * len(part))}) ORDER BY action_id", part)
+            out.update({r[0]: r[1] for r in rows})  # the latest review last
+        return out
+
+    async def posted_with(self, channel: str, ts: str) -> list[ActionRow]:
+        rows = await self._db.execute_fetchall(
+            "SELECT a.* FROM slack_posts p JOIN actions a ON a.id = p.suggestion_id WHERE p.channel = ? AND p.ts = ?"
+            " ORDER BY p.rowid", (channel, ts))
+        return [self._action(r) for r in rows]
+
+    async def deal_messages_in(self, channel: str, thread_ts: str, deal_id: str) -> list[str]:
+        rows = await self._db.execute_fetchall(
+            "SELECT DISTINCT p.ts FROM slack_posts p JOIN actions a ON a.id = p.suggestion_id WHERE p.channel = ?"
+            " AND p.thread_ts = ? AND a.deal_id = ? ORDER BY p.ts", (channel, thread_ts, deal_id))
+        return [r[0] for r in rows]
+
     async def post_for(self, key: str) -> SlackPostRow | None:
         rows = list(await self._db.execute_fetchall("SELECT * FROM slack_posts WHERE suggestion_key = ?", (key,)))
         return SlackPostRow.model_validate(dict(rows[0])) if rows else None
@@ -710,6 +749,12 @@ class ReadOnlyLog:
 
     async def last_scanned(self, dry_run: bool | None = None) -> dict[str, str]:
         return await self._store.last_scanned(dry_run)
+
+    async def pending_suggestions(self) -> list[ActionRow]:
+        return await self._store.pending_suggestions()
+
+    async def review_results(self, keys: list[str]) -> dict[str, str]:
+        return await self._store.review_results(keys)
 
     async def aclose(self) -> None:
         await self._store.aclose()

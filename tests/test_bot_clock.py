@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -180,3 +181,86 @@ async def test_http_mode_serves_slack_on_the_events_path_and_refuses_unsigned_re
         await server.close()
     (answer,) = slack.of("response_url")
     assert answer.args["text"] == "Usage: /scout DEAL NAME"
+
+
+def _posted_deals(slack) -> list[str]:
+    """The deal each thread message is about, in order (a deal message's text names it)."""
+    return [m["text"].split(" for ", 1)[1].split(": ", 1)[0] for m in slack.messages.values()
+            if m.get("thread_ts") and " suggestion(s) for " in m["text"]]
+
+
+async def _suggested_deals(settings) -> set[str | None]:
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        (pass_run,) = [r for r in await store.list_runs() if r.kind == "pass"]
+        return {r.deal_name for r in await store.run_suggestions(pass_run.id)}
+    finally:
+        await store.aclose()
+
+
+def test_sigterm_mid_post_stops_the_clock_cleanly_and_the_next_run_posts_the_rest(scout, make_settings):
+    """A real `python -m bot clock --now` process, SIGTERM'd as a platform restart does, while it posts."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.standins.slack_api import standin_on_a_thread
+
+    with standin_on_a_thread() as slack:
+        settings = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                                 SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_EXTRACTOR="offline")
+        assert scout("demo", "--deals", "12")[0] == 0
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "clock", "--now"], env=dict(os.environ),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while len(slack.of("chat.postMessage")) < 3:  # the summary and two deals, paced a second apart
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and "CancelledError" not in err, err
+        assert "stopped after" in err  # the clock says where posting stopped
+        first = _posted_deals(slack)
+        wanted = asyncio.run(_suggested_deals(settings))
+        assert 1 <= len(first) < len(wanted)  # cut short mid-thread
+
+        assert scout("run", "--post")[0] == 0  # the next run
+
+        everything = _posted_deals(slack)
+        assert sorted(everything) == sorted(wanted)  # every deal posted, and none twice
+
+
+async def test_http_mode_serves_the_home_tab_event_and_the_edit_modals_submission(env, slack):
+    """The Events API (JSON) and a view_submission reach bolt on the one events path, signed."""
+    from tests.slack_review import REVIEWER, posted_pass
+    from tests.standins.slack_api import home_opened, view_submission
+
+    settings = env(SCOUT_REVIEWERS=REVIEWER)
+    await posted_pass(settings, apply=False)
+    server = TestServer(http_app(settings), host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = f"http://127.0.0.1:{server.port}{EVENTS_PATH}"
+        event = home_opened(REVIEWER)
+        modal = {"id": "V0FORGED", "type": "modal", "callback_id": "scout_edit_submit", "private_metadata": "nope",
+                 "blocks": []}
+        submission = view_submission(modal, {}, user=REVIEWER)
+        async with aiohttp.ClientSession() as session:
+            for body, kind in ((event, "application/json"), (submission, "application/x-www-form-urlencoded")):
+                headers = {k: v[0] for k, v in signed_headers(body, content_type=kind).items()}
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == 200
+                    answer = await response.text()
+        await slack.wait_for("views.publish")
+    finally:
+        await server.close()
+    assert "scout_review:" in str(slack.homes[REVIEWER]["blocks"])  # the reviewer's queue, with its buttons
+    assert '"response_action": "errors"' in answer or '"response_action":"errors"' in answer  # a forged form

@@ -11,7 +11,7 @@ from bot.web import EVENTS_PATH
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_manifest_declares_the_command_interactivity_and_only_the_scopes_used():
+def test_the_manifest_declares_the_command_interactivity_home_tab_and_only_the_scopes_used():
     yaml = pytest.importorskip("yaml")
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
@@ -22,10 +22,15 @@ def test_the_manifest_declares_the_command_interactivity_and_only_the_scopes_use
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith(EVENTS_PATH)
     assert settings["socket_mode_enabled"] is False and settings["org_deploy_enabled"] is False
-    # chat:write covers postMessage, update and postEphemeral; usergroups:read only for a reviewer group.
+    # chat:write covers postMessage, update and postEphemeral; usergroups:read only for a reviewer group;
+    # views.publish, views.open and the app_home_opened event need no scope of their own.
     assert manifest["oauth_config"]["scopes"]["bot"] == ["commands", "chat:write"]
     assert "user" not in manifest["oauth_config"]["scopes"]
-    assert "event_subscriptions" not in settings  # no events: nothing to subscribe to
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is True and home["messages_tab_enabled"] is False
+    events = settings["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"] and "user_events" not in events
+    assert events["request_url"].endswith(EVENTS_PATH)  # the one path HTTP mode serves
 
 
 def test_the_procfile_runs_the_web_and_clock_processes():

@@ -89,7 +89,7 @@ async def test_a_rehearsal_is_posted_as_an_unmistakable_dry_run_with_one_threade
     buttons = acme[4]
     assert buttons["type"] == "actions" and buttons["block_id"] == acme[3]["block_id"].replace("status", "review")
     assert [(b["action_id"], b["text"]["text"]) for b in buttons["elements"]] == [
-        ("scout_promote", "Promote"), ("scout_dismiss", "Dismiss")]
+        ("scout_promote", "Promote"), ("scout_edit", "Edit & promote"), ("scout_dismiss", "Dismiss")]
     ids = {b["value"] for b in buttons["elements"]}
     assert len(ids) == 1 and ids.pop().isdigit()  # both carry the suggestion's action row id
     assert len(acme) == 2 + 3 * 4
@@ -124,7 +124,7 @@ async def test_the_thread_posts_at_most_the_deal_cap_and_the_summary_counts_the_
 
     head, *replies = slack.posts()
     assert ":thread: 6 new suggestion(s): 2 deal(s) posted in the thread, one message each with Promote and " \
-        "Dismiss; 1 more in the review queue." in flat(head)
+        "Dismiss; 1 more in the review queue (Scout's Home tab)." in flat(head)
     assert (result.deals, result.waiting, len(replies)) == (2, 1, 2)
 
 
@@ -394,3 +394,36 @@ def test_scout_run_post_that_slack_refuses_is_one_line_naming_slacks_error(make_
         assert captured.err.strip().splitlines() == [
             "scout: Slack refused the run summary (chat.postMessage: channel_not_found); nothing was posted. "
             "Check SCOUT_SUMMARY_CHANNEL (a channel ID) and that the bot is in that channel."]
+
+
+def test_a_live_demo_pass_with_post_sends_one_thread_message_per_deal_with_suggestions(make_settings, scout):
+    """The issue's resolution check: `scout run --apply --post` on the demo, live, against the Slack stand-in."""
+    with standin_on_a_thread() as slack:
+        settings = make_settings(SLACK_BOT_TOKEN="xoxb-standin-token", SLACK_API_URL=slack.base_url,
+                                 SCOUT_SUMMARY_CHANNEL=CHANNEL, SCOUT_EXTRACTOR="offline", LIVE_WRITES="1")
+        assert scout("demo", "--deals", "8")[0] == 0
+        assert scout("setup", "--apply")[0] == 0
+
+        code, out, err = scout("run", "--apply", "--post")
+
+        assert code == 0, err
+        assert out.startswith("LIVE")
+        rows = asyncio.run(_written(settings))
+        deals = {r.deal_id for r in rows}
+        head, *replies = slack.posts()
+        assert "thread_ts" not in head and header(head).startswith(":white_check_mark: LIVE")
+        assert len(replies) == len(deals) >= 3  # at most one thread message per deal with suggestions
+        assert sorted(r["text"].split(" for ", 1)[1].split(": ", 1)[0] for r in replies) == sorted(
+            {r.deal_name for r in rows})
+        assert sum(int(r["text"].split(" ", 1)[0]) for r in replies) == len(rows)  # every suggestion, once
+
+
+async def _written(settings) -> list[ActionRow]:
+    from engine.provenance import ProvenanceStore
+
+    store = await ProvenanceStore.open(settings.log_db, readonly=True)
+    try:
+        (run,) = [r for r in await store.list_runs() if r.kind == "pass"]
+        return await store.run_suggestions(run.id)
+    finally:
+        await store.aclose()

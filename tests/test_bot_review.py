@@ -528,3 +528,58 @@ async def test_a_click_whose_process_died_does_not_stay_running_and_its_intent_i
     assert all(r.status != "running" for r in by_id.values())
     (settled,) = [r for r in await log_rows(settings) if r.actor == "U0GONE"]
     assert (settled.status, settled.error) == ("failed", "reconciled: the write did not land before the crash")
+
+
+# -- a deal with more suggestions than one message holds -------------------------------------------------------
+
+
+async def test_a_deal_past_slacks_50_blocks_continues_in_a_second_message_and_clicks_in_each_work(
+        env, slack, tmp_path):
+    """Twelve concepts of a workspace's own: 17 suggestions on Acme, and 16 is what fits in 50 blocks."""
+    from engine.models import FieldSpec, FieldType, Note
+    from tests.pipeline import T0
+
+    def said(concept: str, value: str, note: str, excerpt: str) -> dict:
+        return {"concept": concept, "value": value, "note_id": note, "excerpt": excerpt}
+
+    extra = [f"extra_{i:02d}" for i in range(12)]
+    (tmp_path / "map.toml").write_text("".join(
+        f'[concepts.{c}]\ndescription = "Extra signal {c}."\ngrounding = "text"\n' for c in extra))
+    settings = env(LIVE_WRITES="1", SCOUT_FIELD_MAP=str(tmp_path / "map.toml"))
+    data = small_pipeline()
+    data.people.append(Person(id="p9", name="Dana Ruiz", title="CFO"))  # every promotion can land
+    data.fields += [FieldSpec(name=n, type=FieldType.TEXT) for c in extra for n in (c, f"scout_{c}")]
+    data.notes.append(Note(id="n9", deal_id="d1", author="Alex Rep", created_at=T0, title="Signals",
+                           text=" ".join(f"Signal {c} is value {c}." for c in extra)))
+    script = dict(GOOD_SCRIPT, n9=[said(c, f"value {c}", "n9", f"Signal {c} is value {c}.") for c in extra])
+    script["n1"] = GOOD_SCRIPT["n1"] + [said("metrics", "12 days", "n1", "month-end close takes 12 days")]
+    await posted_pass(settings, apply=True, data=data, script=script)
+    acme = [m for m in slack.messages.values() if m.get("thread_ts") and "Acme" in m["text"]]
+
+    assert [len(m["blocks"]) for m in acme] == [2 + 3 * 16, 2 + 3 * 1]  # 50 (Slack's cap), then the rest
+    assert [m["blocks"][0]["text"]["text"].split(" · ")[0] for m in acme] == [
+        "*Acme Corp — Platform* (part 1 of 2)", "*Acme Corp — Platform* (part 2 of 2)"]
+    second = acme[1]
+    (last_field,) = [b["text"]["text"].split("`")[1] for b in second["blocks"] if b["type"] == "section"
+                     and "_written to `" in b["text"]["text"]]
+    app = app_for(settings, script)
+
+    await dispatch(app, button_click(acme[0], "scout_promote_all", block_id="scout_promote_all", user=REVIEWER,
+                                     action_ts="1790001000.000001", response_url=slack.response_url()))
+    # Part 2's suggestion is dismissed from App Home: its message is redrawn from the log, still "part 2 of 2".
+    from tests.standins.slack_api import home_opened, json_headers, view_click
+
+    opened = home_opened(REVIEWER)
+    await dispatch(app, opened, json_headers(opened))
+    await dispatch(app, view_click(slack.homes[REVIEWER], "scout_dismiss", user=REVIEWER,
+                                   action_ts="1790001000.000002",
+                                   block_id=f"scout_review:{posted_id(second, last_field)}"))
+
+    assert len(await log_rows(settings, ActionKind.DISMISSED)) == 1
+    first_now, second_now = slack.messages[acme[0]["ts"]], slack.messages[second["ts"]]
+    assert not any(b.get("block_id", "").startswith("scout_review:") for b in first_now["blocks"])
+    assert status(second_now, last_field).startswith(f":no_entry_sign: Dismissed by <@{REVIEWER}>")
+    assert second_now["blocks"][0]["text"]["text"].startswith("*Acme Corp — Platform* (part 2 of 2) · 1 suggestion")
+    promoted = [r.field for r in await log_rows(settings, ActionKind.PROMOTED) if r.status == "applied"]
+    assert len(promoted) == len(set(promoted)) == 16  # each of part 1's, once
+    assert (await snapshot(settings.workspace))["d1"]["extra_00"] == "value extra_00"  # a concept of its own too

@@ -12,7 +12,8 @@ from engine.provenance import ProvenanceStore, open_log_reader
 from engine.store import LogReader, ProvenanceLog
 
 ROOT = Path(__file__).resolve().parent.parent
-READS = {"get_run", "list_runs", "actions_for_run", "latest_for_field", "last_scanned", "aclose"}
+READS = {"get_run", "list_runs", "actions_for_run", "latest_for_field", "last_scanned", "pending_suggestions",
+         "review_results", "aclose"}
 
 
 def _members(cls: type) -> set[str]:
@@ -79,3 +80,39 @@ async def test_a_batch_of_intents_is_one_commit_with_its_ids_in_order_and_its_ou
     assert (second.action, second.status, second.error) == (ActionKind.FAILED, "failed", "refused by the CRM: no")
     assert len(await store.pending_intents()) == 43
     await store.aclose()
+
+
+def test_app_home_reads_the_queue_through_the_reader() -> None:
+    calls = _calls(ROOT / "bot/home.py", "read_queue")
+    assert "open_log_reader" in calls and not {c for c in calls if "ProvenanceStore" in c or "open_log(" in c}
+
+
+async def test_the_review_queue_is_each_fields_newest_suggestion_not_decided_nor_undone(env) -> None:
+    from engine.jobs import run_job, undo_job
+    from engine.models import ActionKind
+    from engine.promote import dismiss
+    from tests.pipeline import GOOD_SCRIPT, seed, small_pipeline
+    from tests.standins.scripted_model import ScriptedModel
+
+    settings = env(LIVE_WRITES="1")
+    await seed(settings.workspace, small_pipeline())
+    rehearsal, _ = await run_job(settings, apply=False, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
+    store = await ProvenanceStore.open(settings.log_db)
+    try:
+        rehearsed = {r.field: r for r in await store.run_suggestions(rehearsal.run_id)}
+        await dismiss(rehearsed["scout_competition"].id, "U1", settings)
+        first = await store.pending_suggestions()
+        live, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor(model="m2"))
+        second = await store.pending_suggestions()
+        await undo_job(settings, live.run_id, apply=True)
+        third = await store.pending_suggestions()
+    finally:
+        await store.aclose()
+
+    fields = {"scout_economic_buyer", "scout_decision_criteria", "scout_identified_pain", "scout_paper_process",
+              "scout_champion"}  # competition was dismissed, and stays so when the live pass suggests it again
+    assert {r.field for r in first} == fields and {r.run_id for r in first} == {rehearsal.run_id}
+    assert [r.id for r in first] == sorted((r.id for r in first), reverse=True)  # newest first
+    assert {r.field for r in second} == fields  # each field's newest: the live pass's replace the rehearsal's
+    assert {(r.run_id, r.action) for r in second} == {(live.run_id, ActionKind.WRITTEN)}
+    assert third == []  # undone: no longer suggestions to review

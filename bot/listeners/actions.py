@@ -1,7 +1,9 @@
-"""Promote and Dismiss buttons on a posted suggestion.
+"""Promote, Dismiss and Promote all, in a thread message or in App Home's queue: one handler for both.
 
-Acknowledged at once; only reviewers get through; the engine decides and logs; the channel message is then
-updated so everyone sees what happened. Non-reviewers and no-op clicks get an ephemeral note instead.
+Acknowledged at once; only reviewers get through; the engine decides and logs; the thread message is then
+updated so everyone sees what happened. Non-reviewers and no-op clicks get an ephemeral note instead (in
+App Home: a line at the top of the re-published queue). A decision made in App Home updates the thread
+message the suggestion was posted in too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.home import publish_home, state_of
 from bot.reviewers import is_reviewer, rejection_text
+from bot.thread import refresh_messages
 from engine.fieldtypes import display
 from engine.promote import ReviewInterrupted, ReviewOutcome, dismiss, promote
 from engine.settings import Settings
@@ -29,8 +33,16 @@ _ROW_ID = re.compile(r"[1-9][0-9]{0,17}")
 NOT_A_SUGGESTION = "This button does not name a suggestion Scout can act on; nothing was done."
 
 
-async def _tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
-    """An ephemeral note to the clicker, in the suggestion's thread."""
+def in_home(body: dict[str, Any]) -> bool:
+    """A click in App Home (a view) rather than in a channel message."""
+    return (body.get("container") or {}).get("type") == "view" or "channel" not in body
+
+
+async def tell(settings: Settings, client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    """A note to the clicker only: ephemeral in the suggestion's thread, or atop their App Home queue."""
+    if in_home(body):
+        await publish_home(settings, client, body["user"]["id"], state_of(body.get("view")), notice=text)
+        return
     message = body.get("message") or {}
     await client.chat_postEphemeral(channel=body["channel"]["id"], user=body["user"]["id"], text=text,
                                     thread_ts=message.get("thread_ts") or None)
@@ -50,7 +62,7 @@ async def handle_review(settings: Settings, body: dict[str, Any], client: AsyncW
     except Exception as exc:
         log.exception("review click could not be answered normally")
         try:
-            await _tell(client, body, f":x: Scout could not answer that click: {blocks.esc(exc, 300)}")
+            await tell(settings, client, body, f":x: Scout could not answer that click: {blocks.esc(exc, 300)}")
         except Exception:
             log.exception("could not tell the reviewer either")
 
@@ -60,12 +72,12 @@ async def _review(settings: Settings, body: dict[str, Any], client: AsyncWebClie
     action = body["actions"][0]
     if not await is_reviewer(settings, client, user):
         log.info("review click by non-reviewer %s refused", user)
-        await _tell(client, body, rejection_text(settings, user))
+        await tell(settings, client, body, rejection_text(settings, user))
         return
     raw, ts = str(action.get("value") or ""), _message_ts(body)
-    if not _ROW_ID.fullmatch(raw) or ts is None:
+    if not _ROW_ID.fullmatch(raw) or (ts is None and not in_home(body)):
         log.warning("review click by %s with button value %r refused", user, raw[:40])
-        await _tell(client, body, NOT_A_SUGGESTION)
+        await tell(settings, client, body, NOT_A_SUGGESTION)
         return
     decide = promote if action["action_id"] == blocks.PROMOTE else dismiss
     await _settle(settings, body, client, decide, [int(raw)], click_id=action.get("action_ts"), ts=ts)
@@ -77,28 +89,34 @@ async def _review_all(settings: Settings, body: dict[str, Any], client: AsyncWeb
     action = body["actions"][0]
     if not await is_reviewer(settings, client, user):
         log.info("promote-all click by non-reviewer %s refused", user)
-        await _tell(client, body, rejection_text(settings, user))
+        await tell(settings, client, body, rejection_text(settings, user))
         return
     raw, ts = blocks.promote_all_ids(str(action.get("value") or "")), _message_ts(body)
-    if not raw or not all(_ROW_ID.fullmatch(r) for r in raw) or ts is None:
+    if not raw or not all(_ROW_ID.fullmatch(r) for r in raw) or (ts is None and not in_home(body)):
         log.warning("promote-all click by %s with button value %r refused", user, str(action.get("value"))[:40])
-        await _tell(client, body, NOT_A_SUGGESTION)
+        await tell(settings, client, body, NOT_A_SUGGESTION)
         return
     await _settle(settings, body, client, promote, [int(r) for r in raw], click_id=action.get("action_ts"), ts=ts)
 
 
 async def _settle(settings: Settings, body: dict[str, Any], client: AsyncWebClient, decide: Any, ids: list[int],
-                  *, click_id: str | None, ts: str) -> None:
-    """Decide each suggestion, then update the one message in place; what cannot be shown there is told."""
-    user, channel = body["user"]["id"], body["channel"]["id"]
+                  *, click_id: str | None, ts: str | None) -> None:
+    """Decide each suggestion, then update the one message in place; what cannot be shown there is told.
+
+    From App Home (no message): the thread messages holding them are rebuilt from the log, and the queue
+    is re-published with what happened at its top."""
+    home = in_home(body)
+    user = body["user"]["id"]
+    channel = None if home else body["channel"]["id"]
+    posted_at = None if home or channel is None or ts is None else (channel, ts)
     message = body.get("message") or {}
     shown: list[Any] = message.get("blocks") or []
-    changed, notes, texts = False, [], []
+    changed, notes, texts, decided = False, [], [], []
     for suggestion_id in ids:
         # One click id per suggestion: a replayed Promote all is recognised suggestion by suggestion.
         click = click_id if len(ids) == 1 or click_id is None else f"{click_id}#{suggestion_id}"
         try:
-            result = await decide(suggestion_id, user, settings, click_id=click, posted_at=(channel, ts))
+            result = await decide(suggestion_id, user, settings, click_id=click, posted_at=posted_at)
         except ReviewInterrupted as exc:
             log.exception("review of suggestion %s by %s was interrupted", suggestion_id, user)
             if exc.intent_pending:
@@ -119,17 +137,22 @@ async def _settle(settings: Settings, body: dict[str, Any], client: AsyncWebClie
             continue
         shown = blocks.reviewed_blocks(shown, line, keep_buttons=not result.final, suggestion_id=suggestion_id)
         changed = True
+        decided.append(suggestion_id)
         # The fallback text keeps naming the suggestion (notifications, search) and adds what happened to it.
         texts.append(blocks.plain(f"Suggestion for {result.deal_name}: {result.scout_field} = "
                                   f"{display(result.value)}") + f" — {line}")
-    if changed:
+    if home:
+        await refresh_messages(settings, client, decided)
+        await publish_home(settings, client, user, state_of(body.get("view")), notice="\n".join(texts + notes)[:3000])
+        return
+    if changed and channel is not None and ts is not None:
         try:
             await client.chat_update(channel=channel, ts=ts, text="\n".join(texts)[:3000], blocks=shown)
         except SlackApiError as exc:  # decided and logged all the same: say so to the one who clicked
             log.warning("could not update the suggestion message (%s)", exc.response.get("error"))
             notes.extend(texts)
     if notes:
-        await _tell(client, body, "\n".join(notes)[:3000])
+        await tell(settings, client, body, "\n".join(notes)[:3000])
 
 
 def register(app: AsyncApp, settings: Settings) -> None:

@@ -1,9 +1,11 @@
 """A local stand-in for Slack: the Web API and response_url endpoints on 127.0.0.1, recording every call.
 
 It answers the methods Scout uses (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
-usergroups.users.list) the way Slack documents them, keeps the channel's messages so tests read what users
-would see, and can be told to fail a method (e.g. 429 with Retry-After). Also here: the requests Slack
-sends us (slash commands, button clicks), signed as Slack signs them.
+usergroups.users.list, views.publish, views.open) the way Slack documents them, keeps the channel's messages,
+each user's Home tab and the open modals so tests read what users would see, refuses what Slack refuses
+(more than 50 blocks in a message, 100 in a view; views.open without a trigger_id), and can be told to fail
+a method (e.g. 429 with Retry-After). Also here: the requests Slack sends us (slash commands, button clicks
+in a message or a view, the Home tab opening, a modal's submission), signed as Slack signs them.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class SlackStandIn:
         self.messages: dict[str, dict[str, Any]] = {}  # ts -> message as users see it now
         self.groups = groups or {}
         self.faults: dict[str, list[Fault | None]] = {}  # per method, in order; None lets that call through
+        self.homes: dict[str, dict[str, Any]] = {}  # user id -> the Home tab view they see now
+        self.modals: list[dict[str, Any]] = []  # views opened, in order
         self._seq = 0
         self._runner: web.AppRunner | None = None
         self._changed: asyncio.Condition | None = None
@@ -153,6 +157,8 @@ class SlackStandIn:
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
+        if len(args.get("blocks") or []) > 50:
+            return {"ok": False, "error": "invalid_blocks"}
         ts = self._ts()
         message = {"type": "message", "ts": ts, "text": args.get("text", ""), "blocks": args.get("blocks", []),
                    "thread_ts": args.get("thread_ts"), "channel": args["channel"], "user": "U0SCOUTBOT"}
@@ -165,6 +171,30 @@ class SlackStandIn:
             return {"ok": False, "error": "message_not_found"}
         message.update(text=args.get("text", ""), blocks=args.get("blocks", []))
         return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": message["text"]}
+
+    def _view(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not isinstance(view, dict) or len(view.get("blocks") or []) > 100:
+            return None
+        self._seq += 1
+        return {**view, "id": f"V{self._seq:08d}", "hash": f"h{self._seq}", "state": {"values": {}}}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = self._view(args)
+        if view is None or view.get("type") != "home" or not args.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.homes[args["user_id"]] = view
+        return {"ok": True, "view": view}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        view = self._view(args)
+        if view is None or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        self.modals.append(view)
+        return {"ok": True, "view": view}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._ts()}
@@ -218,6 +248,56 @@ def button_click(message: dict[str, Any], action_id: str, *, user: str, action_t
                      "value": button["value"], "action_ts": action_ts, "text": button["text"]}],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _interactive(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _envelope(user: str) -> dict[str, Any]:
+    return {"team": {"id": TEAM, "domain": "scout-test"}, "user": {"id": user, "username": user.lower(),
+            "team_id": TEAM}, "api_app_id": "A0SCOUT", "token": "legacy-verification-token",
+            "trigger_id": f"trigger.{user}.{time.monotonic_ns()}"}
+
+
+def home_opened(user: str, view: dict[str, Any] | None = None) -> str:
+    """The Events API callback Slack sends when `user` opens the app's Home tab (JSON, not form-encoded)."""
+    event = {"type": "app_home_opened", "user": user, "channel": "D0SCOUTDM", "tab": "home",
+             "event_ts": "1790000000.000100", **({"view": view} if view else {})}
+    return json.dumps({"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": "A0SCOUT",
+                       "event": event, "type": "event_callback", "event_id": f"Ev{time.monotonic_ns()}",
+                       "event_time": 1790000000, "authorizations": [{"team_id": TEAM, "user_id": "U0SCOUTBOT",
+                                                                     "is_bot": True}]})
+
+
+def json_headers(body: str) -> dict[str, list[str]]:
+    return signed_headers(body, content_type="application/json")
+
+
+def view_click(view: dict[str, Any], action_id: str, *, user: str, action_ts: str, block_id: str | None = None,
+               option: str | None = None) -> str:
+    """A click on a button (or a choice in a select, `option`) in a published view such as the Home tab."""
+    block, element = next((b, e) for b in view["blocks"] if block_id in (None, b.get("block_id"))
+                          for e in [*b.get("elements", []), *([b["accessory"]] if "accessory" in b else [])]
+                          if e.get("action_id") == action_id)
+    action: dict[str, Any] = {"action_id": action_id, "block_id": block.get("block_id", ""), "type": element["type"],
+                              "action_ts": action_ts}
+    if element["type"] == "button":
+        action.update(value=element.get("value", ""), text=element["text"])
+    else:
+        chosen = next(o for o in element["options"] if o["value"] == option)
+        action["selected_option"] = chosen
+    return _interactive({
+        "type": "block_actions", **_envelope(user),
+        "container": {"type": "view", "view_id": view["id"]},
+        "view": view, "actions": [action],
+    })
+
+
+def view_submission(view: dict[str, Any], values: dict[str, dict[str, dict[str, Any]]], *, user: str) -> str:
+    """The submission of a modal `view` holding `values` (block id -> action id -> the element's state)."""
+    return _interactive({"type": "view_submission", **_envelope(user),
+                         "view": {**view, "state": {"values": values}}, "response_urls": []})
 
 
 async def dispatch(app: AsyncApp, body: str, headers: dict[str, list[str]] | None = None) -> BoltResponse:
