@@ -136,6 +136,7 @@ async def run_scenario(
         summary = await run_pass(
             crm=crm, writer=crm if live else None, store=store, extractor=extractor,
             field_map=default_field_map(), gate=gate, cap=deals, concurrency=concurrency,
+            new_log=True,  # the generated workspace holds scout_* values of its own, as a long-used one would
         )
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if profile:

@@ -65,6 +65,10 @@ class CRMUnreachable(CRMError):
     """No answer at all (connection refused, DNS, timeout) after the retries; the message names the host."""
 
 
+class CRMRetriesSpent(CRMError):
+    """The CRM kept answering 429 or 5xx until the retries were spent: the call failed, not one input of it."""
+
+
 class DealNotFound(CRMError):
     """The deal does not exist (any more): deleted or merged mid-run."""
 

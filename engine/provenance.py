@@ -20,7 +20,7 @@ from engine.models import ActionKind, RunSummary, Usage
 from engine.sqlitefile import open_sqlite
 from engine.store import LogReader
 from engine.store.actions import (  # noqa: F401 (re-exported: the data classes live beside their protocols)
-    EXPIRED_REASON, SUGGESTIONS, ActionRow, ActionStatus, AppliedWrites, Outcome, RunKind, RunRow, RunStatus, dump_value,
+    EXPIRED_REASON, SUGGESTIONS, ActionRow, ActionStatus, AppliedWrites, Outcome, OutcomeUpdate, RunKind, RunRow, RunStatus, dump_value,
     is_suggestion, suggestion_key,
 )
 from engine.store.batches import BatchEntry, BatchRow, BatchStatus  # noqa: F401 (re-exported)
@@ -315,6 +315,21 @@ class ProvenanceStore:
             await self._db.execute("UPDATE runs SET scanned = IFNULL(scanned, 0) + 1 WHERE id = ?", (run_id,))
         await self._db.commit()
 
+    async def log_scanned_many(self, scanned: list[tuple[str, list[ActionRow]]], run_id: int) -> None:
+        if not scanned:
+            await self._db.commit()  # whatever the caller left to this commit
+            return
+        await self._insert_actions([row for _, rows in scanned for row in rows])
+        now = datetime.now(timezone.utc)
+        # Microsecond steps keep the page's deals in order for the next pass's rotation.
+        marks = [(deal_id, run_id, (now + timedelta(microseconds=i)).isoformat(), run_id)
+                 for i, (deal_id, _) in enumerate(scanned)]
+        cur = await self._db.executemany(self._UPSERT_SCAN, marks)
+        await cur.close()  # on the database thread (see _insert_actions)
+        await self._db.execute_fetchall("UPDATE runs SET scanned = IFNULL(scanned, 0) + ? WHERE id = ?",
+                                        (len(scanned), run_id))
+        await self._db.commit()
+
     async def set_outcome(self, action_id: int, status: ActionStatus, error: str | None = None,
                           action: ActionKind | None = None) -> None:
         if action is None:
@@ -327,6 +342,31 @@ class ProvenanceStore:
                 (status, error, action.value, _now(), action_id),
             )
         await self._db.commit()
+
+    async def log_intents(self, rows: list[ActionRow]) -> list[int]:
+        # RETURNING hands ids back in no promised order; AUTOINCREMENT assigns them in VALUES order, so sorted
+        # ids line up with the rows.
+        now = _now()
+        ids: list[int] = []
+        for start in range(0, len(rows), self._ROWS_PER_INSERT):
+            chunk = rows[start:start + self._ROWS_PER_INSERT]
+            params = [p for row in chunk for p in self._action_params(row, now)]
+            got = await self._db.execute_fetchall(
+                self._INSERT_ACTION + ", ".join([self._ACTION_MARKS] * len(chunk)) + " RETURNING id", params)
+            ids += sorted(int(r[0]) for r in got)
+        await self._db.commit()
+        return ids
+
+    async def set_outcomes(self, outcomes: list[OutcomeUpdate], *, commit: bool = True) -> None:
+        if not outcomes:
+            return
+        now = _now()
+        cur = await self._db.executemany(
+            "UPDATE actions SET status=?, error=?, action=COALESCE(?, action), updated_at=? WHERE id=?",
+            [(o.status, o.error, o.action.value if o.action else None, now, o.action_id) for o in outcomes])
+        await cur.close()  # on the database thread (see _insert_actions)
+        if commit:
+            await self._db.commit()
 
     async def carry_out(self, intent: int, call: Callable[[], Awaitable[None]],
                         landed: Callable[[], Awaitable[bool]]) -> Outcome:
@@ -572,11 +612,12 @@ class ProvenanceStore:
     async def _upsert_scan(self, deal_id: str, run_id: int) -> None:
         # Microsecond precision so deals scanned in one pass keep their order for the next.
         await self._db.execute_fetchall(
-            "INSERT INTO scan_marks (deal_id, dry_run, last_scanned_at, last_run_id)"
-            " VALUES (?, (SELECT dry_run FROM runs WHERE id = ?), ?, ?) ON CONFLICT(deal_id, dry_run)"
-            " DO UPDATE SET last_scanned_at=excluded.last_scanned_at, last_run_id=excluded.last_run_id",
-            (deal_id, run_id, datetime.now(timezone.utc).isoformat(), run_id),
-        )
+            self._UPSERT_SCAN, (deal_id, run_id, datetime.now(timezone.utc).isoformat(), run_id))
+
+    _UPSERT_SCAN = (
+        "INSERT INTO scan_marks (deal_id, dry_run, last_scanned_at, last_run_id)"
+        " VALUES (?, (SELECT dry_run FROM runs WHERE id = ?), ?, ?) ON CONFLICT(deal_id, dry_run)"
+        " DO UPDATE SET last_scanned_at=excluded.last_scanned_at, last_run_id=excluded.last_run_id")
 
     # -- extraction cache ---------------------------------------------------------------------------------
 

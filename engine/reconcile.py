@@ -7,18 +7,19 @@ write landed and the row becomes `applied`; otherwise the row becomes `failed`. 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Sequence
 
 from engine.crm.base import CRMError, CRMReader, DealNotFound
 from engine.fieldtypes import same_value
 from engine.models import ActionKind
-from engine.store import ActionLog, holder_dead
+from engine.store import ActionLog, ActionRow, OutcomeUpdate, holder_dead
 
 
 # A CRM call that has not answered in this long is not coming back: its process died.
 SETTLE_AFTER = timedelta(minutes=15)
 # Runs that only ever run under the pass lock: whoever holds the lock knows their processes are gone.
 LOCKED_KINDS = ("pass", "undo", "setup")
+READ_BACK = 100  # intents whose fields are read back per batched read
 _STOPPED = {"pass": "the pass finished", "undo": "the undo finished", "setup": "setup finished"}
 
 
@@ -48,34 +49,53 @@ async def reconcile_pending(crm: CRMReader, store: ActionLog) -> int:
     process) unless it is old: leave it to that process rather than race its outcome.
     """
     await interrupt_dead_runs(store, holding_lock=True)
-    settled, touched = 0, set()
     status: dict[int | None, str | None] = {}
     cutoff = datetime.now(timezone.utc) - SETTLE_AFTER
+    due: list[ActionRow] = []
     for row in await store.pending_intents():
-        assert row.id is not None
         if row.run_id not in status:
             run = await store.get_run(row.run_id) if row.run_id is not None else None
             status[row.run_id] = run.status if run else None
         young = row.created_at is not None and datetime.fromisoformat(row.created_at) > cutoff
-        if status[row.run_id] == "running" and young:
-            continue
+        if not (status[row.run_id] == "running" and young):
+            due.append(row)
+    # The fields are read back in batches: a crash between a batch's call and its outcomes leaves many.
+    outcomes: list[OutcomeUpdate] = []
+    for start in range(0, len(due), READ_BACK):
+        chunk = due[start:start + READ_BACK]
         try:
-            landed = await field_holds(crm, row.deal_id or "", row.field or "", row.new)
-        except DealNotFound:
-            await store.set_outcome(row.id, "failed", "reconciled: deal no longer exists", action=ActionKind.FAILED)
+            deals = await crm.get_deals(list(dict.fromkeys(r.deal_id or "" for r in chunk)))
         except CRMError:
-            continue  # CRM unreachable now: leave it pending for the next start rather than guess
-        else:
-            if landed:
-                await store.set_outcome(row.id, "applied", "reconciled: the write had landed before the crash")
+            continue  # CRM unreachable now: leave them pending for the next start rather than guess
+        for row in chunk:
+            assert row.id is not None
+            deal = deals.get(row.deal_id or "")
+            if deal is None:
+                outcomes.append(OutcomeUpdate(action_id=row.id, status="failed", action=ActionKind.FAILED,
+                                              error="reconciled: deal no longer exists"))
+            elif same_value(deal.values.get(row.field or ""), row.new):
+                outcomes.append(OutcomeUpdate(action_id=row.id, status="applied",
+                                              error="reconciled: the write had landed before the crash"))
             else:
-                await store.set_outcome(row.id, "failed", "reconciled: the write did not land before the crash",
-                                        action=ActionKind.FAILED)
-        settled += 1
-        if row.run_id is not None:
-            touched.add(row.run_id)
-    await store.refresh_counts(touched)
-    return settled
+                outcomes.append(OutcomeUpdate(action_id=row.id, status="failed", action=ActionKind.FAILED,
+                                              error="reconciled: the write did not land before the crash"))
+    await store.set_outcomes(outcomes)
+    settled = {o.action_id for o in outcomes}
+    await store.refresh_counts({r.run_id for r in due if r.id in settled and r.run_id is not None})
+    return len(outcomes)
+
+
+async def fields_hold(crm: CRMReader, wanted: Sequence[tuple[str, str, Any]]) -> dict[tuple[str, str], bool]:
+    """For each (deal id, field, value): whether the field holds the value now, read in batches (a deal that
+    is gone holds nothing). Raises CRMError when the CRM cannot be read."""
+    out: dict[tuple[str, str], bool] = {}
+    for start in range(0, len(wanted), READ_BACK):
+        chunk = wanted[start:start + READ_BACK]
+        deals = await crm.get_deals(list(dict.fromkeys(d for d, _, _ in chunk)))
+        for deal_id, field, value in chunk:
+            deal = deals.get(deal_id)
+            out[(deal_id, field)] = deal is not None and same_value(deal.values.get(field), value)
+    return out
 
 
 async def field_holds(crm: CRMReader, deal_id: str, field: str, value: Any) -> bool:

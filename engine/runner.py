@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar, cast
 
 from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingDeal, SupportsBatch, cacheable, outcomes,
                           submit, wait_until_ended)
+from engine.batchwrite import FieldWrite, write_batch
 from engine.crm.base import CRMBudgetSpent, CRMError, CRMReader, CRMWriter, DealNotFound
 from engine.errors import LogReplaced  # noqa: F401 (re-exported)
 from engine.decide import decide
@@ -24,17 +25,24 @@ from engine.gate import Gate
 from engine.medic import FieldMap
 from engine.models import ActionKind, Deal, DealRef, Extraction, FieldType, Finding, Note, RunSummary, Usage, Verdict
 from engine.progress import PassProgress, ProgressSink
-from engine.store import EXPIRED_REASON, ActionLog, ActionRow, AppliedWrites, BatchEntry, ProvenanceLog, ScanMarks
+from engine.store import (EXPIRED_REASON, ActionLog, ActionRow, AppliedWrites, BatchEntry, OutcomeUpdate, ProvenanceLog,
+                          ScanMarks)
 from engine.store.actions import RunStatus
 from engine.store.batches import BatchStatus
-from engine.reconcile import field_holds, reconcile_pending
+from engine.reconcile import reconcile_pending
 from engine.summary import format_summary
 
 log = logging.getLogger("scout.pass")
 # An outage (bad key, 529 storm) should cost a handful of failed rows, not the whole cap.
 MAX_FAILURES_IN_A_ROW = 5
 LOCK_RENEW_SECONDS = 300
+# Deals read ahead, and written behind, together: HubSpot's batch read and batch update take 100 inputs.
+PAGE = 100
+READ_AHEAD = 2  # pages being read while one is extracted
+WRITE_BEHIND = 2  # pages being written while the next is extracted
 T = TypeVar("T")
+Loaded = tuple[Deal, list[Note]]
+Extracted = tuple[Deal, list[Note], Extraction | None]
 
 _SKIP_REASONS = {
     Verdict.REP_FILLED: "rep filled {rep}: deferring to the rep's value",
@@ -97,6 +105,31 @@ def choose(findings: list[Finding], notes: list[Note], field_map: FieldMap) -> t
     return out, unfit
 
 
+@dataclass
+class _Write:
+    """One scout_* write a decision asks for: its set-aside rows and its intent row (pending until answered)."""
+
+    deal: Deal
+    aside: list[ActionRow]
+    intent: ActionRow
+
+    @property
+    def field(self) -> str:
+        return self.intent.field or ""
+
+
+@dataclass
+class _Plan:
+    """One deal on its way through settling: its rows so far, its choices, and the writes they ask for."""
+
+    deal: Deal
+    rows: list[ActionRow] = field(default_factory=list)
+    choices: dict[str, Choice] = field(default_factory=dict)
+    writes: list[_Write] = field(default_factory=list)
+    gone: bool = False  # deleted since it was read: logged, not counted among the scanned
+    left: bool = False  # the CRM's budget ran out before it was decided on: not settled, leads the next run
+
+
 class PassRunner:
     """One pass. `writer` is None for a dry run: the rehearsal path holds no object that can write.
 
@@ -110,7 +143,7 @@ class PassRunner:
         cost: Callable[[str, Usage], float | None] | None = None,
         batch: BatchOptions | None = None, lock_holder: str | None = None,
         deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
-        progress: ProgressSink | None = None,
+        progress: ProgressSink | None = None, page_size: int = PAGE,
     ):
         if gate.live != (writer is not None):
             raise ValueError("a live gate needs a writer and a dry run must not have one")
@@ -140,6 +173,7 @@ class PassRunner:
         self._progress = progress
         self._done = 0  # deals finished this pass, however they ended; `scanned` counts only the settled ones
         self._planned = 0
+        self._page = max(1, page_size)  # deals read, and written, together
 
     def _report(self, *, deal_finished: bool = True) -> None:
         if deal_finished:
@@ -175,7 +209,7 @@ class PassRunner:
             if self._batch is not None:
                 await self._run_batch(run_id, ordered, cap)
             else:
-                await self._each(ordered[:cap], lambda ref: self._process(run_id, ref))
+                await self._pipeline(run_id, ordered[:cap])
         except CRMError as exc:
             # The pipeline could not be listed at all: record it, say it loudly, lose nothing.
             status = "failed"
@@ -238,54 +272,131 @@ class PassRunner:
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0]  # callers handle the error itself, not the group around it
 
-    async def _load(self, run_id: int, ref: DealRef) -> tuple[Deal, list[Note]] | None:
-        """The deal and its notes; None (logged) when it is gone or cannot be read."""
-        log.info("%s: reading notes and fields", ref.name)
+    async def _pipeline(self, run_id: int, refs: Sequence[DealRef]) -> None:
+        """Page by page: the next pages are read while this one is extracted, and the pages before it are written
+        while it is extracted, so latency overlaps and the vendor's rate limit is what bounds a pass."""
+        pages = [refs[i:i + self._page] for i in range(0, len(refs), self._page)]
+        reading: deque[asyncio.Future[dict[str, Loaded | CRMError]]] = deque()
+        writing: deque[asyncio.Future[None]] = deque()
         try:
-            return await self.crm.get_deal(ref.id), await self.crm.list_notes(ref.id)
-        except CRMBudgetSpent as exc:
+            for i, page in enumerate(pages):
+                while len(reading) < READ_AHEAD and i + len(reading) < len(pages):
+                    reading.append(asyncio.ensure_future(self._read_page(pages[i + len(reading)])))
+                loaded = await reading.popleft()
+                extracted = await self._extract_page(run_id, page, loaded)
+                while len(writing) >= WRITE_BEHIND:
+                    await writing.popleft()
+                writing.append(asyncio.ensure_future(self._settle_many(run_id, extracted)))
+            while writing:
+                await writing.popleft()
+        finally:
+            pending: list[asyncio.Future[Any]] = [*reading, *writing]
+            for task in pending:
+                if not task.done():
+                    task.cancel()
+                try:
+                    await task
+                except BaseException:
+                    pass
+
+    async def _read_page(self, refs: Sequence[DealRef]) -> dict[str, Loaded | CRMError]:
+        """A page's deals and notes in batched reads; per deal, what was read or why it could not be."""
+        ids = [ref.id for ref in refs]
+        log.info("reading notes and fields of %d deal(s)", len(ids))
+        failed = False
+        spent: list[CRMError] = []
+        try:
+            # Both at once: list_notes_many leaves out a deal that is gone, so neither needs the other's answer.
+            async with asyncio.TaskGroup() as group:
+                reading_deals = group.create_task(self.crm.get_deals(ids))
+                reading_notes = group.create_task(self.crm.list_notes_many(ids))
+        except* CRMBudgetSpent as group_spent:
+            spent = [e for e in group_spent.exceptions if isinstance(e, CRMError)]
+        except* CRMError:
+            failed = True
+        if spent:
+            return {deal_id: spent[0] for deal_id in ids}  # halts the pass; none of these is read again
+        if failed:
+            # One deal's trouble must not fail its whole page: read each deal on its own, as before batching.
+            return await self._read_each(refs)
+        deals, notes = reading_deals.result(), reading_notes.result()
+        out: dict[str, Loaded | CRMError] = {}
+        for deal_id in ids:
+            if deal_id in deals and deal_id in notes:
+                out[deal_id] = (deals[deal_id], notes[deal_id])
+            else:
+                out[deal_id] = DealNotFound(f"deal {deal_id} is no longer in the CRM")
+        return out
+
+    async def _read_each(self, refs: Sequence[DealRef]) -> dict[str, Loaded | CRMError]:
+        out: dict[str, Loaded | CRMError] = {}
+
+        async def one(ref: DealRef) -> None:
+            try:
+                out[ref.id] = (await self.crm.get_deal(ref.id), await self.crm.list_notes(ref.id))
+            except CRMError as exc:
+                out[ref.id] = exc
+
+        await self._each(refs, one)
+        return out
+
+    async def _unreadable(self, run_id: int, ref: DealRef, exc: CRMError) -> None:
+        """A deal that is gone, or could not be read, is logged (and the pass goes on)."""
+        if isinstance(exc, CRMBudgetSpent):
             # The CRM's daily allocation is down to its reserve: no deal starts now, nothing is lost; this one
             # and the rest are not scanned, so they lead the next run.
             if not self._halted:
                 self._halted = str(exc)
             self._halted_left += 1
-            return None
-        except DealNotFound as exc:
+            return
+        if isinstance(exc, DealNotFound):
             await self._log_rows([self._row(run_id, ref, action=ActionKind.SKIPPED,
                                             reason=f"deal not found (deleted or merged mid-run): {exc}")])
-        except CRMError as exc:
-            self.errors.append(f"{ref.name}: {exc}")
-            # Marked scanned: a deal that keeps failing to load must not hold the front of the rotation.
-            row = self._row(run_id, ref, action=ActionKind.FAILED, reason="reading deal failed", error=str(exc))
-            self.counts[row.action] += 1
-            await self.store.log_scanned([row], ref.id, run_id, counted=False)
-        return None
-
-    async def _process(self, run_id: int, ref: DealRef) -> None:
-        """One deal, guarded: an unexpected error fails this deal, logged, and the pass goes on."""
-        if self._halted:
-            self._halted_left += 1
-            return  # not scanned: these deals lead the next run
-        if self._time_left() == 0:
-            self.deadline_left += 1  # not scanned: leads the next run
             return
-        await self._keep_lock()
-        try:
-            await self._process_one(run_id, ref)
-        except Exception as exc:
-            log.exception("unexpected error on deal %s", ref.id)
-            self.errors.append(f"{ref.name}: unexpected {type(exc).__name__}: {exc}")
-            row = self._row(run_id, ref, action=ActionKind.FAILED, reason="unexpected error",
-                            error=f"{type(exc).__name__}: {exc}")
-            self.counts[row.action] += 1
-            await self.store.log_many([row])
-        self._report()
+        self.errors.append(f"{ref.name}: {exc}")
+        # Marked scanned: a deal that keeps failing to load must not hold the front of the rotation.
+        row = self._row(run_id, ref, action=ActionKind.FAILED, reason="reading deal failed", error=str(exc))
+        self.counts[row.action] += 1
+        await self.store.log_scanned([row], ref.id, run_id, counted=False)
 
-    async def _process_one(self, run_id: int, ref: DealRef) -> None:
-        """Read, extract, decide and act on one deal (the synchronous path)."""
-        loaded = await self._load(run_id, ref)
-        if loaded is None:
-            return
+    async def _extract_page(self, run_id: int, refs: Sequence[DealRef],
+                            loaded: dict[str, Loaded | CRMError]) -> list[Extracted]:
+        """Extract the page's deals with the configured concurrency; the ones to settle, in page order."""
+        slots: list[Extracted | None] = [None] * len(refs)
+
+        async def one(i: int) -> None:
+            ref = refs[i]
+            if self._halted:
+                self._halted_left += 1
+                return  # not scanned: these deals lead the next run
+            if self._time_left() == 0:
+                self.deadline_left += 1  # not scanned: leads the next run
+                return
+            await self._keep_lock()
+            try:
+                slots[i] = await self._extract_one(run_id, ref, loaded[ref.id])
+            except Exception as exc:
+                log.exception("unexpected error on deal %s", ref.id)
+                await self._unexpected(run_id, ref, exc)
+            if slots[i] is None:
+                self._report()  # ended here; a deal that goes on is reported when it settles
+
+        await self._each(range(len(refs)), one)
+        return [slot for slot in slots if slot is not None]
+
+    async def _unexpected(self, run_id: int, ref: Deal | DealRef, exc: Exception) -> None:
+        """An unexpected error fails this deal, logged, and the pass goes on."""
+        self.errors.append(f"{ref.name}: unexpected {type(exc).__name__}: {exc}")
+        row = self._row(run_id, ref, action=ActionKind.FAILED, reason="unexpected error",
+                        error=f"{type(exc).__name__}: {exc}")
+        self.counts[row.action] += 1
+        await self.store.log_many([row])
+
+    async def _extract_one(self, run_id: int, ref: DealRef, loaded: Loaded | CRMError) -> Extracted | None:
+        """Extract from one deal's notes (the synchronous path); None when the deal ends here, logged."""
+        if isinstance(loaded, CRMError):
+            await self._unreadable(run_id, ref, loaded)
+            return None
         deal, notes = loaded
         extraction = None
         if notes:
@@ -296,15 +407,15 @@ class PassRunner:
                     extraction, _hit = await cached_extract(self.store, self.extractor, deal, notes, self.field_map)
             except ExtractionError as exc:
                 await self._extraction_failed(run_id, deal, str(exc), exc.usage)
-                return
+                return None
             except TimeoutError:
                 if not limit.expired():
                     raise
                 self.deadline_left += 1  # cut off by the pass deadline: not scanned, leads the next run
-                return
+                return None
             self.usage = self.usage + extraction.usage
             self._failures_in_a_row = 0
-        await self._settle(run_id, deal, notes, extraction)
+        return deal, notes, extraction
 
     def _time_left(self) -> float | None:
         """Seconds until the pass deadline (0 once past it); None without a deadline."""
@@ -331,54 +442,126 @@ class PassRunner:
             self._lock_renewed = time.monotonic()
             await self.store.extend_lock(self._lock_holder)
 
-    async def _settle(self, run_id: int, deal: Deal, notes: list[Note], extraction: Extraction | None) -> None:
-        """Shared by both paths: check citations, decide, gate, log, and mark the deal scanned."""
-        rows: list[ActionRow] = []
-        if extraction is not None:
-            log.info("%s: checking citations and deciding on %d finding(s)", deal.name, len(extraction.findings))
-            kept, unverified = verify_citations(extraction.findings, notes, self.field_map)
-            for d in [*extraction.dropped, *unverified]:
-                fields = self.field_map.fields_for(d.concept)
-                rows.append(self._row(
-                    run_id, deal, action=ActionKind.DROPPED, concept=d.concept, reason=d.reason,
-                    field=fields.scout.name if fields else None,
-                    new=visible(d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value)),
-                    note_id=d.note_id, excerpt=visible(d.excerpt),
-                ))
-            choices, unfit = choose(kept, notes, self.field_map)
-            for f, reason in unfit:
-                rows.append(self._row(run_id, deal, action=ActionKind.DROPPED, concept=str(f.concept),
-                                      field=self.field_map.concepts[f.concept].scout.name, new=f.value,
-                                      reason=reason, note_id=f.note_id, excerpt=f.excerpt))
-            if choices and self.writer is not None:
-                # Decide on the CRM as it is now, not as it was before extraction (minutes, or a batch's hours):
-                # a rep who filled the field meanwhile wins, and undo restores what was really replaced.
-                try:
-                    deal = await self.crm.get_deal(deal.id)
-                except DealNotFound as exc:
-                    choices = {}
-                    rows.append(self._row(run_id, deal, action=ActionKind.SKIPPED,
-                                          reason=f"deal not found (deleted or merged mid-run): {exc}"))
+    async def _settle_many(self, run_id: int, items: Sequence[Extracted]) -> None:
+        """Shared by both paths, a page at a time: check citations, decide, gate, log, and mark each deal scanned.
+
+        Live, the page's decisions are taken on the CRM as it is now (one batched re-read), the page's intents are
+        committed together, its writes go out as one batched call, and their outcomes are committed together."""
+        plans: list[_Plan] = []
+        for deal, notes, extraction in items:
+            try:
+                plans.append(self._plan(run_id, deal, notes, extraction))
+            except Exception as exc:
+                log.exception("unexpected error on deal %s", deal.id)
+                await self._unexpected(run_id, deal, exc)
+                self._report()
+        if self.writer is not None:
+            await self._reread(run_id, [p for p in plans if p.choices])
+            self._halted_left += sum(p.left for p in plans)
+            plans = [p for p in plans if not p.left]
+        writes: list[_Write] = []
+        for plan in plans:
             # Duplicate protection for the whole deal in one query, not one per finding.
             applied = await self.store.applied_writes(
-                deal.id, [self.field_map.concepts[c.finding.concept].scout.name for c in choices.values()])
-            for choice in choices.values():
-                rows.extend(await self._act(run_id, deal, choice, applied))
-        for row in rows:
-            self.counts[row.action] += 1
-        await self.store.log_scanned(rows, deal.id, run_id)
-        self.scanned += 1
+                plan.deal.id, [self.field_map.concepts[c.finding.concept].scout.name for c in plan.choices.values()])
+            for choice in plan.choices.values():
+                write = self._act(run_id, plan.deal, choice, applied, plan.rows)
+                if write is not None:
+                    plan.writes.append(write)
+                    writes.append(write)
+        for plan in plans:
+            if plan.gone:
+                await self._log_rows(plan.rows)
+        outcomes = await self._write(writes) if writes else []
+        # The outcomes, the page's other rows, its scan marks and its cached extractions: one commit.
+        await self.store.set_outcomes(outcomes, commit=False)
+        await self.store.log_scanned_many([(plan.deal.id, plan.rows) for plan in plans if not plan.gone], run_id)
+        for plan in plans:
+            if not plan.gone:
+                for row in plan.rows:
+                    self.counts[row.action] += 1
+                self.scanned += 1
+            self._report()
+
+    def _plan(self, run_id: int, deal: Deal, notes: list[Note], extraction: Extraction | None) -> _Plan:
+        plan = _Plan(deal)
+        if extraction is None:
+            return plan
+        log.info("%s: checking citations and deciding on %d finding(s)", deal.name, len(extraction.findings))
+        kept, unverified = verify_citations(extraction.findings, notes, self.field_map)
+        for d in [*extraction.dropped, *unverified]:
+            fields = self.field_map.fields_for(d.concept)
+            plan.rows.append(self._row(
+                run_id, deal, action=ActionKind.DROPPED, concept=d.concept, reason=d.reason,
+                field=fields.scout.name if fields else None,
+                new=visible(d.value if isinstance(d.value, (str, list, int, float, type(None))) else str(d.value)),
+                note_id=d.note_id, excerpt=visible(d.excerpt),
+            ))
+        plan.choices, unfit = choose(kept, notes, self.field_map)
+        for f, reason in unfit:
+            plan.rows.append(self._row(run_id, deal, action=ActionKind.DROPPED, concept=str(f.concept),
+                                       field=self.field_map.concepts[f.concept].scout.name, new=f.value,
+                                       reason=reason, note_id=f.note_id, excerpt=f.excerpt))
+        return plan
+
+    async def _reread(self, run_id: int, plans: list[_Plan]) -> None:
+        """Decide on the CRM as it is now, not as it was before extraction (minutes, or a batch's hours): a rep
+        who filled the field meanwhile wins, and undo restores what was really replaced."""
+        if not plans:
+            return
+        try:
+            fresh: dict[str, Deal | CRMError] = dict(await self.crm.get_deals([p.deal.id for p in plans]))
+        except CRMBudgetSpent as exc:
+            # The daily allocation ran out before this page could be decided on: none of its deals is settled,
+            # nothing is lost (its extractions are cached), and they lead the next run.
+            if not self._halted:
+                self._halted = str(exc)
+            for p in plans:
+                p.left = True
+            return
+        except CRMError:
+            fresh = {}
+            for p in plans:  # one deal's trouble must not fail the page: each on its own, as before batching
+                try:
+                    fresh[p.deal.id] = await self.crm.get_deal(p.deal.id)
+                except CRMError as exc:
+                    fresh[p.deal.id] = exc
+        for p in plans:
+            now = fresh.get(p.deal.id) or DealNotFound(f"deal {p.deal.id} is no longer in the CRM")
+            if isinstance(now, DealNotFound):
+                p.choices, p.gone = {}, True
+                p.rows.append(self._row(run_id, p.deal, action=ActionKind.SKIPPED,
+                                        reason=f"deal not found (deleted or merged mid-run): {now}"))
+            elif isinstance(now, CRMBudgetSpent):
+                self._halted = self._halted or str(now)
+                p.left = True
+            elif isinstance(now, CRMError):
+                p.choices = {}
+                self.errors.append(f"{p.deal.name}: {now}")
+                p.rows.append(self._row(run_id, p.deal, action=ActionKind.FAILED, reason="reading deal failed",
+                                        error=str(now)))
+            else:
+                p.deal = now
 
     # -- batch mode -------------------------------------------------------------------------------------------
 
-    async def _load_many(self, run_id: int, refs: Sequence[DealRef]) -> dict[str, tuple[Deal, list[Note]]]:
-        slots: list[tuple[Deal, list[Note]] | None] = [None] * len(refs)
+    async def _load_many(self, run_id: int, refs: Sequence[DealRef]) -> dict[str, Loaded]:
+        """The deals and their notes, in batched pages; the ones that are gone or unreadable are logged."""
+        loaded: dict[str, Loaded] = {}
+        for start in range(0, len(refs), self._page):
+            page = refs[start:start + self._page]
+            read = await self._read_page(page)
+            for ref in page:
+                got = read[ref.id]
+                if isinstance(got, CRMError):
+                    await self._unreadable(run_id, ref, got)
+                else:
+                    loaded[ref.id] = got
+        return loaded
 
-        async def load(i: int) -> None:
-            slots[i] = await self._load(run_id, refs[i])
-
-        await self._each(range(len(refs)), load)
-        return {ref.id: slot for ref, slot in zip(refs, slots) if slot is not None}
+    async def _settle_pages(self, run_id: int, items: Sequence[Extracted]) -> None:
+        for start in range(0, len(items), self._page):
+            await self._settle_many(run_id, items[start:start + self._page])
 
     async def _run_batch(self, run_id: int, ordered: list[DealRef], cap: int) -> None:
         """Cached deals settle at once; the rest go out as ONE Message Batch. A batch left by an interrupted
@@ -413,11 +596,7 @@ class PassRunner:
                 pending.append(PendingDeal(deal=deal, notes=notes, cache_key=key))
             else:  # unchanged notes: no tokens, not even at half price
                 ready.append((deal, notes, Extraction.model_validate_json(payload)))
-        async def settle_ready(r: tuple[Deal, list[Note], Extraction | None]) -> None:
-            await self._settle(run_id, *r)
-            self._report()
-
-        await self._each(ready, settle_ready)
+        await self._settle_pages(run_id, ready)
         if not pending:
             return
         try:
@@ -462,19 +641,18 @@ class PassRunner:
             self.expired += len(expired)
             await self.store.log_many(expired)  # reported as expired, not counted among the skipped
 
-        async def one(item: tuple[Deal, list[Note], DealOutcome]) -> None:
-            deal, notes, outcome = item
-            if outcome.error is not None:
-                await self._extraction_failed(run_id, deal, outcome.error)
-            else:
-                await self._settle(run_id, deal, notes, outcome.extraction)
+        async def failed(item: tuple[Deal, list[Note], DealOutcome]) -> None:
+            await self._extraction_failed(run_id, item[0], item[2].error or "")
             self._report()
 
-        await self._each(settle, one)
+        await self._each([i for i in settle if i[2].error is not None], failed)
+        await self._settle_pages(run_id, [(d, n, o.extraction) for d, n, o in settle if o.error is None])
         await self.store.close_batch(batch_id, closing, note)
 
 
-    async def _act(self, run_id: int, deal: Deal, choice: Choice, applied: AppliedWrites) -> list[ActionRow]:
+    def _act(self, run_id: int, deal: Deal, choice: Choice, applied: AppliedWrites,
+             rows: list[ActionRow]) -> _Write | None:
+        """The rows one choice logs (appended to `rows`), and the write it asks for, if any."""
         finding, new = choice.finding, choice.value
         fields = self.field_map.concepts[finding.concept]
         base = dict(concept=str(finding.concept), field=fields.scout.name, note_id=finding.note_id,
@@ -484,35 +662,46 @@ class PassRunner:
             return self._row(run_id, deal, action=ActionKind.SKIPPED, concept=str(f.concept),
                              field=fields.scout.name, new=f.value, note_id=f.note_id, excerpt=f.excerpt, reason=reason)
 
-        rows = [set_aside(f, f"merged into the suggestion from the same note {f.note_id}") for f in choice.merged]
-        rows += [set_aside(f, f"superseded by newer note {finding.note_id}" if f.note_id != finding.note_id
-                           else f"note {f.note_id} gives another value; its first one was kept")
-                 for f in choice.superseded]
+        aside = [set_aside(f, f"merged into the suggestion from the same note {f.note_id}") for f in choice.merged]
+        aside += [set_aside(f, f"superseded by newer note {finding.note_id}" if f.note_id != finding.note_id
+                            else f"note {f.note_id} gives another value; its first one was kept")
+                  for f in choice.superseded]
         decision = decide(fields, deal, finding, new, applied.has(fields.scout.name, finding.note_id, new))
         if not decision.writes:
             reason = _SKIP_REASONS[decision.verdict].format(rep=fields.rep.name, scout=fields.scout.name)
-            return rows + [self._row(run_id, deal, action=ActionKind.SKIPPED, reason=reason,
-                                     previous=decision.previous, new=new, rep_value=decision.rep_value, **base)]
+            rows += aside + [self._row(run_id, deal, action=ActionKind.SKIPPED, reason=reason,
+                                       previous=decision.previous, new=new, rep_value=decision.rep_value, **base)]
+            return None
         reason = "new suggestion" if decision.verdict is Verdict.WRITE else "newer suggestion replaces older"
         if self.writer is None:
-            return rows + [self._row(run_id, deal, action=ActionKind.WOULD_WRITE, reason=reason,
-                                     previous=decision.previous, new=new, **base)]
-        # Live: the intent is durable before the CRM is touched, so a crash in between is found next start.
-        log.info("%s: writing %s", deal.name, fields.scout.name)
-        await self._log_rows(rows)
-        intent = await self.store.log(self._row(run_id, deal, action=ActionKind.WRITTEN, reason=reason,
-                                                previous=decision.previous, new=new, status="pending", **base))
-        writer, field = self.writer, fields.scout.name
-        outcome = await self.store.carry_out(intent, lambda: writer.set_field(deal.id, field, new),
-                                             lambda: field_holds(self.crm, deal.id, field, new))
-        if outcome.applied:
-            applied.add(field, finding.note_id, new)
-            self.counts[ActionKind.WRITTEN] += 1
-        else:
-            self.errors.append(f"{deal.name} {field}: {outcome.error}")
-            if outcome.status == "failed":
+            rows += aside + [self._row(run_id, deal, action=ActionKind.WOULD_WRITE, reason=reason,
+                                       previous=decision.previous, new=new, **base)]
+            return None
+        return _Write(deal, aside, self._row(run_id, deal, action=ActionKind.WRITTEN, reason=reason,
+                                             previous=decision.previous, new=new, status="pending", **base))
+
+    async def _write(self, writes: list[_Write]) -> list[OutcomeUpdate]:
+        """Invariant 4 per batch: the intents (with their set-aside rows) in one commit, one batched CRM call;
+        then each write's own outcome, from the vendor's answer for its deal, for the caller to commit."""
+        assert self.writer is not None
+        log.info("writing %d field(s) of %d deal(s)", len(writes), len({w.deal.id for w in writes}))
+        rows = [r for w in writes for r in (*w.aside, w.intent)]
+        ids = dict(zip(map(id, rows), await self.store.log_intents(rows)))
+        for w in writes:
+            w.intent.id = ids[id(w.intent)]
+            for r in w.aside:
+                self.counts[r.action] += 1
+        outcomes = await write_batch(self.writer, self.crm, [FieldWrite(ids[id(w.intent)], w.deal.id, w.field,
+                                                                        w.intent.new) for w in writes])
+        for w, outcome in zip(writes, outcomes):
+            if outcome is None:
+                self.errors.append(f"{w.deal.name} {w.field}: outcome unknown until reconciled")
+            elif outcome.status == "applied":
+                self.counts[ActionKind.WRITTEN] += 1
+            else:
                 self.counts[ActionKind.FAILED] += 1
-        return []
+                self.errors.append(f"{w.deal.name} {w.field}: {outcome.error}")
+        return [o for o in outcomes if o is not None]
 
     async def _log_rows(self, rows: list[ActionRow]) -> None:
         if not rows:
@@ -539,7 +728,7 @@ async def run_pass(
     field_map: FieldMap, gate: Gate, cap: int, concurrency: int,
     cost: Callable[[str, Usage], float | None] | None = None, batch: BatchOptions | None = None,
     deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
-    progress: ProgressSink | None = None, new_log: bool = False,
+    progress: ProgressSink | None = None, new_log: bool = False, page_size: int = PAGE,
 ) -> RunSummary:
     """Run one pass under the database lock so two passes never overlap. `batch`: extract as a Message Batch.
     `deadline`: seconds after which no deal is extracted (the rest lead the next run); `clock` for tests.
@@ -550,7 +739,7 @@ async def run_pass(
             await refuse_a_replaced_log(crm, store, field_map)
         runner = PassRunner(crm=crm, writer=writer, store=store, extractor=extractor, field_map=field_map,
                             gate=gate, concurrency=concurrency, cost=cost, batch=batch, lock_holder=holder,
-                            deadline=deadline, clock=clock, progress=progress)
+                            deadline=deadline, clock=clock, progress=progress, page_size=page_size)
         return await runner.run(cap)
     finally:
         await store.release_lock(holder)

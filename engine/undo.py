@@ -7,11 +7,12 @@ from typing import Final, Literal
 
 from pydantic import BaseModel
 
-from engine.crm.base import CRMError, CRMReader, DealNotFound
+from engine.batchwrite import FieldWrite, write_batch
+from engine.crm.base import CRMError, CRMReader
 from engine.errors import UndoRefused  # noqa: F401 (re-exported)
 from engine.fieldtypes import display, same_value
 from engine.gate import Gate
-from engine.models import ActionKind, RunSummary
+from engine.models import ActionKind, Deal, RunSummary
 from engine.store import ActionLog, ActionRow
 from engine.medic import FieldMap
 from engine.reconcile import field_holds
@@ -20,6 +21,7 @@ from engine.writeguard import ScoutWriter, refusal
 UNDOABLE = (ActionKind.WRITTEN, ActionKind.PROMOTED)
 LAST: Final = "last"  # `scout undo last`: the newest live pass, so examples and scripts need no run number
 RunRef = int | Literal["last"]
+WAVE = 100  # reverts read and written together
 
 
 class UndoResult(BaseModel):
@@ -79,8 +81,37 @@ async def _revert(
     rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: ScoutWriter | None, store: ActionLog,
     gate: Gate, field_map: FieldMap,
 ) -> None:
-    run_id = result.run_id
+    """Newest first, in waves of at most one row per (deal, field): each wave reads its deals in batches, checks
+    field by field that Scout's value still stands, commits its intents together, writes Scout's fields in one
+    batched call, and commits the outcomes together. A field written twice in the run is reverted wave by wave."""
+    waves: list[list[ActionRow]] = []
+    seen: list[set[tuple[str, str]]] = []
     for row in sorted(rows, key=lambda r: r.id or 0, reverse=True):
+        assert row.id is not None and row.deal_id and row.field
+        key = (row.deal_id, row.field)
+        n = next((k for k in range(len(waves) - 1, -1, -1) if key in seen[k]), -1) + 1
+        if n == len(waves):
+            waves.append([])
+            seen.append(set())
+        waves[n].append(row)
+        seen[n].add(key)
+    for wave in waves:
+        for start in range(0, len(wave), WAVE):
+            await _revert_wave(wave[start:start + WAVE], result, crm, writer, store, gate, field_map)
+
+
+async def _revert_wave(
+    rows: list[ActionRow], result: UndoResult, crm: CRMReader, writer: ScoutWriter | None, store: ActionLog,
+    gate: Gate, field_map: FieldMap,
+) -> None:
+    run_id = result.run_id
+    done: list[ActionRow] = []  # rows settled without a CRM call, logged together
+    try:
+        deals: dict[str, Deal] | CRMError = await crm.get_deals(list(dict.fromkeys(r.deal_id or "" for r in rows)))
+    except CRMError as exc:
+        deals = exc
+    to_write: list[tuple[ActionRow, ActionRow]] = []
+    for row in rows:
         assert row.id is not None and row.deal_id and row.field
         undo = ActionRow(run_id=run_id, deal_id=row.deal_id, deal_name=row.deal_name, concept=row.concept,
                          field=row.field, previous=row.new, new=row.previous, note_id=row.note_id,
@@ -89,22 +120,23 @@ async def _revert(
         if await store.reverted(row.id):
             result.already += 1
             undo.action, undo.reason = ActionKind.SKIPPED, "already reverted by an earlier undo"
-            await store.log(undo)
+            done.append(undo)
             continue
-        try:
-            deal = await crm.get_deal(row.deal_id)
-        except CRMError as exc:
+        deal = deals.get(row.deal_id) if isinstance(deals, dict) else None
+        if deal is None:
             result.failed += 1
-            undo.action, undo.status, undo.error = ActionKind.FAILED, "failed", str(exc)
-            undo.reason = "deal not found" if isinstance(exc, DealNotFound) else "reading deal failed"
-            await store.log(undo)
+            gone = isinstance(deals, dict)
+            error = f"deal {row.deal_id} not found (deleted or merged)" if gone else str(deals)
+            undo.action, undo.status, undo.error = ActionKind.FAILED, "failed", error
+            undo.reason = "deal not found" if gone else "reading deal failed"
+            done.append(undo)
             continue
         current = deal.values.get(row.field)
         if not same_value(current, row.new):
             result.conflicts += 1
             undo.reason = f"changed since Scout wrote it (now '{display(current)}'): left as is"
             undo.rep_value = current
-            await store.log(undo)
+            done.append(undo)
             continue
         # Checked here too, so a rehearsal shows the refusal a live undo would meet at the writer.
         why = refusal(field_map, row.field, rep_of=row.concept if row.action == ActionKind.PROMOTED else None)
@@ -112,19 +144,35 @@ async def _revert(
             result.failed += 1
             undo.action, undo.status, undo.error = ActionKind.FAILED, "failed", why
             undo.reason = "refused: not a field Scout may write"
-            await store.log(undo)
+            done.append(undo)
             continue
         if writer is None:
             result.would_revert += 1
             undo.action, undo.reason = ActionKind.WOULD_REVERT, "would restore the previous value"
-            await store.log(undo)
+            done.append(undo)
             continue
         undo.action, undo.status, undo.reason = ActionKind.REVERTED, "pending", "restoring the previous value"
-        intent = await store.log(undo)
-        deal_id, field, previous = row.deal_id, row.field, row.previous
-        # Undoing a promotion restores the rep field it named; anything else is Scout's own field.
-        call = (partial(writer.write_rep_field, deal_id, row.concept or "", field, previous)
-                if row.action == ActionKind.PROMOTED else partial(writer.set_field, deal_id, field, previous))
+        to_write.append((row, undo))
+    if done:
+        await store.log_many(done)
+    if writer is None or not to_write:
+        return
+    # The wave's intents in one commit before any CRM call.
+    ids = await store.log_intents([undo for _, undo in to_write])
+    promoted = [(row, i) for (row, _), i in zip(to_write, ids) if row.action == ActionKind.PROMOTED]
+    own = [FieldWrite(i, row.deal_id or "", row.field or "", row.previous)
+           for (row, _), i in zip(to_write, ids) if row.action != ActionKind.PROMOTED]
+    outcomes = await write_batch(writer, crm, own) if own else []
+    await store.set_outcomes([o for o in outcomes if o is not None])
+    for o in outcomes:
+        if o is not None and o.status == "applied":
+            result.reverted += 1
+        else:
+            result.failed += 1
+    # Undoing a promotion restores the rep field it named, one at a time through the writer's own check.
+    for row, intent in promoted:
+        deal_id, field, previous = row.deal_id or "", row.field or "", row.previous
+        call = partial(writer.write_rep_field, deal_id, row.concept or "", field, previous)
         outcome = await store.carry_out(intent, call, lambda: field_holds(crm, deal_id, field, previous))
         if outcome.applied:
             result.reverted += 1

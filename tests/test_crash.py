@@ -451,3 +451,70 @@ def test_setup_waits_its_turn_while_a_pass_holds_the_lock(scout, make_settings):
         asyncio.run(_release(store, holder))
     assert scout("setup", "--apply")[0] == EXIT_OK  # and once the lock is free, setup goes ahead
     assert count(settings.workspace, "SELECT COUNT(*) FROM fields") == fields_before + 7
+
+
+DIES_AFTER_A_BATCH = """
+import asyncio, os, signal
+from engine.crm.local import LocalCRM
+from engine.extract.offline import OfflineExtractor
+from engine.gate import Gate
+from engine.provenance import ProvenanceStore
+from engine.runner import run_pass
+from engine.settings import Settings
+
+class KilledAfterTheCall(LocalCRM):
+    calls = 0
+
+    async def write_many(self, writes):
+        results = await super().write_many(writes)  # the CRM has the page's writes ...
+        KilledAfterTheCall.calls += 1
+        if KilledAfterTheCall.calls == 2:
+            os.kill(os.getpid(), signal.SIGKILL)  # ... and the process dies before their outcomes are logged
+        return results
+
+async def main():
+    settings = Settings()
+    store = await ProvenanceStore.open(settings.log_db)
+    crm = await KilledAfterTheCall.open(settings.workspace, writable=True)
+    await run_pass(crm=crm, writer=crm, store=store, extractor=OfflineExtractor(), field_map=settings.field_map,
+                   gate=Gate(live=True, reason=None), cap=600, concurrency=4)
+
+asyncio.run(main())
+"""
+
+
+def workspace_value(workspace: Path, deal_id: str, field: str) -> object:
+    conn = sqlite3.connect(workspace, timeout=5)
+    try:
+        row = conn.execute("SELECT value FROM deal_values WHERE deal_id = ? AND field = ?", (deal_id, field)).fetchone()
+    finally:
+        conn.close()
+    return None if row is None else json.loads(row[0])
+
+
+def test_a_pass_killed_between_a_batch_call_and_its_outcomes_is_reconciled_by_reading_the_fields_back(
+        scout, live_demo):
+    proc = subprocess.run([sys.executable, "-c", DIES_AFTER_A_BATCH], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+    conn = sqlite3.connect(live_demo.log_db, timeout=5)
+    pending = conn.execute("SELECT id, deal_id, field, new FROM actions WHERE status = 'pending'").fetchall()
+    conn.close()
+    # The second page's intents were committed together before its call; none has an outcome.
+    assert len(pending) > 1 and len({deal for _, deal, _, _ in pending}) > 1
+    assert all(workspace_value(live_demo.workspace, deal, field) == json.loads(new) for _, deal, field, new in pending)
+
+    code, out, _ = scout("run", "--apply", "--cap", "1")
+
+    assert code == EXIT_OK
+    assert f"{len(pending)} interrupted write(s) from an earlier run reconciled." in out
+    assert count(live_demo.log_db, "SELECT COUNT(*) FROM actions WHERE status = 'pending'") == 0
+    conn = sqlite3.connect(live_demo.log_db, timeout=5)
+    settled = conn.execute(f"SELECT status, error FROM actions WHERE id IN ({','.join('?' * len(pending))})",
+                           [i for i, *_ in pending]).fetchall()
+    applied = conn.execute("SELECT deal_id, field, new FROM actions WHERE run_id = 2 AND action = 'written'"
+                           " AND status = 'applied'").fetchall()
+    conn.close()
+    assert all(status == "applied" and "reconciled" in error for status, error in settled)
+    # The CRM equals the log: every write the killed run has on record as applied is there.
+    assert all(workspace_value(live_demo.workspace, deal, field) == json.loads(new) for deal, field, new in applied)

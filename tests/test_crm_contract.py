@@ -341,3 +341,21 @@ async def test_a_batch_write_reports_each_input_and_a_rejected_one_leaves_the_ot
     assert results[1].not_found and results[1].error
     assert (await env.crm.get_deal(ids[GLOBEX])).values[SCOUT_TEXT.name] == "Globex text"
     assert is_empty(FieldType.SELECT, (await env.crm.get_deal(ids[FULL])).values.get(SCOUT_SELECT.name))
+
+
+async def test_a_value_refused_inside_a_batch_fails_that_input_alone_with_the_reason(env: ContractEnv) -> None:
+    from engine.crm.base import DealWrite
+
+    ids = await seeded(env)
+    person = CONTRACT_FIELDS[FieldType.PERSON]  # seeded with the pipeline
+    await env.crm.create_field(SCOUT_TEXT)
+    results = await env.crm.write_many([
+        DealWrite(ids[GLOBEX], {SCOUT_TEXT.name: "Globex text"}),
+        DealWrite(ids[FULL], {SCOUT_TEXT.name: "Full text", person.name: "Nobody Ofthat Name"}),
+        DealWrite(ids[BLANK], {SCOUT_TEXT.name: "Blank text"}),
+    ])
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error and not results[1].not_found
+    values = {k: (await env.crm.get_deal(ids[k])).values for k in (GLOBEX, FULL, BLANK)}
+    assert values[GLOBEX][SCOUT_TEXT.name] == "Globex text" and values[BLANK][SCOUT_TEXT.name] == "Blank text"
+    assert values[FULL].get(SCOUT_TEXT.name) != "Full text"  # nothing of the refused input was written

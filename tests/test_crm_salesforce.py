@@ -145,12 +145,13 @@ async def test_the_jwt_bearer_flow_signs_with_the_key_file_and_a_wrong_user_is_o
 # ---- limits ------------------------------------------------------------------------------------------
 
 
-async def _pass(crm: SalesforceCRM, tmp_path: Path, live: bool = True) -> tuple[Any, list[Any]]:
+async def _pass(crm: SalesforceCRM, tmp_path: Path, live: bool = True, page_size: int = 100
+                ) -> tuple[Any, list[Any]]:
     store = await ProvenanceStore.open(tmp_path / "log.sqlite")
     try:
         summary = await run_pass(crm=crm, writer=crm if live else None, store=store, extractor=OfflineExtractor(),
                                  field_map=SF_MAP, gate=Gate(live=live, reason=None if live else "rehearsal"),
-                                 cap=50, concurrency=1)
+                                 cap=50, concurrency=1, page_size=page_size)
         return summary, await store.actions_for_run(summary.run_id)
     finally:
         await store.aclose()
@@ -159,9 +160,10 @@ async def _pass(crm: SalesforceCRM, tmp_path: Path, live: bool = True) -> tuple[
 async def test_the_pass_stops_before_the_reserve_and_the_next_run_picks_up_the_rest(tmp_path: Path) -> None:
     standin, ids = org(daily_limit=1000)
     crm = await with_scout_fields(standin, reserve_percent=10)
-    # The org has 100 calls left over the reserve: this pass spends them on the first deals, then stops.
-    standin.api_used = 1000 - 100 - 12
-    summary, rows = await _pass(crm, tmp_path)
+    # The org has 20 calls left over its reserve (100): this pass spends them on the first deals, then stops.
+    standin.api_used = 1000 - 100 - 20
+    # One deal a page: a page is read as a whole, so the pass can stop between deals of this small pipeline.
+    summary, rows = await _pass(crm, tmp_path, page_size=1)
     assert summary.errors[0].startswith("Salesforce API allocation nearly spent")
     assert "SALESFORCE_API_RESERVE" in summary.errors[0] and 0 < summary.scanned < 5
     assert standin.api_used <= 1000 - 100 + 6  # writes of a deal already read may finish, no new read starts
@@ -171,7 +173,7 @@ async def test_the_pass_stops_before_the_reserve_and_the_next_run_picks_up_the_r
 
     standin.api_used = 0  # a new day
     crm2 = make_crm(standin, SF_MAP, reserve_percent=10)
-    summary2, rows2 = await _pass(crm2, tmp_path)
+    summary2, rows2 = await _pass(crm2, tmp_path, page_size=1)
     assert summary2.errors == [] and summary2.scanned == 5
     later = [r.deal_id for r in rows2 if r.action is ActionKind.WRITTEN]
     assert later and not first & set(later), "the deals the first pass did not reach are the ones written now"

@@ -341,3 +341,62 @@ async def test_searches_keep_within_the_search_limit(standin, crm) -> None:
         assert [d.name for d in await crm.find_deals("acme")] == ["Acme Corp Renewal"]
     assert standin.requests.count("POST /crm/v3/objects/deals/search") == 12
     assert standin.throttled == 0
+
+
+# ---- batches: one request moves many deals; HubSpot's 207 and its refusals of a whole request ------------
+
+
+async def _deals_with_scout_text(standin: HubSpotStandIn, crm: HubSpotCRM, n: int) -> list[str]:
+    await crm.create_field(FieldSpec(name="scout_batch_text", type=FieldType.TEXT, label="Scout: batch"))
+    await crm.field_specs()  # the property list, read once, so the requests below are the batch's own
+    return [standin.add_deal(f"Batch deal {i}", created_at=T0) for i in range(n)]
+
+
+def _calls(standin: HubSpotStandIn, where: str) -> int:
+    return sum(1 for r in standin.requests if r == where)
+
+
+async def test_a_batch_update_names_a_deal_that_is_gone_under_errors_and_writes_the_others(standin, crm) -> None:
+    from engine.crm.base import DealWrite
+
+    ids = await _deals_with_scout_text(standin, crm, 3)
+    standin.delete_deal(ids[1])
+    before = len(standin.requests)
+    results = await crm.write_many([DealWrite(i, {"scout_batch_text": f"v{n}"}) for n, i in enumerate(ids)])
+    assert standin.requests[before:] == ["POST /crm/v3/objects/deals/batch/update"]  # one request, a 207
+    assert [(r.ok, r.not_found) for r in results] == [(True, False), (False, True), (True, False)]
+    assert "OBJECT_NOT_FOUND" in (results[1].error or "") or "deleted" in (results[1].error or "")
+    assert [standin.deals[i]["properties"].get("scout_batch_text") for i in (ids[0], ids[2])] == ["v0", "v2"]
+
+
+async def test_a_batch_update_refused_whole_for_one_bad_value_is_split_so_the_others_stand(standin, crm) -> None:
+    from engine.crm.base import DealWrite
+
+    ids = await _deals_with_scout_text(standin, crm, 3)
+    writes = [DealWrite(ids[0], {"scout_batch_text": "kept 0"}),
+              DealWrite(ids[1], {"scout_batch_text": "lost", "hs_object_id": "123"}),  # read-only: 400 for all
+              DealWrite(ids[2], {"scout_batch_text": "kept 2"})]
+    before = len(standin.requests)
+    results = await crm.write_many(writes)
+    assert standin.requests[before] == "POST /crm/v3/objects/deals/batch/update"
+    assert _calls(standin, "POST /crm/v3/objects/deals/batch/update") == 1
+    assert len(standin.requests[before + 1:]) == 3  # then each deal on its own
+    assert [r.ok for r in results] == [True, False, True]
+    assert "read only" in (results[1].error or "")
+    props = [standin.deals[i]["properties"].get("scout_batch_text") for i in ids]
+    assert props == ["kept 0", None, "kept 2"]
+
+
+async def test_batched_reads_take_one_request_per_hundred_deals(standin, crm) -> None:
+    ids = await _deals_with_scout_text(standin, crm, 150)
+    for i in ids[:2]:
+        standin.add_note(i, "<p>hello</p>", created_at=T0, author="")
+    await crm.get_deals(ids)  # warms the property list
+    before = len(standin.requests)
+    deals = await crm.get_deals(ids)
+    notes = await crm.list_notes_many(ids)
+    assert len(deals) == len(notes) == 150 and [n.text for n in notes[ids[0]]] == ["hello"]
+    asked = standin.requests[before:]
+    assert asked.count("POST /crm/v3/objects/deals/batch/read") == 2 + 2  # the deals, then the ones without notes
+    assert asked.count("POST /crm/v4/associations/deals/notes/batch/read") == 1
+    assert asked.count("POST /crm/v3/objects/notes/batch/read") == 1

@@ -189,20 +189,20 @@ class ProcessDied(BaseException):
 
 
 class CrashAfterWrite(LocalCRM):
-    """The process dies right after the CRM accepted a write, before the outcome is logged."""
+    """The process dies right after the CRM accepted a batch of writes, before their outcomes are logged."""
 
-    async def set_field(self, deal_id, field, value):
-        await super().set_field(deal_id, field, value)
+    async def write_many(self, writes):
+        await super().write_many(writes)
         raise ProcessDied
 
 
 class CrashBeforeWrite(LocalCRM):
-    async def set_field(self, deal_id, field, value):
+    async def write_many(self, writes):
         raise ProcessDied
 
 
 @pytest.mark.parametrize(("crasher", "landed"), [(CrashAfterWrite, True), (CrashBeforeWrite, False)])
-async def test_a_crash_between_intent_and_outcome_is_reconciled_next_run(make_settings, crasher, landed):
+async def test_a_crash_between_a_batch_call_and_its_outcomes_is_reconciled_next_run(make_settings, crasher, landed):
     from engine.gate import open_gate
     from engine.runner import run_pass
 
@@ -214,20 +214,21 @@ async def test_a_crash_between_intent_and_outcome_is_reconciled_next_run(make_se
         await run_pass(crm=crm, writer=crm, store=store, extractor=ScriptedModel(GOOD_SCRIPT).extractor(),
                        field_map=settings.field_map, gate=open_gate(True, settings), cap=50, concurrency=1)
     await crm.aclose()
+    # The batch's intents were committed together before its call: every one of them is on record, pending.
     pending = await store.pending_intents()
-    assert len(pending) == 1 and pending[0].action is ActionKind.WRITTEN
+    assert len(pending) > 1 and all(r.action is ActionKind.WRITTEN for r in pending)
+    assert len({r.deal_id for r in pending}) > 1
     await store.aclose()
 
     summary, _ = await run_job(settings, apply=True, extractor=ScriptedModel(GOOD_SCRIPT).extractor())
 
-    assert summary.reconciled == 1
+    assert summary.reconciled == len(pending)
     store = await ProvenanceStore.open(settings.log_db)
-    row = await store.get_action(pending[0].id)
+    rows = [await store.get_action(r.id) for r in pending]
     await store.aclose()
-    assert row.status == ("applied" if landed else "failed")
-    assert "reconciled" in row.error
+    assert all(row.status == ("applied" if landed else "failed") and "reconciled" in row.error for row in rows)
     after = await snapshot(settings.workspace)
-    assert after[row.deal_id][row.field] == row.new  # landed then, or written now by this pass
+    assert all(after[row.deal_id][row.field] == row.new for row in rows)  # landed then, or written now
 
 
 async def test_one_pass_at_a_time(make_settings):

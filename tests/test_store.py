@@ -57,6 +57,31 @@ def test_scout_and_scout_deal_are_handed_only_the_reader() -> None:
         assert not {c for c in calls if "ProvenanceStore" in c}, path
 
 
+async def test_a_batch_of_intents_is_one_commit_with_its_ids_in_order_and_its_outcomes_another(tmp_path) -> None:
+    import sqlite3
+
+    from engine.models import ActionKind
+    from engine.provenance import ActionRow, OutcomeUpdate, ProvenanceStore
+
+    store = await ProvenanceStore.open(tmp_path / "log.sqlite")
+    run = await store.start_run("pass", dry_run=False, dry_run_reason=None)
+    rows = [ActionRow(run_id=run, deal_id=f"d{i}", field="scout_metrics", new=f"v{i}", action=ActionKind.WRITTEN,
+                      status="pending", dry_run=False) for i in range(45)]  # more than one INSERT's worth
+    ids = await store.log_intents(rows)
+    # Committed: another connection (another process, after a crash) sees every intent.
+    seen = sqlite3.connect(tmp_path / "log.sqlite").execute(
+        "SELECT id, deal_id FROM actions WHERE status = 'pending' ORDER BY id").fetchall()
+    assert [(i, f"d{n}") for n, i in enumerate(ids)] == seen
+    await store.set_outcomes([OutcomeUpdate(action_id=ids[0], status="applied"),
+                              OutcomeUpdate(action_id=ids[1], status="failed", error="refused by the CRM: no",
+                                            action=ActionKind.FAILED)])
+    first, second = await store.get_action(ids[0]), await store.get_action(ids[1])
+    assert (first.action, first.status) == (ActionKind.WRITTEN, "applied")
+    assert (second.action, second.status, second.error) == (ActionKind.FAILED, "failed", "refused by the CRM: no")
+    assert len(await store.pending_intents()) == 43
+    await store.aclose()
+
+
 def test_app_home_reads_the_queue_through_the_reader() -> None:
     calls = _calls(ROOT / "bot/home.py", "read_queue")
     assert "open_log_reader" in calls and not {c for c in calls if "ProvenanceStore" in c or "open_log(" in c}

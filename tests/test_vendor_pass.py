@@ -350,7 +350,8 @@ def faulted(vendor: Vendor, op: str) -> dict[str, Any]:
     if vendor.name == "attio":
         return {"notes": {"method": "GET", "path": r"^/v2/notes$"},
                 "write": {"method": ("PATCH", "PUT"), "path": r"^/v2/objects/deals/records/[^/]+$"}}[op]
-    return {"notes": "GET /crm/v4/objects/deals/*/associations/notes", "write": "PATCH /crm/v3/objects/deals/*"}[op]
+    return {"notes": "POST /crm/v4/associations/deals/notes/batch/read",
+            "write": "POST /crm/v3/objects/deals/batch/update"}[op]
 
 
 def inject(vendor: Vendor, op: str, status: int, times: int, retry_after: float | None) -> None:
@@ -391,10 +392,12 @@ async def test_a_500_on_one_deals_notes_after_retries_is_a_failed_row_and_the_pa
     clock = FakeClock()
     vendor = make_vendor(name, clock=clock.time)
     ids = vendor.standin.load(small_pipeline())
-    if name == "hubspot":  # HubSpot's path names the deal: aim at d1 exactly
-        vendor.standin.fail_next(f"GET /crm/v4/objects/deals/{ids['d1']}/associations/notes", 500, 6, None)
-    else:  # Attio's notes path does not: one worker, so the first notes request is the first deal's
+    # The page's batched read fails (retries spent), so each of its deals is read on its own: d1's read fails too.
+    if name == "hubspot":  # HubSpot's per-deal path names the deal: aim at d1 exactly
         inject(vendor, "notes", 500, 6, retry_after=None)
+        vendor.standin.fail_next(f"GET /crm/v4/objects/deals/{ids['d1']}/associations/notes", 500, 6, None)
+    else:  # Attio's notes list names the deal in its query: the batched read and d1's own read both meet it
+        vendor.standin.fail_next(12, 500, method="GET", path=r"^/v2/notes$", query={"parent_record_id": ids["d1"]})
 
     summary, rows = await live_pass(adapter(vendor, clock), tmp_path, concurrency=1 if name == "attio" else 4)
 
@@ -462,6 +465,35 @@ async def test_a_note_from_the_crm_holding_a_lone_surrogate_is_read_as_text(name
     assert summary.failed == 0 and summary.scanned == 5
     notes = {r.note_id for r in rows if r.action is ActionKind.WRITTEN and r.deal_id == ids["d1"]}
     assert len(notes) == 2  # both of Acme's notes gave suggestions, the odd one included
+
+
+@pytest.mark.parametrize("name", VENDORS)
+async def test_a_write_the_vendor_refuses_inside_a_batch_fails_with_its_reason_and_the_others_stand(name, tmp_path):
+    clock = FakeClock()
+    vendor = make_vendor(name, clock=clock.time)
+    ids = vendor.standin.load(small_pipeline())
+    gone = ids["d1"]
+    is_write = (lambda m, p: m in ("PATCH", "PUT") and p.endswith(f"/records/{gone}")) if name == "attio" else (
+        lambda m, p: p == "/crm/v3/objects/deals/batch/update")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if is_write(request.method, request.url.path):  # deleted after it was re-read, as the write arrives
+            (vendor.standin.delete_record("deals", gone) if name == "attio" else vendor.standin.delete_deal(gone))
+        return vendor.standin.handler(request)
+
+    summary, rows = await live_pass(adapter(vendor, clock, httpx.MockTransport(handler)), tmp_path)
+
+    refused = [r for r in rows if r.deal_id == gone and r.field]
+    assert refused and all(r.action is ActionKind.FAILED and r.status == "failed" and r.error for r in refused
+                           if r.action in (ActionKind.FAILED, ActionKind.WRITTEN))
+    written = [r for r in rows if r.action is ActionKind.WRITTEN]
+    assert written and all(r.status == "applied" and r.deal_id != gone for r in written)
+    assert all(vendor.stored(r.deal_id, r.field) == (sorted(r.new) if isinstance(r.new, list) else r.new)
+               for r in written)
+    assert summary.failed == len([r for r in refused if r.action is ActionKind.FAILED])
+    if name == "hubspot":  # the whole page's writes moved in one request
+        assert [w for w in vendor.writes_seen() if "batch/update" in w] == ["POST /crm/v3/objects/deals/batch/update"]
+        assert not [w for w in vendor.writes_seen() if w.startswith("PATCH /crm/v3/objects/deals/")]
 
 
 # ---- Salesforce: API names, field-level security, undo ---------------------------------------------------

@@ -11,11 +11,12 @@ import logging
 import re
 import time
 from datetime import datetime
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing, PerDealBatches
+from engine.crm.base import (AuthError, CRMError, CRMRetriesSpent, CRMUnreachable, DealNotFound, DealWrite,
+                             FieldTypeConflict, TokenMissing, WriteResult)
 from engine.crm.matching import rank_names
 from engine.fieldtypes import is_empty
 from engine.crm.http import Clock, RateLimiter, Sleep, error_for, request
@@ -125,7 +126,7 @@ def _scalar(item: dict[str, Any], attio_type: str) -> Any:
             return item.get("value")
 
 
-class AttioCRM(PerDealBatches):
+class AttioCRM:
     """`CRMWriter` over Attio. The client carries base_url and the Bearer header; this class owns pacing."""
 
     def __init__(
@@ -538,23 +539,89 @@ class AttioCRM(PerDealBatches):
             have.add(title.casefold())
 
     async def set_field(self, deal_id: str, field: str, value: Any) -> None:
+        await self.set_fields(deal_id, {field: value})
+
+    async def set_fields(self, deal_id: str, values: Mapping[str, Any]) -> None:
+        """All of the deal's fields in one request."""
         attrs = await self._load_attributes()
-        attr = attrs.get(field) or (await self._load_attributes(fresh=True)).get(field)
-        if attr is None:
-            raise CRMError(f"Attio {self._object} has no attribute '{field}': run `scout setup` first")
-        encoded = _encode(attr, value)
-        # PUT overwrites multiselect values (PATCH would append) and is how a value is cleared.
-        method = "PUT" if attr.spec.type is FieldType.MULTI_SELECT or value is None else "PATCH"
-        response = await self._call(
-            method, f"{self._records()}/{deal_id}", write=True, json={"data": {"values": {field: encoded}}}
-        )
+        encoded: dict[str, Any] = {}
+        overwrite = False
+        for field, value in values.items():
+            attr = attrs.get(field) or (await self._load_attributes(fresh=True)).get(field)
+            if attr is None:
+                raise CRMError(f"Attio {self._object} has no attribute '{field}': run `scout setup` first")
+            encoded[field] = _encode(attr, value)
+            overwrite = overwrite or attr.spec.type is FieldType.MULTI_SELECT or value is None
+        # PUT overwrites multiselect values (PATCH would append) and is how a value is cleared; either touches
+        # only the attributes it names.
+        response = await self._call("PUT" if overwrite else "PATCH", f"{self._records()}/{deal_id}", write=True,
+                                    json={"data": {"values": encoded}})
         if response.status_code == 404:
             # Attio says not_found for a missing record and for some missing references alike: ask which.
             await self._record(deal_id)
         self._json(response)
 
+    async def write_many(self, writes: Sequence[DealWrite]) -> list[WriteResult]:
+        """Attio has no batch update: one request per deal, all of them in flight together (the write limiter
+        paces them), each answered on its own."""
+
+        async def one(w: DealWrite) -> WriteResult:
+            try:
+                await self.set_fields(w.deal_id, w.values)
+            except DealNotFound as exc:
+                return WriteResult(w.deal_id, False, str(exc), not_found=True)
+            except (AuthError, CRMUnreachable, CRMRetriesSpent):
+                raise  # the call failed, not this input
+            except CRMError as exc:
+                return WriteResult(w.deal_id, False, str(exc))
+            return WriteResult(w.deal_id, True)
+
+        return await _together([lambda w=w: one(w) for w in writes])  # type: ignore[misc]
+
+    async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        """One read per deal, all in flight together: reads are not Attio's floor (writes are), and a records
+        query by a list of record ids is not something its filtering guide documents."""
+        return await self._each_present(self.get_deal, deal_ids)
+
+    async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
+        """`GET /v2/notes` filters by one parent record at most (or lists every note of the object, which costs
+        more than one request per deal once a pass is capped), so one list per deal, all in flight together."""
+        return await self._each_present(self.list_notes, deal_ids)
+
+    @staticmethod
+    async def _each_present(read: Callable[[str], Awaitable[T]], deal_ids: Sequence[str]) -> dict[str, T]:
+        """`read` for every deal at once; the deals that are gone are left out."""
+
+        async def one(deal_id: str) -> T | None:
+            try:
+                return await read(deal_id)
+            except DealNotFound:
+                return None
+
+        got = await _together([lambda d=d: one(d) for d in deal_ids])  # type: ignore[misc]
+        return {d: value for d, value in zip(deal_ids, got) if value is not None}
+
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+T = TypeVar("T")
+
+
+async def _together(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Run the calls concurrently, answers in order; the first failure cancels the rest and is raised."""
+    results: list[T | None] = [None] * len(calls)
+
+    async def run(i: int) -> None:
+        results[i] = await calls[i]()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for i in range(len(calls)):
+                group.create_task(run(i))
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return results  # type: ignore[return-value]
 
 
 def _attio_type(field_type: FieldType) -> tuple[str, bool, dict[str, Any]]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from engine.errors import (  # noqa: F401 (re-exported: every adapter raises these)
-    AuthError, CRMBudgetSpent, CRMError, CRMUnreachable, DealNotFound, FieldTypeConflict, TokenMissing,
+    AuthError, CRMBudgetSpent, CRMError, CRMRetriesSpent, CRMUnreachable, DealNotFound, FieldTypeConflict,
+    TokenMissing,
 )
 from engine.models import Deal, DealRef, FieldSpec, Note
 
@@ -124,6 +125,8 @@ class PerDealBatches:
                 await self.set_fields(w.deal_id, w.values)
             except DealNotFound as e:
                 results.append(WriteResult(w.deal_id, False, str(e), not_found=True))
+            except (AuthError, CRMUnreachable, CRMRetriesSpent):
+                raise  # the call failed, not this input: the whole batch's outcome is the caller's to settle
             except CRMError as e:
                 results.append(WriteResult(w.deal_id, False, str(e)))
             else:

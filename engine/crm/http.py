@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Protocol
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError, CRMUnreachable
+from engine.crm.base import AuthError, CRMError, CRMRetriesSpent, CRMUnreachable
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -183,7 +183,7 @@ async def request(
         if status == 429 or status >= 500:
             await response.aread()
             if attempt >= max_retries:
-                raise CRMError(f"{vendor} {status} {_describe(status)} after {max_retries} retries on {where}")
+                raise CRMRetriesSpent(f"{vendor} {status} {_describe(status)} after {max_retries} retries on {where}")
             delay = retry_after_seconds(response.headers.get("retry-after"), now=now)
             if delay is None:
                 delay = backoff_seconds(attempt, rng=rng)

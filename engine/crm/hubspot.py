@@ -15,12 +15,12 @@ import asyncio
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Mapping, Sequence
 from urllib.parse import quote
 
 import httpx
 
-from engine.crm.base import AuthError, CRMError, DealNotFound, FieldTypeConflict, TokenMissing, PerDealBatches
+from engine.crm.base import AuthError, CRMError, DealNotFound, DealWrite, FieldTypeConflict, TokenMissing, WriteResult
 from engine.crm.hubspot_codec import (
     OWNER_PROPERTY,
     PropertyInfo,
@@ -67,6 +67,7 @@ FALLBACK_GROUP = "dealinformation"
 PAGE_SIZE = 100  # the list endpoint's maximum (also the search page Scout asks for)
 BATCH_SIZE = 100  # batch read maximum
 ASSOCIATION_PAGE = 500  # the associations endpoint's maximum
+ASSOCIATION_BATCH = 1000  # associations v4 batch read: ids per request (developer changelog, Feb 2025)
 SEARCH_PER_SECOND = 4  # HubSpot allows 5 search requests a second per token; keep one in hand
 MAX_SEARCH_TOKENS = 3
 MAX_EXTRA_PROPERTIES = 100  # custom properties fetched with each deal, beyond the field map's
@@ -106,7 +107,7 @@ def _after(body: dict[str, Any]) -> str | None:
 
 
 
-class HubSpotCRM(PerDealBatches):
+class HubSpotCRM:
     """Implements CRMWriter against a HubSpot account. `client` carries the base URL and the Bearer token."""
 
     def __init__(
@@ -416,6 +417,62 @@ class HubSpotCRM(PerDealBatches):
         notes.sort(key=lambda n: (n.created_at, n.id))
         return notes
 
+    async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        """Batch read, 100 a request. An id that is gone comes back under `errors` (207), absent here; so does a
+        merged one (HubSpot answers with the deal it was merged into)."""
+        wanted = list(dict.fromkeys(deal_ids))
+        found: dict[str, Deal] = {}
+        properties = await self._deal_properties()
+        for start in range(0, len(wanted), BATCH_SIZE):
+            chunk = wanted[start:start + BATCH_SIZE]
+            body = await self._json("POST", "/crm/v3/objects/deals/batch/read", params={"archived": "false"},
+                                    json={"properties": properties, "inputs": [{"id": i} for i in chunk]})
+            for obj in body.get("results") or []:
+                deal = await self._deal(obj)
+                if deal.id in chunk:
+                    found[deal.id] = deal
+        return {i: found[i] for i in deal_ids if i in found}
+
+    async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
+        """Associations batch read (1,000 deals a request, each deal's list paged by its own `after`), then the
+        notes by batch read, 100 a request. A deal with no notes is checked to exist, so a vanished one is absent."""
+        wanted = list(dict.fromkeys(deal_ids))
+        note_ids: dict[str, list[str]] = {}
+        todo: list[dict[str, str]] = [{"id": i} for i in wanted]
+        while todo:
+            chunk, todo = todo[:ASSOCIATION_BATCH], todo[ASSOCIATION_BATCH:]
+            body = await self._json("POST", "/crm/v4/associations/deals/notes/batch/read", json={"inputs": chunk})
+            for result in body.get("results") or []:
+                deal_id = str((result.get("from") or {}).get("id"))
+                ids = note_ids.setdefault(deal_id, [])
+                for assoc in result.get("to") or []:
+                    note_id = str(assoc.get("toObjectId"))
+                    if note_id not in ids:
+                        ids.append(note_id)
+                after = _after(result)
+                if after:
+                    todo.append({"id": deal_id, "after": after})
+        bare = [i for i in wanted if not note_ids.get(i)]
+        existing = set(await self.get_deals(bare)) if bare else set()
+        owner: dict[str, str] = {n: d for d, ns in note_ids.items() for n in ns}
+        notes: dict[str, list[Note]] = {i: [] for i in wanted if note_ids.get(i) or i in existing}
+        every = list(owner)
+        for start in range(0, len(every), BATCH_SIZE):
+            body = await self._json(
+                "POST", "/crm/v3/objects/notes/batch/read",
+                json={"properties": NOTE_PROPERTIES, "inputs": [{"id": i} for i in every[start:start + BATCH_SIZE]]},
+            )
+            # 207 Multi-Status lists notes deleted since the association was read under "errors": skip them.
+            for obj in body.get("results") or []:
+                parent = owner.get(str(obj.get("id")))
+                if parent is not None and parent in notes:
+                    note = await self._note(parent, obj)
+                    if note is not None:
+                        notes[parent].append(note)
+        for found in notes.values():
+            found.sort(key=lambda n: (n.created_at, n.id))
+        return {i: notes[i] for i in deal_ids if i in notes}
+
     async def _note_ids(self, deal_id: str) -> list[str]:
         ids: list[str] = []
         after: str | None = None
@@ -509,21 +566,92 @@ class HubSpotCRM(PerDealBatches):
                     error_for(response, VENDOR), FALLBACK_GROUP)
         return FALLBACK_GROUP
 
+    async def _encode_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        encoded: dict[str, Any] = {}
+        for field, value in values.items():
+            info = (await self._properties()).get(field) or (await self._properties(refresh=True)).get(field)
+            if info is None:
+                raise CRMError(f"HubSpot deal property {field} does not exist: run `scout setup --apply`")
+            try:
+                if info.field_type is FieldType.PERSON and value is not None and not info.options:
+                    encoded[field] = await self._owner_id(str(value))
+                else:
+                    encoded[field] = encode_value(info, value)
+            except (TypeError, ValueError) as exc:
+                raise CRMError(f"value {value!r} does not fit HubSpot property {field} ({info.hs_type}): {exc}") from exc
+        return encoded
+
     async def set_field(self, deal_id: str, field: str, value: Any) -> None:
-        info = (await self._properties()).get(field) or (await self._properties(refresh=True)).get(field)
-        if info is None:
-            raise CRMError(f"HubSpot deal property {field} does not exist: run `scout setup --apply`")
-        try:
-            if info.field_type is FieldType.PERSON and value is not None and not info.options:
-                encoded = await self._owner_id(str(value))
-            else:
-                encoded = encode_value(info, value)
-        except (TypeError, ValueError) as exc:
-            raise CRMError(f"value {value!r} does not fit HubSpot property {field} ({info.hs_type}): {exc}") from exc
+        await self.set_fields(deal_id, {field: value})
+
+    async def set_fields(self, deal_id: str, values: Mapping[str, Any]) -> None:
+        await self._patch(deal_id, await self._encode_values(values))
+
+    async def _patch(self, deal_id: str, encoded: dict[str, Any]) -> None:
         response = await self._call(
-            "PATCH", f"/crm/v3/objects/deals/{quote(deal_id, safe='')}", json={"properties": {field: encoded}}
+            "PATCH", f"/crm/v3/objects/deals/{quote(deal_id, safe='')}", json={"properties": encoded}
         )
         if response.status_code == 404:
             raise DealNotFound(f"HubSpot deal {deal_id} not found (deleted or merged)")
         if not response.is_success:
             raise error_for(response, VENDOR)
+
+    async def write_many(self, writes: Sequence[DealWrite]) -> list[WriteResult]:
+        """Batch update, 100 deals a request. HubSpot answers 200 when every input landed and 207 Multi-Status
+        when some did not, naming them under `errors` (context.ids). A request it refuses as a whole (400: one
+        input's value does not validate) is split into one PATCH per deal, so each input gets its own answer."""
+        results: dict[int, WriteResult] = {}
+        ready: list[tuple[int, DealWrite, dict[str, Any]]] = []
+        for n, w in enumerate(writes):
+            try:
+                ready.append((n, w, await self._encode_values(w.values)))
+            except CRMError as exc:
+                results[n] = WriteResult(w.deal_id, False, str(exc))
+        for start in range(0, len(ready), BATCH_SIZE):
+            results.update(await self._update_batch(ready[start:start + BATCH_SIZE]))
+        return [results[n] for n in range(len(writes))]
+
+    async def _update_batch(self, chunk: list[tuple[int, DealWrite, dict[str, Any]]]) -> dict[int, WriteResult]:
+        inputs = [{"id": w.deal_id, "properties": encoded} for _, w, encoded in chunk]
+        response = await self._call("POST", "/crm/v3/objects/deals/batch/update", json={"inputs": inputs})
+        if response.status_code in (400, 404) and len(chunk) > 1:
+            return {n: await self._one(w, encoded) for n, w, encoded in chunk}
+        if not response.is_success:
+            error = error_for(response, VENDOR)
+            if len(chunk) == 1 and response.status_code in (400, 404):
+                _, w, _ = chunk[0]
+                return {chunk[0][0]: WriteResult(w.deal_id, False, str(error), not_found=response.status_code == 404)}
+            raise error
+        body = response.json() if response.content else {}
+        done = {str(r.get("id")) for r in body.get("results") or []}
+        refused: dict[str, tuple[str, bool]] = {}
+        for err in body.get("errors") or []:
+            ids = [str(i) for i in ((err.get("context") or {}).get("ids") or [])]
+            if err.get("id"):
+                ids.append(str(err["id"]))
+            why = f"{VENDOR} refused the write: {err.get('message') or err.get('category') or 'error'}"
+            for i in ids:
+                refused[i] = (why, err.get("category") == "OBJECT_NOT_FOUND")
+        out: dict[int, WriteResult] = {}
+        for n, w, _ in chunk:
+            if w.deal_id in refused:
+                why, gone = refused[w.deal_id]
+                out[n] = WriteResult(w.deal_id, False, why, not_found=gone)
+            elif w.deal_id in done or response.status_code == 200:
+                out[n] = WriteResult(w.deal_id, True)
+            else:  # a 207 that names this input nowhere: not confirmed, so not counted as written
+                out[n] = WriteResult(w.deal_id, False, f"{VENDOR} did not confirm this write (207 without it)")
+        return out
+
+    async def _one(self, w: DealWrite, encoded: dict[str, Any]) -> WriteResult:
+        """One input on its own; an answer about this input is its result, a failure of the call itself raises."""
+        response = await self._call(
+            "PATCH", f"/crm/v3/objects/deals/{quote(w.deal_id, safe='')}", json={"properties": encoded})
+        if response.status_code == 404:
+            return WriteResult(w.deal_id, False, f"HubSpot deal {w.deal_id} not found (deleted or merged)",
+                               not_found=True)
+        if 400 <= response.status_code < 500:
+            return WriteResult(w.deal_id, False, str(error_for(response, VENDOR)))
+        if not response.is_success:
+            raise error_for(response, VENDOR)
+        return WriteResult(w.deal_id, True)

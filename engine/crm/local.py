@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any, AsyncIterator, Iterable, Mapping, Sequence
 
 import aiosqlite
 
-from engine.crm.base import CRMError, DealNotFound, FieldTypeConflict, PerDealBatches
+from engine.crm.base import CRMError, DealNotFound, DealWrite, FieldTypeConflict, WriteResult
 from engine.crm.matching import rank_names
 from engine.sqlitefile import open_sqlite
 from engine.fieldtypes import CoercionError, coerce, is_empty
@@ -51,7 +51,10 @@ def _parse_ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class LocalCRM(PerDealBatches):
+_IDS_PER_QUERY = 500  # bound parameters per IN (...): under SQLite's smallest variable limit (999)
+
+
+class LocalCRM:
     """Implements CRMWriter; open it read-only (the default) for anything that must not write."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path, writable: bool, deal_url_template: str | None = None):
@@ -197,6 +200,34 @@ class LocalCRM(PerDealBatches):
             for r in rows if r["id"] is not None
         ]
 
+    async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
+        found: dict[str, Deal] = {}
+        ids = list(dict.fromkeys(deal_ids))
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start:start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = list(await self._db.execute_fetchall(
+                f"SELECT id, name, created_at, updated_at FROM deals WHERE id IN ({marks})", chunk))
+            found.update((d.id, d) for d in await self._build_deals(rows))
+        return {i: found[i] for i in deal_ids if i in found}
+
+    async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
+        out: dict[str, list[Note]] = {}
+        ids = list(dict.fromkeys(deal_ids))
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start:start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.execute_fetchall(
+                f"SELECT d.id AS deal, n.* FROM deals d LEFT JOIN notes n ON n.deal_id = d.id WHERE d.id IN ({marks})"
+                " ORDER BY n.created_at, n.id", chunk)
+            for r in rows:
+                notes = out.setdefault(r["deal"], [])
+                if r["id"] is not None:
+                    notes.append(Note(id=r["id"], deal_id=r["deal_id"], author=r["author"],
+                                      created_at=datetime.fromisoformat(r["created_at"]), title=r["title"],
+                                      text=r["text"]))
+        return {i: out[i] for i in deal_ids if i in out}
+
     # -- writer -------------------------------------------------------------------------------------------
 
     def _require_writable(self) -> None:
@@ -240,34 +271,76 @@ class LocalCRM(PerDealBatches):
             raise CRMError(f"value for {spec.name} rejected: {exc}") from exc
 
     async def set_field(self, deal_id: str, field: str, value: Any) -> None:
+        await self.set_fields(deal_id, {field: value})
+
+    async def set_fields(self, deal_id: str, values: Mapping[str, Any]) -> None:
+        result = (await self.write_many([DealWrite(deal_id, values)]))[0]
+        if result.not_found:
+            raise DealNotFound(result.error or deal_id)
+        if not result.ok:
+            raise CRMError(result.error or f"write to deal {deal_id} refused")
+
+    async def write_many(self, writes: Sequence[DealWrite]) -> list[WriteResult]:
+        """One transaction for the whole batch: a deal that is gone or a value that does not fit is refused
+        before anything of that deal is written, and the other deals' writes commit together."""
         self._require_writable()
-        spec = (await self.field_specs()).get(field)
+        specs = await self.field_specs()
+        present: set[str] = set()
+        ids = list(dict.fromkeys(w.deal_id for w in writes))
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start:start + _IDS_PER_QUERY]
+            rows = await self._db.execute_fetchall(
+                f"SELECT id FROM deals WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            present.update(r["id"] for r in rows)
+        results: list[WriteResult] = []
+        touched: list[tuple[str, str]] = []
+        cleared: list[tuple[str, str]] = []
+        stored: dict[tuple[str, str], str] = {}
+        now = datetime.now(timezone.utc).isoformat()
+        for w in writes:
+            # A missing deal is reported before a bad value, as if existence had been checked first.
+            if w.deal_id not in present:
+                results.append(WriteResult(w.deal_id, False, f"deal {w.deal_id} not found in the embedded workspace",
+                                           not_found=True))
+                continue
+            try:
+                encoded = {field: await self._encode(self._spec(specs, field), value)
+                           for field, value in w.values.items()}
+            except CRMError as exc:
+                results.append(WriteResult(w.deal_id, False, str(exc)))
+                continue
+            touched.append((now, w.deal_id))
+            for field, value in encoded.items():
+                key = (w.deal_id, field)
+                if value is None:
+                    stored.pop(key, None)
+                    cleared.append(key)
+                else:
+                    stored[key] = json.dumps(value)
+            results.append(WriteResult(w.deal_id, True))
+        if touched:
+            try:
+                for sql, params in (
+                    ("UPDATE deals SET updated_at = ? WHERE id = ?", touched),
+                    ("DELETE FROM deal_values WHERE deal_id = ? AND field = ?", cleared),
+                    ("INSERT INTO deal_values (deal_id, field, value) VALUES (?, ?, ?) "
+                     "ON CONFLICT(deal_id, field) DO UPDATE SET value = excluded.value",
+                     [(d, f, v) for (d, f), v in stored.items()]),
+                ):
+                    if params:
+                        await (await self._db.executemany(sql, params)).close()
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+        return results
+
+    @staticmethod
+    def _spec(specs: dict[str, FieldSpec], field: str) -> FieldSpec:
+        spec = specs.get(field)
         if spec is None:
             raise CRMError(f"field {field} does not exist in the workspace: run `scout setup --apply`")
-        missing = DealNotFound(f"deal {deal_id} not found in the embedded workspace")
-        try:
-            encoded = await self._encode(spec, value)
-        except CRMError:
-            # A missing deal is reported before a bad value, as if existence had been checked first.
-            if not await self._db.execute_fetchall("SELECT 1 FROM deals WHERE id = ?", (deal_id,)):
-                raise missing from None
-            raise
-        # Touching updated_at doubles as the existence check (no row updated: no deal, nothing written), which
-        # saves a query per write; both statements commit together, so their order does not show.
-        touched = await self._db.execute(
-            "UPDATE deals SET updated_at = ? WHERE id = ?", (datetime.now(timezone.utc).isoformat(), deal_id)
-        )
-        if touched.rowcount == 0:
-            raise missing
-        if encoded is None:
-            await self._db.execute("DELETE FROM deal_values WHERE deal_id = ? AND field = ?", (deal_id, field))
-        else:
-            await self._db.execute(
-                "INSERT INTO deal_values (deal_id, field, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(deal_id, field) DO UPDATE SET value = excluded.value",
-                (deal_id, field, json.dumps(encoded)),
-            )
-        await self._db.commit()
+        return spec
 
     async def delete_deal(self, deal_id: str) -> None:
         """For tests and imports: a deal that vanishes."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from engine.store.actions import (
-    EXPIRED_REASON, SUGGESTIONS, ActionLog, ActionRow, AppliedWrites, Outcome, RunRow, is_suggestion, suggestion_key,
+    EXPIRED_REASON, SUGGESTIONS, ActionLog, ActionRow, AppliedWrites, Outcome, OutcomeUpdate, RunRow, is_suggestion,
+    suggestion_key,
 )
 from engine.store.batches import BatchEntry, BatchRow, Batches
 from engine.store.cache import ExtractionCache

@@ -112,6 +112,15 @@ class Outcome(BaseModel):
         return self.status == "applied"
 
 
+class OutcomeUpdate(BaseModel):
+    """One intent's outcome, as `set_outcomes` records many of them in one commit."""
+
+    action_id: int
+    status: ActionStatus
+    error: str | None = None
+    action: ActionKind | None = None  # a failed write's row becomes `failed`
+
+
 class ActionLog(Protocol):
     """Runs and their action rows."""
 
@@ -148,6 +157,14 @@ class ActionLog(Protocol):
 
     async def set_outcome(self, action_id: int, status: ActionStatus, error: str | None = None,
                           action: ActionKind | None = None) -> None: ...
+
+    async def log_intents(self, rows: list[ActionRow]) -> list[int]:
+        """A batch's rows (its pending intents among them) in one commit; their ids, in the order given."""
+        ...
+
+    async def set_outcomes(self, outcomes: list[OutcomeUpdate], *, commit: bool = True) -> None:
+        """A batch's outcomes in one commit (`commit=False`: in the caller's next one, with its scan marks)."""
+        ...
 
     async def carry_out(self, intent: int, call: Callable[[], Awaitable[None]],
                         landed: Callable[[], Awaitable[bool]]) -> Outcome: ...

@@ -13,3 +13,7 @@ class ScanMarks(Protocol):
     async def log_scanned(
         self, rows: list[ActionRow], deal_id: str, run_id: int, *, counted: bool = True
     ) -> None: ...
+
+    async def log_scanned_many(self, scanned: list[tuple[str, list[ActionRow]]], run_id: int) -> None:
+        """A page of deals at once: each deal's rows and scan mark, and the run's `scanned` count, in one commit."""
+        ...

@@ -57,6 +57,7 @@ class _Fault:
     methods: frozenset[str] | None
     path: re.Pattern[str]
     retry_after: float | None
+    query: dict[str, str] | None = None
 
 
 def _iso(moment: datetime) -> str:
@@ -120,10 +121,12 @@ class AttioStandIn:
         method: str | tuple[str, ...] | None = None,
         path: str = ".*",
         retry_after: float | None = None,
+        query: dict[str, str] | None = None,
     ) -> None:
-        """The next `times` requests whose path matches the regex `path` (and `method`) get `status`."""
+        """The next `times` requests whose path matches the regex `path` (and `method`, and each `query`
+        parameter given) get `status`."""
         methods = None if method is None else frozenset(m.upper() for m in ((method,) if isinstance(method, str) else method))
-        self._faults.append(_Fault(status, times, methods, re.compile(path), retry_after))
+        self._faults.append(_Fault(status, times, methods, re.compile(path), retry_after, query))
 
     def reject_token(self) -> None:
         """Rotate the accepted token: whatever clients hold is now rejected with 401."""
@@ -423,7 +426,8 @@ class AttioStandIn:
         path = request.url.path
         method = request.method
         for fault in self._faults:
-            if fault.times > 0 and (fault.methods is None or method in fault.methods) and fault.path.search(path):
+            if (fault.times > 0 and (fault.methods is None or method in fault.methods) and fault.path.search(path)
+                    and all(request.url.params.get(k) == v for k, v in (fault.query or {}).items())):
                 fault.times -= 1
                 return self._refuse(fault.status, fault.retry_after)
         if method == "GET" and path == "/v2/self":

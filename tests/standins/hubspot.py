@@ -457,6 +457,9 @@ class HubSpotStandIn:
         if path == "/crm/v3/objects/notes/batch/read" and method == "POST":
             self._need("crm.objects.contacts.read")
             return self._batch_read_notes(body or {})
+        if path == "/crm/v4/associations/deals/notes/batch/read" and method == "POST":
+            self._need("crm.objects.deals.read")
+            return self._batch_read_associations(body or {})
         if len(parts) == 7 and parts[:4] == ["crm", "v4", "objects", "deals"] and parts[5:] == [
             "associations", "notes"
         ]:
@@ -497,6 +500,12 @@ class HubSpotStandIn:
                 nxt = ordered[start + limit]
                 out["paging"] = {"next": {"after": nxt, "link": f"{BASE_URL}/crm/v3/objects/deals?after={nxt}"}}
             return _json(200, out)
+        if rest == ["batch", "read"] and method == "POST":
+            self._need("crm.objects.deals.read")
+            return self._batch_read_deals(body or {})
+        if rest == ["batch", "update"] and method == "POST":
+            self._need("crm.objects.deals.write")
+            return self._batch_update_deals(body or {})
         if rest == ["search"] and method == "POST":
             self._need("crm.objects.deals.read")
             return self._search(body or {})
@@ -514,13 +523,8 @@ class HubSpotStandIn:
             updates = (body or {}).get("properties")
             if not isinstance(updates, dict):
                 return _error(400, "Invalid input JSON: properties is required", "VALIDATION_ERROR")
-            problems, stored = [], {}
-            for name, value in updates.items():
-                problem, encoded = self._validate(name, value)
-                if problem:
-                    problems.append(problem)
-                else:
-                    stored[name] = encoded
+            problems: list[dict[str, Any]] = []
+            stored = self._validated(updates, problems)
             if problems:
                 return _error(400, "Property values were not valid: " + json.dumps(problems), "VALIDATION_ERROR")
             now = _iso_ms(datetime.now(timezone.utc))
@@ -529,6 +533,100 @@ class HubSpotStandIn:
             deal["updatedAt"] = now
             return _json(200, self._view(deal, list(updates), DEFAULT_DEAL_PROPERTIES))
         return _error(405, f"{method} not allowed here", "VALIDATION_ERROR")
+
+    def _validated(self, updates: dict[str, Any], problems: list[dict[str, Any]]) -> dict[str, str]:
+        """The values as HubSpot stores them; each one that does not validate is added to `problems`."""
+        stored = {}
+        for name, value in updates.items():
+            problem, encoded = self._validate(name, value)
+            if problem:
+                problems.append(problem)
+            else:
+                stored[name] = encoded
+        return stored
+
+    @staticmethod
+    def _batch(results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> httpx.Response:
+        """HubSpot's batch answer: 200 when every input succeeded, 207 Multi-Status with `errors` otherwise."""
+        now = _iso_ms(datetime.now(timezone.utc))
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
+        if errors:
+            out["numErrors"] = len(errors)
+            out["errors"] = errors
+            return _json(207, out)
+        return _json(200, out)
+
+    @staticmethod
+    def _not_found(kind: str, ids: list[str]) -> dict[str, Any]:
+        return {"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": ids},
+                "message": f"Could not get some {kind} objects, they may be deleted or not exist. "
+                           "Check that ids are valid."}
+
+    def _batch_read_deals(self, body: dict[str, Any]) -> httpx.Response:
+        inputs = body.get("inputs") or []
+        if len(inputs) > 100:
+            return _error(400, "Batch read is limited to 100 inputs", "VALIDATION_ERROR")
+        results, missing = [], []
+        for item in inputs:
+            deal = self.deals.get(str(item.get("id")))
+            if deal is None:
+                missing.append(str(item.get("id")))
+            else:
+                results.append(self._view(deal, body.get("properties"), DEFAULT_DEAL_PROPERTIES))
+        return self._batch(results, [self._not_found("DEAL", missing)] if missing else [])
+
+    def _batch_update_deals(self, body: dict[str, Any]) -> httpx.Response:
+        """Every input's values are validated first: one that does not validate refuses the whole request (400),
+        nothing written. An id that does not exist is reported under `errors` (207); the others are written."""
+        inputs = body.get("inputs") or []
+        if len(inputs) > 100:
+            return _error(400, "Batch update is limited to 100 inputs", "VALIDATION_ERROR")
+        problems: list[dict[str, Any]] = []
+        staged = []
+        for item in inputs:
+            updates = item.get("properties")
+            if not isinstance(updates, dict) or item.get("id") in (None, ""):
+                return _error(400, "Invalid input JSON: each input needs an id and properties", "VALIDATION_ERROR")
+            stored = self._validated(updates, problems)
+            staged.append((str(item["id"]), stored, list(updates)))
+        if problems:
+            return _error(400, "Property values were not valid: " + json.dumps(problems), "VALIDATION_ERROR")
+        results, missing = [], []
+        now = _iso_ms(datetime.now(timezone.utc))
+        for deal_id, stored, names in staged:
+            deal = self.deals.get(deal_id)
+            if deal is None:
+                missing.append(deal_id)
+                continue
+            deal["properties"].update(stored)
+            deal["properties"]["hs_lastmodifieddate"] = now
+            deal["updatedAt"] = now
+            results.append(self._view(deal, names, DEFAULT_DEAL_PROPERTIES))
+        return self._batch(results, [self._not_found("DEAL", missing)] if missing else [])
+
+    def _batch_read_associations(self, body: dict[str, Any]) -> httpx.Response:
+        """Associations v4 batch read: up to 1,000 inputs; each result pages its own list (`after` per input,
+        500 a page). A deal that does not exist is an error; a deal without notes is a result with no `to`."""
+        inputs = body.get("inputs") or []
+        if len(inputs) > 1000:
+            return _error(400, "Batch read is limited to 1000 inputs", "VALIDATION_ERROR")
+        results, missing = [], []
+        for item in inputs:
+            deal_id = str(item.get("id"))
+            if deal_id not in self.deals:
+                missing.append(deal_id)
+                continue
+            start = int(item.get("after") or 0)
+            note_ids = self.associations.get(deal_id, [])
+            page = note_ids[start:start + 500]
+            result: dict[str, Any] = {"from": {"id": deal_id}, "to": [
+                {"toObjectId": int(n) if n.isdigit() else n,
+                 "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 214, "label": None}]}
+                for n in page]}
+            if start + 500 < len(note_ids):
+                result["paging"] = {"next": {"after": str(start + 500)}}
+            results.append(result)
+        return self._batch(results, [self._not_found("DEAL", missing)] if missing else [])
 
     def _validate(self, name: str, value: Any) -> tuple[dict[str, Any] | None, str]:
         def bad(error: str, message: str) -> tuple[dict[str, Any], str]:
@@ -771,9 +869,10 @@ def _error(status: int, message: str, category: str | None, *, headers: dict[str
 # Contract fault operations -> the HubSpot requests that carry them ("METHOD /path" fnmatch patterns).
 CONTRACT_OPS: dict[str, tuple[str, ...]] = {
     "list": ("GET /crm/v3/objects/deals", "POST /crm/v3/objects/deals/search"),
-    "get": ("GET /crm/v3/objects/deals/*",),
-    "notes": ("GET /crm/v4/objects/deals/*/associations/notes", "POST /crm/v3/objects/notes/batch/read"),
-    "write": ("PATCH /crm/v3/objects/deals/*",),
+    "get": ("GET /crm/v3/objects/deals/*", "POST /crm/v3/objects/deals/batch/read"),
+    "notes": ("GET /crm/v4/objects/deals/*/associations/notes", "POST /crm/v4/associations/deals/notes/batch/read",
+              "POST /crm/v3/objects/notes/batch/read"),
+    "write": ("PATCH /crm/v3/objects/deals/*", "POST /crm/v3/objects/deals/batch/update"),
 }
 CONTRACT_PAGE_SIZE = 20  # below HubSpot's maximum of 100 so the suite pages several times cheaply
 CONTRACT_NOTE_PAGE_SIZE = 5
