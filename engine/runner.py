@@ -112,6 +112,7 @@ class _Write:
     deal: Deal
     aside: list[ActionRow]
     intent: ActionRow
+    outcome: OutcomeUpdate | None = None  # the vendor's answer, once the batch is back
 
     @property
     def field(self) -> str:
@@ -481,6 +482,7 @@ class PassRunner:
                 for row in plan.rows:
                     self.counts[row.action] += 1
                 self.scanned += 1
+            self._count_writes(plan.writes)  # counted with their own deal, so progress matches what is done
             self._report()
 
     def _plan(self, run_id: int, deal: Deal, notes: list[Note], extraction: Extraction | None) -> _Plan:
@@ -689,19 +691,22 @@ class PassRunner:
         ids = dict(zip(map(id, rows), await self.store.log_intents(rows)))
         for w in writes:
             w.intent.id = ids[id(w.intent)]
-            for r in w.aside:
-                self.counts[r.action] += 1
         outcomes = await write_batch(self.writer, self.crm, [FieldWrite(ids[id(w.intent)], w.deal.id, w.field,
                                                                         w.intent.new) for w in writes])
         for w, outcome in zip(writes, outcomes):
+            w.outcome = outcome
             if outcome is None:
                 self.errors.append(f"{w.deal.name} {w.field}: outcome unknown until reconciled")
-            elif outcome.status == "applied":
-                self.counts[ActionKind.WRITTEN] += 1
-            else:
-                self.counts[ActionKind.FAILED] += 1
+            elif outcome.status != "applied":
                 self.errors.append(f"{w.deal.name} {w.field}: {outcome.error}")
         return [o for o in outcomes if o is not None]
+
+    def _count_writes(self, writes: list[_Write]) -> None:
+        for w in writes:
+            for r in w.aside:
+                self.counts[r.action] += 1
+            if w.outcome is not None:
+                self.counts[ActionKind.WRITTEN if w.outcome.status == "applied" else ActionKind.FAILED] += 1
 
     async def _log_rows(self, rows: list[ActionRow]) -> None:
         if not rows:

@@ -3,6 +3,7 @@ nothing with --quiet; always on stderr, never in the summary. `-v` says what eac
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 
@@ -29,6 +30,20 @@ async def test_the_runner_reports_each_deal_to_the_progress_seam(demo):
     last = seen[-1]
     assert (last.would_write, last.written, last.failed) == (summary.would_write, 0, summary.failed)
     assert last.would_write > 0 and last.live is False
+
+
+def test_a_live_pass_counts_each_deals_writes_when_that_deal_is_reported(scout, make_settings):
+    # A page's writes go out in one batch; the line must still say what the deals done so far wrote, not the
+    # whole page's writes beside "1 deal" (it read "1/600 deals, 276 written", with an ETA of two hours).
+    live = make_settings(LIVE_WRITES="1")
+    assert scout("demo", "--deals", "30")[0] == EXIT_OK
+    assert scout("setup", "--apply")[0] == EXIT_OK
+    seen: list[PassProgress] = []
+    summary, _ = asyncio.run(run_job(live, apply=True, cap=30, progress=seen.append))
+    per_deal = len(live.field_map.concepts)  # at most one write per concept
+    assert summary.written > per_deal
+    assert all(p.written <= per_deal * p.done for p in seen), [(p.done, p.written) for p in seen]
+    assert [p.done for p in seen[1:]] == list(range(1, 31)) and seen[-1].written == summary.written
 
 
 def test_without_a_terminal_a_plain_line_every_few_seconds():
