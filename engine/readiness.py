@@ -73,6 +73,17 @@ class FieldCheck(BaseModel):
     # invisible: the field exists but field-level security hides it (Salesforce answers as if it did not exist)
     state: Literal["ok", "missing", "wrong_type", "options_missing", "invisible"] = "ok"
     options_missing: list[str] = Field(default_factory=list)
+    vendor_type: str | None = None  # the CRM's own name for the type (Salesforce: "reference(Contact)")
+
+
+class ObjectField(BaseModel):
+    """One field of the deal object as the CRM describes it, and how Scout reads it."""
+
+    name: str
+    label: str = ""
+    type: FieldType
+    vendor_type: str | None = None
+    custom: bool | None = None  # None: the CRM does not say
 
 
 class TokenInfo(BaseModel):
@@ -91,6 +102,7 @@ class ReadinessReport(BaseModel):
     token_env: str | None = None
     token: TokenInfo | None = None
     fields: list[FieldCheck] = Field(default_factory=list)
+    object_fields: list[ObjectField] = Field(default_factory=list)  # every visible field of the deal object
     deals: int | None = None
     sample_deals: int = 0
     sample_notes: int | None = None
@@ -351,8 +363,9 @@ async def check_readiness(
         probe = _Probe(report, token_known_good, scope_gap)
         await _probe_fields(crm, settings, report, probe)
         if salesforce is not None:
-            from engine.salesforcecheck import probe_visibility
+            from engine.salesforcecheck import probe_types, probe_visibility
 
+            await probe_types(salesforce, report)
             await probe_visibility(salesforce, settings, report)
         await _probe_deals(crm, report, probe, sample)
         if report.token is not None and report.token.state == "unverified" and (
@@ -371,6 +384,7 @@ async def _probe_fields(crm: CRMReader, settings: Settings, report: ReadinessRep
         return
     report.fields, issues = check_fields(settings.field_map, existing, settings.crm)
     report.issues.extend(issues)
+    report.object_fields = [ObjectField(name=n, label=s.label, type=s.type) for n, s in existing.items()]
     if all(f.state == "ok" for f in report.fields if f.role == "scout"):
         # Setup is done: the schema-write scope matters again only if a field or option must be added.
         for issue in report.issues:

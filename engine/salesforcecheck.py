@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.crm.base import AuthError, CRMError, CRMUnreachable
-from engine.readiness import SETUP_FIX, Issue, ReadinessReport, TokenInfo
+from engine.crm.salesforce_codec import FieldInfo
+from engine.readiness import SETUP_FIX, Issue, ObjectField, ReadinessReport, TokenInfo
 from engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -67,12 +68,34 @@ async def probe_org(sf: SalesforceCRM, settings: Settings, report: ReadinessRepo
     report.facts.append(("sources", "notes from " + ", ".join(s.replace("_", " ") for s in sf.note_sources)
                                     + " (SALESFORCE_NOTE_SOURCES)"))
     try:
-        described = await sf.describe()
-        custom = sum(f.custom for f in described.values())
-        report.facts.append(("object", f"{sf.sobject}: {len(described)} fields visible, {custom} of them custom"))
-    except CRMError:
-        pass  # the field probe that follows reports it, with its fix
+        _, unknown = await sf.reviewer_permission_sets()
+        if unknown:
+            report.issues.append(Issue(
+                what=f"SALESFORCE_REVIEWER_PROFILES: no profile named {', '.join(repr(u) for u in unknown)} in "
+                     "this org", fix="set it to the exact names Setup > Profiles shows (setup refuses to run "
+                                     "until then)"))
+    except CRMError as exc:
+        report.issues.append(Issue(what="could not look up the reviewers' profiles", blocking=False,
+                                   fix=f"give the integration user View Setup and Configuration ({exc})"))
     return True
+
+
+def shown_type(info: FieldInfo) -> str:
+    """Salesforce's type as describe gives it; a reference names what it points to."""
+    return f"{info.sf_type}({','.join(info.reference_to)})" if info.reference_to else info.sf_type
+
+
+async def probe_types(sf: SalesforceCRM, report: ReadinessReport) -> None:
+    """Salesforce's own type beside the type Scout reads it as, for the map's fields and the rest."""
+    try:
+        described = await sf.describe()
+    except CRMError:
+        return  # the field probe already reported it, with its fix
+    for check in report.fields:
+        if (info := described.get(check.name)) is not None:
+            check.vendor_type = shown_type(info)
+    report.object_fields = [ObjectField(name=i.name, label=i.label, type=i.field_type, vendor_type=shown_type(i),
+                                        custom=i.custom) for i in described.values()]
 
 
 async def probe_visibility(sf: SalesforceCRM, settings: Settings, report: ReadinessReport) -> None:

@@ -307,6 +307,39 @@ async def test_setup_grants_edit_to_scouts_permission_set_and_read_to_reviewer_p
     await crm.aclose()
 
 
+async def test_a_reviewer_grant_goes_to_the_profiles_own_permission_set_never_to_the_profile() -> None:
+    standin, _ = org(with_scout=False)
+    reviewers = standin.add_profile("Sales Manager")
+    profile = standin.records["PermissionSet"][reviewers]["ProfileId"]
+    crm = make_crm(standin, SF_MAP, reviewer_profiles=("Sales Manager",))
+    session = await crm.session()
+    # FieldPermissions belong to a permission set: a Profile Id as ParentId is refused, as in Salesforce.
+    refused = standin.handler(httpx.Request(
+        "POST", f"{session.instance_url}/services/data/v66.0/sobjects/FieldPermissions",
+        headers={"Authorization": f"Bearer {session.access_token}"},
+        json={"ParentId": profile, "SobjectType": "Opportunity", "Field": "Opportunity.Amount",
+              "PermissionsRead": True}))
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    spec = SF_MAP.concepts["metrics"].scout
+    assert await crm.create_field(spec) is True
+    parents = {p["ParentId"] for p in standin.records["FieldPermissions"].values()
+               if p["Field"] == f"Opportunity.{spec.name}" and not p["PermissionsEdit"]}
+    assert parents == {reviewers}
+    await crm.aclose()
+
+
+async def test_a_reviewer_profile_that_does_not_exist_is_one_clear_line_before_any_field_is_made() -> None:
+    standin, _ = org(with_scout=False)
+    standin.add_profile("Sales Manager")
+    crm = make_crm(standin, SF_MAP, reviewer_profiles=("Sales Manager", "Sales Manger"))
+    before = dict(standin.custom_fields)
+    with pytest.raises(CRMError) as err:
+        await crm.create_field(SF_MAP.concepts["metrics"].scout)
+    assert "SALESFORCE_REVIEWER_PROFILES" in str(err.value) and "'Sales Manger'" in str(err.value)
+    assert "\n" not in str(err.value) and standin.custom_fields == before
+    await crm.aclose()
+
+
 async def test_a_field_without_the_suffix_is_refused_by_salesforce_with_its_reason() -> None:
     standin, _ = org()
     crm = make_crm(standin, SF_MAP)

@@ -28,7 +28,7 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(report.model_dump_json(indent=2))
     else:
-        print(format_report(report, terminal=stdout_is_terminal()))
+        print(format_report(report, terminal=stdout_is_terminal(), all_fields=args.fields))
     if report.unreachable:
         return EXIT_ERROR  # a CRM error, as in every other command; not "something to set up"
     return EXIT_OK if report.ready else EXIT_PARTIAL
@@ -172,6 +172,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="is the configured CRM ready? token, scopes, fields, deals, notes, fixes")
     p.add_argument("--sample", type=int, default=20, help="deals whose notes are counted (default 20)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--fields", action="store_true",
+                   help="list every field of the deal object with its type (to choose a rep field to map)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("import", help="load a pipeline into the embedded workspace (JSON Lines or HubSpot CSV)")

@@ -85,6 +85,8 @@ class ApiUsage:
 class SalesforceCRM:
     """Implements CRMWriter against a Salesforce org."""
 
+    pages_in_flight = 2  # not measured deeper yet (its limit is a daily allocation, not a short window)
+
     def __init__(
         self,
         client: httpx.AsyncClient,
@@ -126,6 +128,7 @@ class SalesforceCRM:
         self._fields_lock = asyncio.Lock()
         self._grant_lock = asyncio.Lock()
         self._permission_set_id: str | None = None
+        self._reviewer_ids: list[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SalesforceCRM":
@@ -466,6 +469,7 @@ class SalesforceCRM:
     async def create_field(self, spec: FieldSpec) -> bool:
         if spec.type in (FieldType.PERSON, FieldType.RECORD):
             raise CRMError(f"Scout does not create {spec.type} fields ({spec.name})")
+        await self._reviewer_sets()  # a mistyped reviewer profile stops setup before it changes anything
         visible = (await self.describe(refresh=True)).get(spec.name)
         if visible is not None:
             self._accept(spec, visible.field_type, f"{visible.sf_type}")
@@ -519,11 +523,30 @@ class SalesforceCRM:
         async with self._grant_lock:
             ps = await self._scout_permission_set()
             await self._field_permission(ps, field, edit=True)
-            if self.reviewer_profiles:
-                names = ", ".join(soql_string(p) for p in self.reviewer_profiles)
-                for row in await self._records("SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true "
-                                               f"AND Profile.Name IN ({names})"):
-                    await self._field_permission(str(row["Id"]), field, edit=False)
+            for reviewers in await self._reviewer_sets():
+                await self._field_permission(reviewers, field, edit=False)
+
+    async def _reviewer_sets(self) -> list[str]:
+        """The reviewers' profiles as their own permission sets (IsOwnedByProfile): FieldPermissions hang off
+        a PermissionSet, never a Profile, and this is how a profile's field-level security is set through the
+        API. A name that matches no profile is refused before anything is created."""
+        if self._reviewer_ids is None:
+            found, unknown = await self.reviewer_permission_sets()
+            if unknown:
+                raise CRMError(f"SALESFORCE_REVIEWER_PROFILES: no profile named {', '.join(repr(u) for u in unknown)} "
+                               "in this org (Setup > Profiles shows the exact names); nothing was created")
+            self._reviewer_ids = list(dict.fromkeys(found.values()))
+        return self._reviewer_ids
+
+    async def reviewer_permission_sets(self) -> tuple[dict[str, str], list[str]]:
+        """(profile name -> its own PermissionSet Id, the configured names that match no profile)."""
+        found: dict[str, str] = {}
+        if self.reviewer_profiles:
+            names = ", ".join(soql_string(p) for p in self.reviewer_profiles)
+            for row in await self._records("SELECT Id, Profile.Name FROM PermissionSet WHERE IsOwnedByProfile = "
+                                           f"true AND Profile.Name IN ({names})"):
+                found[_name(row.get("Profile")).casefold()] = str(row["Id"])
+        return found, [p for p in self.reviewer_profiles if p.casefold() not in found]
 
     async def _scout_permission_set(self) -> str:
         if self._permission_set_id is None:

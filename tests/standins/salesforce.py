@@ -141,6 +141,7 @@ class SalesforceStandIn:
         self.soql: list[str] = []  # every SOQL statement received, in order
         self.refusals = 0  # 429 / 5xx answered
         self._faults: list[_Fault] = []
+        self.validation_rules: dict[str, str] = {}  # Opportunity Id -> the rule's error message
         self._cursors: dict[str, _Cursor] = {}
         self._ids = itertools.count(1)
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in _PREFIX}
@@ -586,6 +587,9 @@ class SalesforceStandIn:
                 if perm["ParentId"] == body.get("ParentId") and perm["Field"] == body.get("Field"):
                     return _errors(400, "DUPLICATE_VALUE", "duplicate value found: Field duplicates value on record "
                                    f"with id: {perm['Id']}", ["Field"])
+            if body.get("ParentId") not in self.records["PermissionSet"]:  # a Profile Id included
+                return _errors(400, "FIELD_INTEGRITY_EXCEPTION", "Parent ID: id value of incorrect type: "
+                               f"{body.get('ParentId')}", ["ParentId"])
             name = str(body.get("Field", "")).partition(".")[2]
             if name not in self.fields:
                 return _errors(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -624,6 +628,9 @@ class SalesforceStandIn:
         record = self.records["Opportunity"].get(record_id)
         if record is None:
             return {"errorCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}
+        if record_id in self.validation_rules:  # an admin's validation rule refuses any save of this record
+            return {"errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": self.validation_rules[record_id],
+                    "fields": []}
         for name, value in values.items():
             if name in ("attributes", "id", "Id"):
                 continue
