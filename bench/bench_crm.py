@@ -53,39 +53,12 @@ from engine.models import Deal, Note, WorkspaceData  # noqa: E402
 from engine.provenance import ProvenanceStore  # noqa: E402
 from engine.runner import run_pass  # noqa: E402
 from tests.standins import attio as attio_standin  # noqa: E402
+from tests.standins.clock import VirtualTimeLoop  # noqa: E402
 from tests.standins import hubspot as hubspot_standin  # noqa: E402
 
 EPOCH = 1_800_000_000.0  # Attio's Retry-After is an HTTP date: its clock must look like wall time
 ATTIO_READS, ATTIO_WRITES = 100, 25  # per second (Attio's documented limits)
 HUBSPOT_TIERS = {"Free/Starter": 100, "Professional/Enterprise": 190}  # per 10 seconds (private apps)
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An event loop whose clock jumps to the next timer whenever nothing is ready to run.
-
-    SQLite work (aiosqlite runs it on a thread and answers through the loop's self-pipe) is waited for in
-    real time with the clock stopped, so it counts as zero: `sqlite_pending` says when some is in flight.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._now = 0.0
-        self.sqlite_pending = 0
-        real = self._selector.select
-
-        def select(timeout: float | None = None) -> list[Any]:
-            events = real(0)
-            if events or timeout == 0:
-                return events
-            if timeout is None or self.sqlite_pending:
-                return real(None)  # an answer is on its way from a thread: wait for it, clock stopped
-            self._now += timeout
-            return events
-
-        self._selector.select = select  # type: ignore[method-assign]
-
-    def time(self) -> float:
-        return self._now
 
 
 @contextmanager

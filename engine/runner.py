@@ -38,8 +38,6 @@ MAX_FAILURES_IN_A_ROW = 5
 LOCK_RENEW_SECONDS = 300
 # Deals read ahead, and written behind, together: HubSpot's batch read and batch update take 100 inputs.
 PAGE = 100
-READ_AHEAD = 2  # pages being read while one is extracted
-WRITE_BEHIND = 2  # pages being written while the next is extracted
 T = TypeVar("T")
 Loaded = tuple[Deal, list[Note]]
 Extracted = tuple[Deal, list[Note], Extraction | None]
@@ -277,15 +275,17 @@ class PassRunner:
         """Page by page: the next pages are read while this one is extracted, and the pages before it are written
         while it is extracted, so latency overlaps and the vendor's rate limit is what bounds a pass."""
         pages = [refs[i:i + self._page] for i in range(0, len(refs), self._page)]
+        # Pages being read while one is extracted, and being written while the next is: the adapter's choice.
+        depth = max(1, self.crm.pages_in_flight)
         reading: deque[asyncio.Future[dict[str, Loaded | CRMError]]] = deque()
         writing: deque[asyncio.Future[None]] = deque()
         try:
             for i, page in enumerate(pages):
-                while len(reading) < READ_AHEAD and i + len(reading) < len(pages):
+                while len(reading) < depth and i + len(reading) < len(pages):
                     reading.append(asyncio.ensure_future(self._read_page(pages[i + len(reading)])))
                 loaded = await reading.popleft()
                 extracted = await self._extract_page(run_id, page, loaded)
-                while len(writing) >= WRITE_BEHIND:
+                while len(writing) >= depth:
                     await writing.popleft()
                 writing.append(asyncio.ensure_future(self._settle_many(run_id, extracted)))
             while writing:

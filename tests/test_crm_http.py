@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from email.utils import formatdate
+from typing import Callable
 
 import httpx
 import pytest
 
 from engine.crm.base import AuthError, CRMError, CRMUnreachable
-from engine.crm.http import RateLimiter, backoff_seconds, error_for, request, retry_after_seconds
+from engine.crm.http import WINDOW_MARGIN, RateLimiter, backoff_seconds, error_for, request, retry_after_seconds
+from tests.standins.clock import VirtualTimeLoop
 from tests.standins.contract import FakeClock
 
 QUERY = "/v2/objects/deals/records/query"
@@ -46,7 +50,7 @@ async def test_limiter_never_lets_more_than_rate_through_in_any_window() -> None
         assert len(inside) <= 5, (start, inside)
     # Five go at once, then it paces rather than stalling: 17 calls need a bit over 3 windows.
     assert stamps[4] == stamps[0]
-    assert stamps[-1] - stamps[0] == pytest.approx(3.0)
+    assert stamps[-1] - stamps[0] == pytest.approx(3 * (1.0 + WINDOW_MARGIN))
 
 
 async def test_limiter_counts_a_request_until_a_window_after_its_response() -> None:
@@ -66,6 +70,80 @@ async def test_limiter_counts_a_request_until_a_window_after_its_response() -> N
         release()
     for start in arrivals:
         assert len([t for t in arrivals if start <= t < start + 1.0]) <= 2, (start, arrivals)
+
+
+def _arrivals_under_adversarial_latency(limiter_for: Callable[[Callable[[], float]], RateLimiter],
+                                        legs: Callable[[int], tuple[float, float]], workers: int,
+                                        each: int) -> list[float]:
+    """Run `workers` concurrent callers of `each` requests through one limiter on a virtual clock, request n
+    travelling `legs(n)` (there, back); return when the server counted each (on arrival, as the stand-ins do)."""
+    arrivals: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        limiter = limiter_for(loop.time)
+        sent = iter(range(workers * each))
+
+        async def caller() -> None:
+            for _ in range(each):
+                release = await limiter.acquire()
+                up, down = legs(next(sent))
+                await asyncio.sleep(up)
+                arrivals.append(loop.time())
+                await asyncio.sleep(down)
+                release()
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(workers):
+                group.create_task(caller())
+
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        runner.run(main())
+    return arrivals
+
+
+def _most_in_a_window(arrivals: list[float], period: float) -> int:
+    """The stand-ins' count: requests that arrived in (t - period, t], at its worst over every arrival t."""
+    return max(sum(1 for a in arrivals if t - period < a <= t) for t in arrivals)
+
+
+def _wild(seed: int) -> Callable[[int], tuple[float, float]]:
+    # Latency that swings between nothing and several windows from one request to the next, on either leg.
+    rng = random.Random(seed)
+    choices = (0.0, 0.0, 0.001, 0.02, 0.15, 0.5, 0.97, 1.0, 2.5)
+    return lambda _n: (rng.choice(choices), rng.choice(choices))
+
+
+def _seesaw(n: int) -> tuple[float, float]:
+    # The worst case for counting from the send: a slow way there, then a quick one, in turn.
+    return (0.9, 0.0) if n % 2 == 0 else (0.0, 0.9)
+
+
+@pytest.mark.parametrize("legs", [_wild(1), _wild(2), _wild(3), _seesaw], ids=["wild1", "wild2", "wild3", "seesaw"])
+def test_no_window_on_the_server_ever_holds_more_than_the_rate(legs: Callable[[int], tuple[float, float]]) -> None:
+    """The limiter's invariant, under concurrent callers and latency that varies wildly between consecutive
+    requests: however each request's legs split its round trip, the server never counts more than `rate` in
+    one window, so a pass through it meets no 429."""
+    arrivals = _arrivals_under_adversarial_latency(
+        lambda clock: RateLimiter(5, 1.0, clock=clock, sleep=asyncio.sleep), legs, workers=12, each=15)
+    assert len(arrivals) == 180
+    assert _most_in_a_window(arrivals, 1.0) <= 5
+
+
+class _CountsFromTheSend(RateLimiter):
+    """The tempting shortcut: a place frees one window after its request was sent, whatever the network did."""
+
+    def _hold(self) -> Callable[[], None]:
+        self._expiries.append(self._clock() + self.period)
+        return lambda: None
+
+
+def test_counting_from_the_send_alone_would_meet_429s() -> None:
+    """The check above can fail: a limiter that frees a place one window after the send lets a slow request
+    and the next fast ones land in one window on the server."""
+    arrivals = _arrivals_under_adversarial_latency(
+        lambda clock: _CountsFromTheSend(5, 1.0, clock=clock, sleep=asyncio.sleep), _seesaw, workers=12, each=15)
+    assert _most_in_a_window(arrivals, 1.0) > 5
 
 
 async def test_a_failed_request_frees_its_place() -> None:
@@ -173,4 +251,4 @@ async def test_every_attempt_goes_through_the_limiter() -> None:
     # Backoff waits were 0.25 and 0.5 s; the third attempt also had to wait for the 2-per-second window.
     assert len(seen) == 3
     assert clock.sleeps[:2] == [0.25, 0.5]
-    assert sum(clock.sleeps) == pytest.approx(1.0)
+    assert sum(clock.sleeps) == pytest.approx(1.0 + WINDOW_MARGIN)

@@ -129,6 +129,10 @@ def _scalar(item: dict[str, Any], attio_type: str) -> Any:
 class AttioCRM:
     """`CRMWriter` over Attio. The client carries base_url and the Bearer header; this class owns pacing."""
 
+    # A page is 100 writes, four seconds of the write budget: two pages cover any round trip, and more read
+    # ahead only queues the re-read before each write behind reads of later pages (measured: slower).
+    pages_in_flight = 2
+
     def __init__(
         self,
         client: httpx.AsyncClient,

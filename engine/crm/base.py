@@ -35,6 +35,12 @@ class WriteResult:
 
 @runtime_checkable
 class CRMReader(Protocol):
+    @property
+    def pages_in_flight(self) -> int:
+        """Pages of deals the pass keeps in flight each way (read ahead, written behind): enough that round
+        trips overlap, where a page costs less of the vendor's budget than a round trip of waiting."""
+        ...
+
     async def count_deals(self) -> int: ...
 
     def iter_deal_refs(self) -> AsyncIterator[DealRef]:
@@ -91,44 +97,3 @@ class CRMWriter(CRMReader, Protocol):
         input is a result with ok=False and the vendor's reason; only a failure of the whole call raises."""
         ...
 
-
-class PerDealBatches:
-    """The batched operations spelled as per-deal calls, for an adapter whose vendor has no batch endpoint.
-    An adapter with real batch endpoints overrides these."""
-
-    async def get_deals(self, deal_ids: Sequence[str]) -> dict[str, Deal]:
-        found: dict[str, Deal] = {}
-        for deal_id in deal_ids:
-            try:
-                found[deal_id] = await self.get_deal(deal_id)  # type: ignore[attr-defined]
-            except DealNotFound:
-                pass
-        return found
-
-    async def list_notes_many(self, deal_ids: Sequence[str]) -> dict[str, list[Note]]:
-        found: dict[str, list[Note]] = {}
-        for deal_id in deal_ids:
-            try:
-                found[deal_id] = await self.list_notes(deal_id)  # type: ignore[attr-defined]
-            except DealNotFound:
-                pass
-        return found
-
-    async def set_fields(self, deal_id: str, values: Mapping[str, Any]) -> None:
-        for field, value in values.items():
-            await self.set_field(deal_id, field, value)  # type: ignore[attr-defined]
-
-    async def write_many(self, writes: Sequence[DealWrite]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for w in writes:
-            try:
-                await self.set_fields(w.deal_id, w.values)
-            except DealNotFound as e:
-                results.append(WriteResult(w.deal_id, False, str(e), not_found=True))
-            except (AuthError, CRMUnreachable, CRMRetriesSpent):
-                raise  # the call failed, not this input: the whole batch's outcome is the caller's to settle
-            except CRMError as e:
-                results.append(WriteResult(w.deal_id, False, str(e)))
-            else:
-                results.append(WriteResult(w.deal_id, True))
-        return results

@@ -15,6 +15,10 @@ class ReadOnlyCRM:
     def __init__(self, inner: Any):
         self._inner = inner
 
+    @property
+    def pages_in_flight(self) -> int:
+        return int(self._inner.pages_in_flight)
+
     async def count_deals(self) -> int:
         return await self._inner.count_deals()
 

@@ -26,6 +26,9 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 # A server asking for longer than this is honoured only up to here; the next attempt will tell again.
 RETRY_AFTER_CAP = 60.0
+# A place frees this long after a full window: a vendor stamping arrivals to the millisecond may count two
+# requests exactly one window apart in the same window.
+WINDOW_MARGIN = 0.001
 
 # Errors where the request may not have reached the server, or the reply was lost: worth another try.
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -41,9 +44,11 @@ class RateLimiter:
     """At most `rate` requests counted in any window of `period` seconds (a sliding-window log).
 
     A request holds its place from the moment it is sent until one full `period` after its response
-    arrived. The vendor counts a request somewhere in between, so however the network delays either leg,
-    the vendor never sees more than `rate` in a window; counting from the send alone meets 429s as soon as
-    latency varies. A sliding log is also strict where a token bucket is not (a full bucket plus its refill
+    arrived (plus `WINDOW_MARGIN`). The vendor counts a request somewhere in between, so however the network
+    delays either leg, the vendor never sees more than `rate` in a window; counting from the send alone meets
+    429s as soon as latency varies. This is also the earliest a place can safely free without knowing when
+    the vendor counted: its request may have arrived just before the response came back, and the next one
+    may arrive the moment it is sent. A sliding log is also strict where a token bucket is not (a full bucket plus its refill
     lets nearly twice `rate` through in one `period`). `clock` and `sleep` are injectable for fake clocks.
     """
 
@@ -86,7 +91,7 @@ class RateLimiter:
             if not released:
                 released = True
                 # In-flight markers are interchangeable: turn one into this request's real expiry.
-                self._expiries[self._expiries.index(math.inf)] = self._clock() + self.period
+                self._expiries[self._expiries.index(math.inf)] = self._clock() + self.period + WINDOW_MARGIN
 
         return release
 

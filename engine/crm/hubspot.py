@@ -110,6 +110,10 @@ def _after(body: dict[str, Any]) -> str | None:
 class HubSpotCRM:
     """Implements CRMWriter against a HubSpot account. `client` carries the base URL and the Bearer token."""
 
+    # A page of 100 deals is about five batch requests: a twentieth of a 10-second window at 190/10 s, less
+    # than one round trip. Eight pages each way keep the budget, not the latency, the bound up to ~1 s RTT.
+    pages_in_flight = 8
+
     def __init__(
         self,
         client: httpx.AsyncClient,

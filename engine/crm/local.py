@@ -57,6 +57,8 @@ _IDS_PER_QUERY = 500  # bound parameters per IN (...): under SQLite's smallest v
 class LocalCRM:
     """Implements CRMWriter; open it read-only (the default) for anything that must not write."""
 
+    pages_in_flight = 2  # no network: depth only bounds memory
+
     def __init__(self, db: aiosqlite.Connection, path: Path, writable: bool, deal_url_template: str | None = None):
         self._db = db
         self.path = path
