@@ -48,6 +48,7 @@ from engine.crm.local import LocalCRM  # noqa: E402
 from engine.gate import Gate  # noqa: E402
 from engine.medic import default_field_map  # noqa: E402
 from engine.models import RunSummary  # noqa: E402
+from engine.db.engines import LogTarget  # noqa: E402
 from engine.provenance import ProvenanceStore  # noqa: E402
 from engine.runner import run_pass  # noqa: E402
 
@@ -122,7 +123,7 @@ async def run_scenario(
     if not workspace.exists():
         shutil.copyfile(template, workspace)
     before = _digest(workspace)
-    store = await ProvenanceStore.open(log_db or work / "log.sqlite")
+    store = await ProvenanceStore.open(_log_target(log_db or work / "log.sqlite", fresh=log_db is None))
     crm = await LocalCRM.open(workspace, writable=live)
     extractor = FixedLatencyExtractor(latency)
     gate = Gate(live=True, reason=None) if live else Gate(live=False, reason="bench: dry run")
@@ -154,6 +155,25 @@ async def run_scenario(
     if not live and _digest(workspace) != before:
         raise SystemExit(f"{name}: a dry run changed the workspace file")
     return Result(name, live, latency, concurrency, deals, wall, cpu, peak, traced, summary, extractor.calls)
+
+
+_PG: dict[str, str] = {}  # --store postgres: the server URL; each scenario gets a fresh schema on it
+
+
+def _log_target(path: Path, *, fresh: bool) -> Path | LogTarget:
+    """`fresh`: a new schema (each repeat of a scenario starts empty); else dry-warm's reuse of dry-0's log."""
+    if not _PG:
+        return path
+    key = str(path)
+    if fresh or key not in _PG:
+        _PG[key] = f"bench_{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+        _pg_execute(f"DROP SCHEMA IF EXISTS {_PG[key]} CASCADE; CREATE SCHEMA {_PG[key]}")
+    return LogTarget.postgres(_PG["url"], schema=_PG[key])
+
+
+def _pg_execute(sql: str) -> None:
+    import subprocess
+    subprocess.run(["psql", _PG["url"], "-q", "-c", sql], check=True, capture_output=True)
 
 
 def _fmt_summary(s: RunSummary) -> str:
@@ -196,6 +216,9 @@ def report(results: list[Result]) -> bool:
 async def main(args: argparse.Namespace) -> int:
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scout-bench-"))
     root.mkdir(parents=True, exist_ok=True)
+    if args.store == "postgres":
+        _PG["url"] = args.postgres_url
+        print(f"provenance log: PostgreSQL {args.postgres_url} (a fresh schema per scenario)")
     # --crm-dir puts the embedded CRM's files elsewhere (e.g. /dev/shm) to take the disk's fsyncs out of a live
     # pass; the provenance log always stays in `root`.
     crm_root = Path(tempfile.mkdtemp(prefix="scout-bench-crm-", dir=args.crm_dir)) if args.crm_dir else root
@@ -247,6 +270,9 @@ async def main(args: argparse.Namespace) -> int:
         print("\nall targets met" if ok else "\nsome targets MISSED")
         return 0 if ok else 1
     finally:
+        for key, name in list(_PG.items()):
+            if key != "url":
+                _pg_execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
         if not args.dir and not args.keep:
             shutil.rmtree(root, ignore_errors=True)
             if args.crm_dir:
@@ -269,6 +295,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--crm-dir", metavar="DIR",
                    help="keep the embedded CRM's workspace files under DIR (e.g. /dev/shm: no disk fsyncs)")
+    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite",
+                   help="where the provenance log lives (postgres: --postgres-url, a fresh schema per scenario)")
+    p.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     p.add_argument("--dir", help="work here instead of a temporary directory (kept afterwards)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return p.parse_args(argv)

@@ -82,9 +82,9 @@ class Queue(BaseModel):
 
 async def read_queue(settings: Settings) -> Queue:
     """The queue from the log's reader, checked against the CRM as it is now (one batched read)."""
-    if not settings.log_db.exists():
+    if not settings.shared_log and not settings.log_db.exists():
         return Queue(rows=[], deals={}, results={})
-    store = await open_log_reader(settings.log_db)
+    store = await open_log_reader(settings.log_target)
     try:
         rows = await store.pending_suggestions()
         results = await store.review_results([suggestion_key(r) for r in rows])

@@ -30,7 +30,7 @@ from engine.wiring import build_extractor
 
 @asynccontextmanager
 async def open_log(settings: Settings) -> AsyncIterator[ProvenanceLog]:
-    store = await ProvenanceStore.open(settings.log_db)
+    store = await ProvenanceStore.open(settings.log_target)
     try:
         yield store
     finally:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.db.engines import DEFAULT_POOL_SIZE, LogTarget
 from engine.medic import FieldMap, load_field_map
 from engine.methods import MethodName
 
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".scout"), validation_alias="SCOUT_DATA_DIR")
     workspace_path: Path | None = Field(default=None, validation_alias="SCOUT_WORKSPACE")
     log_path: Path | None = Field(default=None, validation_alias="SCOUT_LOG_DB")
+    # A shared PostgreSQL log (postgresql:// or Heroku's postgres://) for every process; unset: the SQLite file.
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    # Connections each process may open to it (the pass lock holds one). Keep web + clock + release under
+    # the plan's limit: a hobby plan allows about 20.
+    db_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=2, le=50, validation_alias="SCOUT_DB_POOL_SIZE")
+    # The PostgreSQL schema the log's tables live in (default: the role's search_path, normally `public`).
+    db_schema: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$", validation_alias="SCOUT_DB_SCHEMA")
     field_map_path: Path | None = Field(default=None, validation_alias="SCOUT_FIELD_MAP")
     method: MethodName = Field(default="medic", validation_alias="SCOUT_METHOD")
 
@@ -122,6 +130,18 @@ class Settings(BaseSettings):
     @property
     def log_db(self) -> Path:
         return self.log_path or self.data_dir / "log.sqlite"
+
+    @property
+    def log_target(self) -> LogTarget:
+        """Where the provenance log is: DATABASE_URL's PostgreSQL when set, else the SQLite file `log_db`."""
+        if self.database_url is not None and self.database_url.get_secret_value().strip():
+            return LogTarget.postgres(self.database_url.get_secret_value().strip(), pool_size=self.db_pool_size,
+                                     schema=self.db_schema)
+        return LogTarget.sqlite(self.log_db)
+
+    @property
+    def shared_log(self) -> bool:
+        return self.log_target.is_postgres
 
     @property
     def reviewer_ids(self) -> frozenset[str]:

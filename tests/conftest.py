@@ -11,6 +11,33 @@ _OURS = ("LIVE_WRITES", "ANTHROPIC_API_KEY", "ATTIO_API_TOKEN", "HUBSPOT_TOKEN",
          "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL", "PORT")
 
 
+_POSTGRES_LEFT_OUT: list[str] = []
+
+
+def _needs_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    names = getattr(item, "fixturenames", ())
+    return "pg_schema" in names or (callspec is not None and callspec.params.get("log_target") == "postgres")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """No PostgreSQL server (and not CI): its tests are left out, and the summary says so in one line."""
+    from tests import pg
+
+    wanted = [item for item in items if _needs_postgres(item)]
+    if not wanted or pg.unreachable() is None or pg.required():
+        return
+    keep = [item for item in items if not _needs_postgres(item)]
+    config.hook.pytest_deselected(items=wanted)
+    items[:] = keep
+    _POSTGRES_LEFT_OUT.append(f"SKIPPED {len(wanted)} PostgreSQL tests: {pg.reason()}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in _POSTGRES_LEFT_OUT:
+        terminalreporter.write_line(line, yellow=True)
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's real configuration, and all state lives in tmp_path."""
@@ -37,6 +64,12 @@ def scout(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, s
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def scout_cli(scout):
+    """`scout` under a name that does not clash with a test's own helper of that name."""
+    return scout
 
 
 @pytest.fixture
@@ -89,3 +122,32 @@ def small_demo(scout, make_settings) -> Settings:
     code, out, _ = scout("demo", "--deals", "12")
     assert code == EXIT_OK and "12 deals" in out
     return settings
+
+
+@pytest.fixture
+def pg_schema():
+    """A fresh PostgreSQL schema on the test server (skips, or fails under CI, when there is none)."""
+    from tests.pg import Schema, require_server
+
+    require_server()
+    schema = Schema()
+    schema.create()
+    yield schema
+    schema.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def log_target(request, tmp_path):
+    """Where a store contract test keeps its log: a SQLite file, then a fresh PostgreSQL schema."""
+    from engine.db.engines import LogTarget
+
+    if request.param == "sqlite":
+        yield LogTarget.sqlite(tmp_path / "log.sqlite")
+        return
+    from tests.pg import Schema, require_server
+
+    require_server()
+    made = Schema()
+    made.create()
+    yield LogTarget.postgres(made.url, schema=made.name)
+    made.drop()

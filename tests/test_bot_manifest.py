@@ -33,7 +33,7 @@ def test_the_manifest_declares_the_command_interactivity_home_tab_and_only_the_s
     assert events["request_url"].endswith(EVENTS_PATH)  # the one path HTTP mode serves
 
 
-def test_the_procfile_runs_the_web_and_clock_processes():
+def test_the_procfile_runs_the_web_and_clock_processes_after_the_release_phase_upgrades_the_log():
     lines = (ROOT / "Procfile").read_text().splitlines()
 
-    assert lines == ["web: python -m bot web", "clock: python -m bot clock"]
+    assert lines == ["release: scout db upgrade", "web: python -m bot web", "clock: python -m bot clock"]

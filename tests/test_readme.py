@@ -68,6 +68,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("Rehearse on your own data", "scout export suggestions.jsonl"): Expect(
         file=("suggestions.jsonl", '"scout_competition": "Blackline"')),
 
+    ("Deploy", "scout db status"): Expect(shows=("(the newest)",)),
+    ("Deploy", "scout db upgrade"): Expect(shows=("nothing to do",)),
     ("Connecting a CRM", "scout check"): Expect(shows=("Ready: Scout can run here",)),
     ("Connecting a CRM", "scout setup"): Expect(shows=("scout_champion", " exists")),
     ("Connecting a CRM", "LIVE_WRITES=1 scout setup --apply"): Expect(shows=("LIVE: setup run",)),

@@ -29,6 +29,7 @@ from engine.models import ActionKind, FieldType, WorkspaceData
 from engine.provenance import ActionRow, ProvenanceStore
 from engine.runner import run_pass
 from engine.settings import Settings
+from bench.bench_crm import pipeline as bench_pipeline
 from tests.pipeline import small_pipeline
 from tests.standins.http_server import StandInServer
 from tests.standins import attio as attio_standin
@@ -55,6 +56,7 @@ class Vendor:
     standin: Any
     token_env: str
     token: str
+    standin_url: str = ""
 
     def snapshot(self) -> dict[str, dict[str, str]]:
         """Every deal's field values as the vendor stores them, minus bookkeeping that changes on any write."""
@@ -139,6 +141,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Vendor]]:
             vendor.standin.load(data, salesforce_names()) if name == "salesforce" else vendor.standin.load(data)
         server = StandInServer(vendor.standin.handler).__enter__()
         servers.append(server)
+        vendor.standin_url = server.url
         monkeypatch.setenv("SCOUT_CRM", name)
         monkeypatch.setenv("SCOUT_CRM_BASE_URL", server.url)
         monkeypatch.setenv(vendor.token_env, vendor.token)
@@ -496,6 +499,39 @@ async def test_a_write_the_vendor_refuses_inside_a_batch_fails_with_its_reason_a
         assert not [w for w in vendor.writes_seen() if w.startswith("PATCH /crm/v3/objects/deals/")]
 
 
+async def test_a_hubspot_pass_keeps_enough_pages_in_flight_to_cover_the_round_trip(tmp_path) -> None:
+    """A HubSpot page costs a few batch requests, far less of the budget than a round trip of waiting: the pass
+    reads many pages ahead (HubSpotCRM.pages_in_flight), so latency overlaps instead of adding up per page.
+    What a user sees: every write made, and the page reads on the wire overlapping."""
+    clock = FakeClock()
+    vendor = make_vendor("hubspot", clock=clock.time)
+    vendor.standin.load(bench_pipeline(120))
+    in_flight = most = 0
+
+    async def slow_network(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        reading = request.url.path == "/crm/v4/associations/deals/notes/batch/read"  # a page's first read
+        in_flight += reading
+        most = max(most, in_flight)
+        try:
+            await asyncio.sleep(0.01)
+            return vendor.standin.handler(request)
+        finally:
+            in_flight -= reading
+
+    crm = adapter(vendor, clock, httpx.MockTransport(slow_network))
+    store = await ProvenanceStore.open(tmp_path / "log.sqlite")
+    try:
+        summary = await run_pass(crm=crm, writer=crm, store=store, extractor=OfflineExtractor(),
+                                 field_map=default_field_map(), gate=Gate(live=True, reason=None), cap=120,
+                                 concurrency=4, page_size=10)
+    finally:
+        await store.aclose()
+        await crm.aclose()
+    assert summary.scanned == 120 and summary.written == 600 and summary.failed == 0
+    assert most >= HubSpotCRM.pages_in_flight >= 8
+
+
 # ---- Salesforce: API names, field-level security, undo ---------------------------------------------------
 
 
@@ -550,6 +586,39 @@ def test_salesforce_rehearsal_then_live_pass_changes_only_logged_scout_fields_an
     assert _salesforce_state(vendor) == before  # every scout value cleared again, nothing else touched
 
 
+def test_a_salesforce_pass_reads_and_writes_in_batches_and_a_record_refused_in_a_collection_fails_alone(
+        serve, scout, monkeypatch) -> None:
+    vendor = serve("salesforce", generate_demo(n_deals=10))
+    org = vendor.standin
+    monkeypatch.setenv("LIVE_WRITES", "1")
+    assert scout("setup", "--apply")[0] == 0
+    code, out, err = scout("run")
+    would = {r.deal_id for r in last_run_rows() if r.action is ActionKind.WOULD_WRITE}
+    refused = sorted(would)[0]
+    org.validation_rules[refused] = "Close Date must be set before\nqualification changes"
+    org.requests.clear(), org.soql.clear()
+
+    code, out, err = scout("run", "--apply")
+    assert code == 4 and out.startswith("LIVE: ") and "2 failed" in out, out + err  # partial: one deal refused
+    # Reads: the page's deals in one SOQL `Id IN (...)`, never one query per deal.
+    by_id = [q for q in org.soql if q.startswith("SELECT Id, Name, StageName") and "WHERE Id IN (" in q]
+    assert by_id and not [q for q in org.soql if re.search(r"FROM Opportunity WHERE Id = ", q)]
+    # Writes: sObject Collections (the stand-in answers allOrNone: false only), never a PATCH per record.
+    patches = [r for r in org.requests if r.startswith("PATCH ") and "/sobjects" in r]
+    assert patches and all(r == "PATCH /services/data/v66.0/composite/sobjects" for r in patches), patches
+    assert len(patches) < len(would)
+    rows = last_run_rows()
+    failed = [r for r in rows if r.deal_id == refused and r.action in (ActionKind.FAILED, ActionKind.WRITTEN)]
+    assert failed and all(r.action is ActionKind.FAILED and r.status == "failed" for r in failed)
+    assert all(r.error == "FIELD_CUSTOM_VALIDATION_EXCEPTION: Close Date must be set before qualification changes"
+               for r in failed), {r.error for r in failed}
+    written = [r for r in rows if r.action is ActionKind.WRITTEN]
+    assert {r.deal_id for r in written} == would - {refused}
+    assert all(r.status == "applied" and org.records["Opportunity"][r.deal_id][r.field] is not None
+               for r in written)
+    assert all(org.records["Opportunity"][refused].get(r.field) is None for r in failed)
+
+
 def test_salesforce_check_tells_a_missing_field_from_an_invisible_one(serve, scout, monkeypatch) -> None:
     vendor = serve("salesforce", small_pipeline(with_scout=False))
     org = vendor.standin
@@ -572,6 +641,97 @@ def test_salesforce_check_tells_a_missing_field_from_an_invisible_one(serve, sco
     org.grant(org.profile_ps, "Economic_Buyer__c", edit=True)
     code, out, err = scout("check")
     assert code == 0 and "Ready" in out, out + err
+
+
+def test_salesforce_check_shows_each_mapped_field_with_its_salesforce_type_and_lists_the_rest_on_request(
+        serve, scout) -> None:
+    vendor = serve("salesforce", small_pipeline(with_scout=False))
+    vendor.standin.add_field("Forecast_Notes__c", FieldType.TEXT, "Forecast notes", sf_type="string")
+    code, out, err = scout("check")
+    assert code == 4, out + err
+    assert re.search(r"field +Salesforce type +map wants +CRM has", out), out
+    assert re.search(r"Economic_Buyer__c +reference\(Contact\) +person +person +ok", out), out
+    assert re.search(r"Decision_Criteria__c +multipicklist +multi_select +multi_select +ok", out), out
+    assert re.search(r"Scout_Metrics__c +- +text +- +MISSING", out), out
+    # The fields the map does not name: a count on the report, every one with its types under --fields.
+    assert re.search(r"other     \d+ more Opportunity fields, \d+ of them custom: `scout check --fields` lists "
+                     r"them with their types", out), out
+    assert "Forecast_Notes__c" not in out
+
+    code, out, err = scout("check", "--fields")
+    assert code == 4, out + err
+    assert re.search(r"Forecast_Notes__c +Forecast notes +string +text +custom", out), out
+    assert re.search(r"Amount +\S+ +currency +number", out), out
+    assert re.search(r"OwnerId +\S+ +reference\(User\) +person", out), out
+    assert re.search(r"Metrics__c +\S+ +textarea +text +custom, rep field \(metrics\)", out), out
+
+    code, out, err = scout("check", "--json")
+    fields = {f["name"]: f for f in json.loads(out)["object_fields"]}
+    assert fields["Amount"]["vendor_type"] == "currency" and fields["Amount"]["type"] == "number"
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+# The README's Salesforce commands, as written, and what each must show on a fresh org (the stand-in).
+SALESFORCE_README_EXPECT: dict[str, tuple[int, tuple[str, ...]]] = {
+    "scout check": (4, ("token     SALESFORCE_CLIENT_ID accepted", "api       v66.0", "api calls ",
+                        "Salesforce type", "Scout_Metrics__c missing", "deals     5 visible", "Not ready")),
+    "scout check --fields": (4, ("Every Opportunity field visible to Scout", "Amount", "currency")),
+    "scout setup": (0, ("DRY RUN", "Scout_Economic_Buyer__c", "would_create", "Nothing was created")),
+    "LIVE_WRITES=1 scout setup --apply": (0, ("LIVE: setup", "Scout_Metrics__c")),
+    "scout check#2": (0, ("Ready",)),
+    "scout run": (0, ("DRY RUN", "scanned 5/5")),
+}
+
+
+def salesforce_readme_block() -> list[str]:
+    """The lines of the ```sh block in the README's Salesforce section."""
+    section = README.read_text().split("### Salesforce", 1)[1].split("\n### ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() if " #" in line else line.strip() for line in block.splitlines()
+            if line.strip()]
+
+
+def test_the_readme_salesforce_commands_run_as_written_from_a_fresh_org_to_a_first_rehearsal(
+        serve, scout, monkeypatch) -> None:
+    vendor = serve("salesforce", small_pipeline(with_scout=False))
+    vendor.standin.add_profile("Standard User")
+    for name in ("SCOUT_CRM", "SCOUT_CRM_BASE_URL", "SALESFORCE_LOGIN_URL", "SALESFORCE_CLIENT_ID",
+                 "SALESFORCE_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)  # only what the README sets
+    ours = {"SALESFORCE_LOGIN_URL": vendor.standin_url, "SALESFORCE_CLIENT_ID": salesforce_standin.CLIENT_ID,
+            "SALESFORCE_CLIENT_SECRET": salesforce_standin.CLIENT_SECRET}
+    seen: list[str] = []
+    for line in salesforce_readme_block():
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            monkeypatch.setenv(name, ours.get(name, value.strip('"')))
+            continue
+        key = line if line not in seen else f"{line}#{seen.count(line) + 1}"
+        seen.append(line)
+        assert key in SALESFORCE_README_EXPECT, f"README command {line!r}: say here what it must show"
+        code_wanted, shows = SALESFORCE_README_EXPECT[key]
+        env, _, command = line.rpartition("scout ")
+        with monkeypatch.context() as m:
+            for assignment in env.split():
+                m.setenv(*assignment.split("=", 1))
+            code, out, err = scout(*command.split())
+        assert code == code_wanted, f"{line}: exit {code}\n{out}{err}"
+        missing = [text for text in shows if text not in out]
+        assert not missing, f"{line}: {missing} not in\n{out}"
+    assert sorted(set(seen)) == sorted({k.split("#")[0] for k in SALESFORCE_README_EXPECT})
+    reviewers = next(i for i, p in vendor.standin.records["PermissionSet"].items() if p.get("Label") == "Standard User")
+    assert any(p["ParentId"] == reviewers for p in vendor.standin.records["FieldPermissions"].values())
+
+
+def test_salesforce_check_names_a_reviewer_profile_that_does_not_exist(serve, scout, monkeypatch) -> None:
+    vendor = serve("salesforce", small_pipeline(with_scout=False))
+    vendor.standin.add_profile("Sales Manager")
+    monkeypatch.setenv("SALESFORCE_REVIEWER_PROFILES", "Sales Manager, Sales Manger")
+    code, out, err = scout("check")
+    assert code == 4, out + err
+    assert ("SALESFORCE_REVIEWER_PROFILES: no profile named 'Sales Manger' in this org: set it to the exact "
+            "names Setup > Profiles shows") in out, out
+    assert "'Sales Manager'" not in out
 
 
 def test_salesforce_check_with_a_rejected_secret_is_one_line_naming_the_variables(serve, scout,

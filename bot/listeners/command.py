@@ -34,8 +34,8 @@ async def answer(settings: Settings, query: str, extractor: Extractor | None) ->
         return blocks.error_blocks(f"Scout cannot read the CRM: {exc}"), "Scout cannot read the CRM"
     store: LogReader | None = None
     try:
-        if settings.log_db.exists():
-            store = await open_log_reader(settings.log_db)
+        if settings.shared_log or settings.log_db.exists():
+            store = await open_log_reader(settings.log_target)
         result = await lookup(query, crm, store, extractor, settings.field_map)
     except CRMError as exc:
         return blocks.error_blocks(f"Scout cannot read the CRM: {exc}"), "Scout cannot read the CRM"

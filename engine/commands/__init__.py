@@ -18,6 +18,6 @@ def regular_file(path: Path, what: str) -> None:
                            "SCOUT_WORKSPACE (or SCOUT_DATA_DIR) at a plain file path; nothing was changed", EXIT_USAGE)
 
 
-from engine.commands import core, crmtools, evalcmd, logview  # noqa: E402
+from engine.commands import core, crmtools, dbcmd, evalcmd, logview  # noqa: E402
 
-COMMAND_MODULES = [core, logview, evalcmd, crmtools]
+COMMAND_MODULES = [core, logview, evalcmd, crmtools, dbcmd]

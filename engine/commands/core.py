@@ -112,7 +112,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run_status(settings: Settings, run_id: int) -> str | None:
     """The run's status as the runner recorded it: the summary carries counts, the log says how it ended."""
-    store = await open_log_reader(settings.log_db)
+    store = await open_log_reader(settings.log_target)
     try:
         run = await store.get_run(run_id)
     finally:
@@ -138,8 +138,8 @@ async def cmd_deal(args: argparse.Namespace, settings: Settings) -> int:
         crm = await open_reader(settings)
         opened.push_async_callback(crm.aclose)
         log: LogReader | None = None
-        if settings.log_db.exists() and settings.log_db.stat().st_size > 0:  # an empty log has no history either
-            log = await open_log_reader(settings.log_db)
+        if settings.shared_log or (settings.log_db.exists() and settings.log_db.stat().st_size > 0):
+            log = await open_log_reader(settings.log_target)  # an empty file has no history either
             opened.push_async_callback(log.aclose)
         extractor = None if args.no_extract else build_extractor(settings)
         result = await lookup(name, crm, log, extractor, settings.field_map)

@@ -11,7 +11,7 @@ from engine.commands.tables import Col, render, stdout_is_terminal
 from engine.fieldtypes import display
 from engine.models import ActionKind
 from engine.provenance import open_log_reader
-from engine.store import RunRow
+from engine.store import LogReader, RunRow
 from engine.settings import Settings
 
 RUNS_SHOWN = 20
@@ -46,57 +46,66 @@ async def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
     if args.action and args.run is None:
         raise CommandError("--action filters one run's actions: `scout log RUN --action X` "
                            "(`scout log` lists the runs with their counts)", EXIT_USAGE)
+    if not settings.shared_log:  # the shared log's own open says whether it holds any run
+        _check_log_file(settings)
+    store = await open_log_reader(settings.log_target)
+    try:
+        return await _show(args, store)
+    finally:
+        await store.aclose()
+
+
+def _check_log_file(settings: Settings) -> None:
     if not settings.log_db.exists():
         raise CommandError(f"no provenance log at {settings.log_db} yet: run `scout run` first", EXIT_NOT_FOUND)
     if settings.log_db.stat().st_size == 0:
         raise CommandError(f"the provenance log {settings.log_db} is empty (0 bytes): no runs recorded yet; "
                            "`scout run` starts it", EXIT_NOT_FOUND)
-    store = await open_log_reader(settings.log_db)
-    try:
-        if args.run is None:
-            runs = await store.list_runs(args.limit or RUNS_SHOWN)
-            if args.json:
-                print(json.dumps([r.model_dump(mode="json") for r in runs], indent=2))
-                return EXIT_OK
-            print(render(RUN_COLS, [_run_line(r) for r in runs], terminal=stdout_is_terminal()))
-            return EXIT_OK
-        run = await store.get_run(args.run)
-        if run is None:
-            raise CommandError(f"no run {args.run} in the log", EXIT_NOT_FOUND)
-        rows = await store.actions_for_run(args.run)
-        if args.action:
-            rows = [r for r in rows if r.action.value in args.action]
-        hidden = max(0, len(rows) - args.limit) if args.limit else 0
-        if args.limit:
-            rows = rows[: args.limit]
+
+
+async def _show(args: argparse.Namespace, store: LogReader) -> int:
+    if args.run is None:
+        runs = await store.list_runs(args.limit or RUNS_SHOWN)
         if args.json:
-            print(json.dumps({"run": run.model_dump(mode="json"),
-                              "actions": [r.model_dump(mode="json") for r in rows]}, indent=2))
+            print(json.dumps([r.model_dump(mode="json") for r in runs], indent=2))
             return EXIT_OK
-        if run.status == "running":
-            print(f"run {run.id} ({run.kind}) is RUNNING: so far {_counts(run)}")
-        else:
-            print(run.summary or f"run {run.id} ({run.kind}, {run.status})")
-        print()
-        table = []
-        for r in rows:
-            other = display(r.rep_value) if r.rep_value is not None else display(r.previous)
-            why = r.error or r.reason or ""
-            if r.excerpt:
-                why = f'{why} "{_clip(r.excerpt, 60)}" ({r.note_id})'
-            dry = "" if not r.dry_run or r.action.value.startswith("would") else " (dry)"
-            table.append([r.id, r.action.value + dry, " ".join((r.deal_name or "").split()), r.field or "",
-                          " ".join(display(r.new).split()), " ".join(other.split()), why])
-        if not table:
-            kinds = " or ".join(args.action) + " " if args.action else ""
-            print(f"no {kinds}actions in run {run.id}")
-            return EXIT_OK
-        print(render(ACTION_COLS, table, terminal=stdout_is_terminal()))
-        if hidden:
-            print(f"… {hidden} more action(s) not shown (--limit {args.limit})")
+        print(render(RUN_COLS, [_run_line(r) for r in runs], terminal=stdout_is_terminal()))
         return EXIT_OK
-    finally:
-        await store.aclose()
+    run = await store.get_run(args.run)
+    if run is None:
+        raise CommandError(f"no run {args.run} in the log", EXIT_NOT_FOUND)
+    rows = await store.actions_for_run(args.run)
+    if args.action:
+        rows = [r for r in rows if r.action.value in args.action]
+    hidden = max(0, len(rows) - args.limit) if args.limit else 0
+    if args.limit:
+        rows = rows[: args.limit]
+    if args.json:
+        print(json.dumps({"run": run.model_dump(mode="json"),
+                          "actions": [r.model_dump(mode="json") for r in rows]}, indent=2))
+        return EXIT_OK
+    if run.status == "running":
+        print(f"run {run.id} ({run.kind}) is RUNNING: so far {_counts(run)}")
+    else:
+        print(run.summary or f"run {run.id} ({run.kind}, {run.status})")
+    print()
+    table = []
+    for r in rows:
+        other = display(r.rep_value) if r.rep_value is not None else display(r.previous)
+        why = r.error or r.reason or ""
+        if r.excerpt:
+            why = f'{why} "{_clip(r.excerpt, 60)}" ({r.note_id})'
+        dry = "" if not r.dry_run or r.action.value.startswith("would") else " (dry)"
+        table.append([r.id, r.action.value + dry, " ".join((r.deal_name or "").split()), r.field or "",
+                      " ".join(display(r.new).split()), " ".join(other.split()), why])
+    if not table:
+        kinds = " or ".join(args.action) + " " if args.action else ""
+        print(f"no {kinds}actions in run {run.id}")
+        return EXIT_OK
+    print(render(ACTION_COLS, table, terminal=stdout_is_terminal()))
+    if hidden:
+        print(f"… {hidden} more action(s) not shown (--limit {args.limit})")
+    return EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -77,7 +77,10 @@ _BRACKETED = re.compile(r"\s*\([^)]*\)")
 
 def fold(text: str) -> str:
     """Normalised, accents stripped, case folded: what "the same words" compares."""
-    text = unicodedata.normalize("NFKD", normalise(text))
+    text = normalise(text)
+    if text.isascii():  # most notes: nothing to decompose, and the per-character pass was half a pass's time
+        return text.casefold()
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 

@@ -124,7 +124,7 @@ class OutcomeUpdate(BaseModel):
 class ActionLog(Protocol):
     """Runs and their action rows."""
 
-    path: Path | None  # named in errors about the log as a whole
+    path: Path | str | None  # named in errors about the log as a whole: its file, or its database URL
 
     async def start_run(
         self, kind: RunKind, *, dry_run: bool, dry_run_reason: str | None, cap: int | None = None,
