@@ -21,7 +21,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy import text as sql
@@ -124,10 +124,13 @@ _INSERT_ACTIONS_RETURNING = insert(actions).returning(actions.c.id, sort_by_para
 _SET_OUTCOME_MANY = update(actions).where(actions.c.id == bindparam("action_id")).values(
     status=bindparam("status"), error=bindparam("error"), updated_at=bindparam("now"),
     action=func.coalesce(bindparam("kind"), actions.c.action))
-_CACHE_GET = select(extraction_cache.c.payload).where(extraction_cache.c.key == bindparam("key"))
-_APPLIED = select(actions.c.field, actions.c.note_id, actions.c.new).where(
-    actions.c.deal_id == bindparam("deal_id"), actions.c.field.in_(bindparam("fields", expanding=True)),
+_CACHE_GET = select(extraction_cache.c.key, extraction_cache.c.payload).where(
+    extraction_cache.c.key.in_(bindparam("keys", expanding=True)))
+_APPLIED = select(actions.c.deal_id, actions.c.field, actions.c.note_id, actions.c.new).where(
+    actions.c.deal_id.in_(bindparam("deals", expanding=True)), actions.c.field.in_(bindparam("fields", expanding=True)),
     actions.c.action == ActionKind.WRITTEN.value, actions.c.dry_run == 0, actions.c.status == "applied")
+# Values bound per IN (...) list: far under SQLite's and PostgreSQL's limits, whatever the page size.
+_IN_CHUNK = 500
 _LATEST = select(actions).where(
     actions.c.deal_id == bindparam("deal_id"), actions.c.field == bindparam("field"),
     actions.c.action.in_(bindparam("kinds", expanding=True))).order_by(actions.c.id.desc()).limit(1)
@@ -152,6 +155,10 @@ class _Upserts:
             "holder": lock.excluded.holder, "acquired_at": lock.excluded.acquired_at,
             "expires_at": lock.excluded.expires_at})
         self.post = dialect.insert(slack_posts).on_conflict_do_nothing()
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i:i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
 
 
 def _advisory_key(name: str) -> int:
@@ -590,12 +597,21 @@ class ProvenanceStore:
     async def pending_intents(self) -> list[ActionRow]:
         return await self._actions(select(actions).where(actions.c.status == "pending").order_by(actions.c.id))
 
-    async def applied_writes(self, deal_id: str, fields: list[str]) -> "AppliedWrites":
-        """`applied_before` for several fields of one deal in one query (one trip instead of one per finding)."""
-        if not fields:
-            return AppliedWrites(fields, set())
-        rows = await self._rows(_APPLIED, {"deal_id": deal_id, "fields": fields})
-        return AppliedWrites(fields, {(r["field"], r["note_id"], r["new"]) for r in rows})
+    async def applied_writes(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, AppliedWrites]:
+        """Per deal, the live writes that landed in the fields asked for: a page's duplicate protection in one
+        trip, not one per deal or per finding."""
+        found: dict[str, set[tuple[str | None, str | None, str | None]]] = {d: set() for d in wanted}
+        deals = [d for d, fields in wanted.items() if fields]
+        fields = sorted({f for d in deals for f in wanted[d]})
+
+        def read(conn: Connection) -> None:
+            for part in _chunks(deals):
+                for r in conn.execute(_APPLIED, {"deals": part, "fields": fields}):
+                    if r.field in wanted[r.deal_id]:
+                        found[r.deal_id].add((r.field, r.note_id, r.new))
+        if deals:
+            await self._read(read)
+        return {d: AppliedWrites(list(wanted[d]), found[d]) for d in wanted}
 
     async def latest_for_field(self, deal_id: str, field: str, actions_: tuple[ActionKind, ...]) -> ActionRow | None:
         found = await self._actions(_LATEST, {"deal_id": deal_id, "field": field,
@@ -781,9 +797,13 @@ class ProvenanceStore:
 
     # -- extraction cache ---------------------------------------------------------------------------------
 
-    async def cache_get(self, key: str) -> str | None:
-        found = await self._scalar(_CACHE_GET, {"key": key})
-        return None if found is None else str(found)
+    async def cache_get(self, keys: Sequence[str]) -> dict[str, str]:
+        """The cached answers among `keys`, by key: a page's deals in one trip."""
+        wanted = list(dict.fromkeys(keys))
+
+        def read(conn: Connection) -> dict[str, str]:
+            return {r.key: str(r.payload) for part in _chunks(wanted) for r in conn.execute(_CACHE_GET, {"keys": part})}
+        return await self._read(read) if wanted else {}
 
     async def cache_put(self, key: str, payload: str, *, commit: bool = True) -> None:
         """`commit=False` leaves the entry to the next transaction (a pass commits once per deal)."""

@@ -16,7 +16,7 @@ from engine.crm.base import CRMBudgetSpent, CRMError, CRMReader, CRMWriter, Deal
 from engine.errors import LogReplaced  # noqa: F401 (re-exported)
 from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
-from engine.extract.cache import cache_key, cached_extract
+from engine.extract.cache import CacheKeys, extract_and_keep, from_cache
 from engine.extract.citations import verify_citations
 from engine.extract.hygiene import visible
 from engine.extract.pricing import BATCH_PRICE_FACTOR
@@ -173,6 +173,7 @@ class PassRunner:
         self._done = 0  # deals finished this pass, however they ended; `scanned` counts only the settled ones
         self._planned = 0
         self._page = max(1, page_size)  # deals read, and written, together
+        self._keys = CacheKeys(extractor, field_map)
 
     def _report(self, *, deal_finished: bool = True) -> None:
         if deal_finished:
@@ -364,6 +365,9 @@ class PassRunner:
                             loaded: dict[str, Loaded | CRMError]) -> list[Extracted]:
         """Extract the page's deals with the configured concurrency; the ones to settle, in page order."""
         slots: list[Extracted | None] = [None] * len(refs)
+        keys = {ref.id: self._keys.key(*found) for ref in refs
+                if not isinstance(found := loaded[ref.id], CRMError) and found[1]}
+        cached = await self.store.cache_get(list(keys.values()))  # the page's cached answers in one read
 
         async def one(i: int) -> None:
             ref = refs[i]
@@ -375,7 +379,7 @@ class PassRunner:
                 return
             await self._keep_lock()
             try:
-                slots[i] = await self._extract_one(run_id, ref, loaded[ref.id])
+                slots[i] = await self._extract_one(run_id, ref, loaded[ref.id], keys.get(ref.id), cached)
             except Exception as exc:
                 log.exception("unexpected error on deal %s", ref.id)
                 await self._unexpected(run_id, ref, exc)
@@ -393,27 +397,34 @@ class PassRunner:
         self.counts[row.action] += 1
         await self.store.log_many([row])
 
-    async def _extract_one(self, run_id: int, ref: DealRef, loaded: Loaded | CRMError) -> Extracted | None:
-        """Extract from one deal's notes (the synchronous path); None when the deal ends here, logged."""
+    async def _extract_one(self, run_id: int, ref: DealRef, loaded: Loaded | CRMError, key: str | None,
+                           cached: dict[str, str]) -> Extracted | None:
+        """Extract from one deal's notes (the synchronous path), or take its answer from `cached` (keyed by
+        `key`); None when the deal ends here, logged."""
         if isinstance(loaded, CRMError):
             await self._unreadable(run_id, ref, loaded)
             return None
         deal, notes = loaded
         extraction = None
         if notes:
-            log.info("%s: extracting from %d note(s)", deal.name, len(notes))
-            limit = asyncio.timeout(self._time_left())
-            try:
-                async with limit:
-                    extraction, _hit = await cached_extract(self.store, self.extractor, deal, notes, self.field_map)
-            except ExtractionError as exc:
-                await self._extraction_failed(run_id, deal, str(exc), exc.usage)
-                return None
-            except TimeoutError:
-                if not limit.expired():
-                    raise
-                self.deadline_left += 1  # cut off by the pass deadline: not scanned, leads the next run
-                return None
+            assert key is not None  # every deal with notes has one
+            if key in cached:
+                extraction = from_cache(cached[key])
+            else:
+                log.info("%s: extracting from %d note(s)", deal.name, len(notes))
+                limit = asyncio.timeout(self._time_left())
+                try:
+                    async with limit:
+                        extraction = await extract_and_keep(self.store, self.extractor, deal, notes, self.field_map,
+                                                            key)
+                except ExtractionError as exc:
+                    await self._extraction_failed(run_id, deal, str(exc), exc.usage)
+                    return None
+                except TimeoutError:
+                    if not limit.expired():
+                        raise
+                    self.deadline_left += 1  # cut off by the pass deadline: not scanned, leads the next run
+                    return None
             self.usage = self.usage + extraction.usage
             self._failures_in_a_row = 0
         return deal, notes, extraction
@@ -461,12 +472,12 @@ class PassRunner:
             self._halted_left += sum(p.left for p in plans)
             plans = [p for p in plans if not p.left]
         writes: list[_Write] = []
+        # Duplicate protection for the whole page in one query, not one per deal or per finding.
+        applied = await self.store.applied_writes({plan.deal.id: [
+            self.field_map.concepts[c.finding.concept].scout.name for c in plan.choices.values()] for plan in plans})
         for plan in plans:
-            # Duplicate protection for the whole deal in one query, not one per finding.
-            applied = await self.store.applied_writes(
-                plan.deal.id, [self.field_map.concepts[c.finding.concept].scout.name for c in plan.choices.values()])
             for choice in plan.choices.values():
-                write = self._act(run_id, plan.deal, choice, applied, plan.rows)
+                write = self._act(run_id, plan.deal, choice, applied[plan.deal.id], plan.rows)
                 if write is not None:
                     plan.writes.append(write)
                     writes.append(write)
@@ -588,16 +599,16 @@ class PassRunner:
 
         ready: list[tuple[Deal, list[Note], Extraction | None]] = []
         pending: list[PendingDeal] = []
-        for deal, notes in (await self._load_many(run_id, ordered[:cap])).values():
+        loaded = list((await self._load_many(run_id, ordered[:cap])).values())
+        keys = {deal.id: self._keys.key(deal, notes) for deal, notes in loaded if notes}
+        cached = await self.store.cache_get(list(keys.values()))
+        for deal, notes in loaded:
             if not notes:
                 ready.append((deal, notes, None))
-                continue
-            key = cache_key(deal, notes, self.extractor, self.field_map)
-            payload = await self.store.cache_get(key)
-            if payload is None:
-                pending.append(PendingDeal(deal=deal, notes=notes, cache_key=key))
+            elif keys[deal.id] not in cached:
+                pending.append(PendingDeal(deal=deal, notes=notes, cache_key=keys[deal.id]))
             else:  # unchanged notes: no tokens, not even at half price
-                ready.append((deal, notes, Extraction.model_validate_json(payload)))
+                ready.append((deal, notes, Extraction.model_validate_json(cached[keys[deal.id]])))
         await self._settle_pages(run_id, ready)
         if not pending:
             return

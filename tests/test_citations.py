@@ -84,7 +84,8 @@ def test_a_long_note_is_normalised_once_per_deal_not_once_per_finding(monkeypatc
     from engine.medic import default_field_map
     from engine.models import Concept, Finding, Note
 
-    filler = "Weekly sync with the ops team about rollout timing and the next steering call.\n" * 40
+    # Not ASCII (ASCII skips Unicode normalisation altogether): the note takes the slow path being counted.
+    filler = "Weekly sync with the ops team about rollout timing and the next steering call with Zoë.\n" * 40
     quotes = [f"Update {i}: month-end close takes {i + 2} days because invoices are matched by hand." for i in range(30)]
     note = Note(id="n1", deal_id="d1", created_at=datetime(2026, 5, 1, tzinfo=timezone.utc),
                 text="".join(filler + q + "\n" for q in quotes))
@@ -101,3 +102,36 @@ def test_a_long_note_is_normalised_once_per_deal_not_once_per_finding(monkeypatc
     kept, dropped = verify_citations(findings, [note], default_field_map())
     assert len(kept) == len(quotes) and not dropped
     assert 1 <= len(whole_note) <= 2, whole_note  # once per form per deal, whatever the number of findings
+
+
+# The fast paths (ASCII normalisation, one regex for refused characters) must refuse and forgive exactly what
+# the definitions they stand in for do: checked against those definitions over every code point.
+
+def _every_char() -> list[str]:
+    return [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+
+
+def test_the_refused_characters_are_exactly_unicode_control_characters_but_tab_and_the_bidi_controls():
+    import unicodedata
+
+    from engine.extract.hygiene import _BIDI, _char_problem, visible
+
+    for ch in _every_char():
+        refused = ch in _BIDI or (ch != "\t" and unicodedata.category(ch) == "Cc")
+        problem = _char_problem(f"ok {ch} ok")
+        assert (problem is not None) == refused, f"U+{ord(ch):04X}"
+        assert (visible(f"ok {ch}") != f"ok {ch}") == refused, f"U+{ord(ch):04X}"
+    # The first refused character is the one named, whichever kind it is.
+    assert "U+202E" in _char_problem("a\u202eb\x07")
+    assert "U+0007" in _char_problem("a\x07b\u202e")
+
+
+def test_ascii_text_normalises_as_nfkc_with_the_quote_and_dash_table_would():
+    import unicodedata
+
+    from engine.extract.normalise import _TRANSLATE, _WS, normalise
+
+    ascii_chars = "".join(chr(c) for c in range(128))
+    for text in (ascii_chars, "  `quoted`\tover\n\n $50k  ", "a\x0bb\x1cc\x1fd", ascii_chars[::-1] * 3):
+        slow = _WS.sub(" ", unicodedata.normalize("NFKC", text).translate(_TRANSLATE)).strip()
+        assert normalise(text) == slow

@@ -44,8 +44,15 @@ async def test_runs_and_actions_keep_intent_then_outcome_and_derive_counts(store
     assert run.status == "running" and run.holder and await store.has_passes()
     assert [r.id for r in await store.running_runs()] == [run_id]
     assert await store.last_live_pass() == run_id
-    held = await store.applied_writes("d1", ["scout_metrics", "scout_champion"])
-    assert held.has("scout_metrics", "n1", "40% faster") and not held.has("scout_champion", "n1", "40% faster")
+    # A page's duplicate protection in one read: each deal sees only its own applied writes, in the fields
+    # asked for it (d3's intent failed, so it protects nothing).
+    held = await store.applied_writes({"d1": ["scout_metrics", "scout_champion"], "d3": ["scout_metrics"], "d9": []})
+    assert held["d1"].has("scout_metrics", "n1", "40% faster") and not held["d1"].has("scout_champion", "n1", "40% faster")
+    assert not held["d3"].has("scout_metrics", "n1", "40% faster")
+    assert set(held) == {"d1", "d3", "d9"}
+    only_champion = await store.applied_writes({"d1": ["scout_champion"]})
+    with pytest.raises(KeyError):
+        only_champion["d1"].has("scout_metrics", "n1", "40% faster")  # not read: never silently "no duplicate"
     latest = await store.latest_for_field("d1", "scout_metrics", (ActionKind.WRITTEN,))
     assert latest.id == intent and latest.status == "applied" and latest.new == "40% faster"
     assert [r.action for r in await store.actions_for_run(run_id)] == [
@@ -122,13 +129,19 @@ async def test_the_extraction_cache_keeps_one_answer_per_key_and_a_deferred_entr
     await store.cache_put("k1", "first")
     await store.cache_put("k1", "second")
     await store.cache_put("k2", "later", commit=False)
-    assert await store.cache_get("k1") == "second" and await store.cache_get("missing") is None
+    assert await store.cache_get(["k1", "missing", "k1"]) == {"k1": "second"}
+    assert await store.cache_get([]) == {}
     await store.start_run("pass", dry_run=True, dry_run_reason="x")  # the next commit carries k2
     await store.cache_put("k3", "at close", commit=False)
     await store.aclose()
     store = await ProvenanceStore.open(log_target)
     try:
-        assert (await store.cache_get("k2"), await store.cache_get("k3")) == ("later", "at close")
+        assert await store.cache_get(["k2", "k3"]) == {"k2": "later", "k3": "at close"}
+        # More keys than one IN (...) list binds: every one is found.
+        for i in range(1200):
+            await store.cache_put(f"many{i}", str(i), commit=False)
+        await store.start_run("pass", dry_run=True, dry_run_reason="x")
+        assert len(await store.cache_get([f"many{i}" for i in range(1200)])) == 1200
     finally:
         await store.aclose()
 

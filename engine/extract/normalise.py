@@ -21,5 +21,8 @@ _WS = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    if text.isascii():  # NFKC leaves ASCII alone, and of the table only the backtick is ASCII
+        text = text.replace("`", "'")
+    else:
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
     return _WS.sub(" ", text).strip()

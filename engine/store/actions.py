@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Literal, Protocol
+from typing import Any, Awaitable, Callable, Literal, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel
 
@@ -175,7 +175,9 @@ class ActionLog(Protocol):
 
     async def pending_intents(self) -> list[ActionRow]: ...
 
-    async def applied_writes(self, deal_id: str, fields: list[str]) -> AppliedWrites: ...
+    async def applied_writes(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, AppliedWrites]:
+        """For each deal id, the live writes that landed in its fields of `wanted` (one read for a page)."""
+        ...
 
     async def latest_for_field(
         self, deal_id: str, field: str, actions: tuple[ActionKind, ...]

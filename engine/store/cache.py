@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Sequence
 
 
 class ExtractionCache(Protocol):
-    async def cache_get(self, key: str) -> str | None: ...
+    async def cache_get(self, keys: Sequence[str]) -> dict[str, str]:
+        """The cached answers among `keys`, by key (the missing ones are absent)."""
+        ...
 
     async def cache_put(self, key: str, payload: str, *, commit: bool = True) -> None: ...
