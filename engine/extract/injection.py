@@ -72,5 +72,13 @@ INSTRUCTION = _rx(
 )
 
 
+# The same alternatives matched case-sensitively, for ASCII text lowered first: exactly INSTRUCTION's answer
+# (every letter of the pattern is lower case, and ASCII has none of IGNORECASE's non-ASCII equivalences),
+# at two thirds of its cost; the check runs on every excerpt and value of every pass.
+_INSTRUCTION_LOWER = re.compile(INSTRUCTION.pattern)
+
+
 def reads_as_instruction(text: str) -> bool:
+    if text.isascii():
+        return _INSTRUCTION_LOWER.search(text.lower()) is not None
     return INSTRUCTION.search(text) is not None
