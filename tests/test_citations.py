@@ -129,9 +129,25 @@ def test_the_refused_characters_are_exactly_unicode_control_characters_but_tab_a
 def test_ascii_text_normalises_as_nfkc_with_the_quote_and_dash_table_would():
     import unicodedata
 
-    from engine.extract.normalise import _TRANSLATE, _WS, normalise
+    import re
+
+    from engine.extract.normalise import _TRANSLATE, normalise
+
+    _WS = re.compile(r"\s+")  # the definition: runs of whitespace collapse to one space
 
     ascii_chars = "".join(chr(c) for c in range(128))
     for text in (ascii_chars, "  `quoted`\tover\n\n $50k  ", "a\x0bb\x1cc\x1fd", ascii_chars[::-1] * 3):
         slow = _WS.sub(" ", unicodedata.normalize("NFKC", text).translate(_TRANSLATE)).strip()
         assert normalise(text) == slow
+
+
+def test_every_whitespace_character_collapses_as_the_regex_definition_does():
+    import re
+    import unicodedata
+
+    from engine.extract.normalise import _TRANSLATE, normalise
+
+    for ch in _every_char():
+        text = f" a{ch}{ch}b {ch}"
+        slow = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).translate(_TRANSLATE)).strip()
+        assert normalise(text) == slow, f"U+{ord(ch):04X}"

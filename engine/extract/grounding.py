@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from engine.extract.normalise import normalise
 from engine.fieldtypes import TEXT_PLACEHOLDERS
@@ -91,20 +90,28 @@ def _stem(word: str) -> str:
     return word
 
 
-@dataclass(frozen=True)
 class Excerpt:
-    """An excerpt folded once, for every check on it."""
+    """An excerpt folded once, for every check on it; its words, stems and numbers are worked out when a
+    check first asks (a select's check needs none of them, a person's no stems)."""
 
-    folded: str
-    words: frozenset[str]
-    stems: frozenset[str]
-    numbers: frozenset[float]
+    def __init__(self, folded: str):
+        self.folded = folded
 
     @classmethod
     def of(cls, excerpt: str) -> "Excerpt":
-        folded = fold(excerpt)
-        words = _TOKEN.findall(folded)
-        return cls(folded, frozenset(words), frozenset(map(_stem, words)), frozenset(_numbers(folded)))
+        return cls(fold(excerpt))
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(_TOKEN.findall(self.folded))
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        return frozenset(map(_stem, self.words))
+
+    @cached_property
+    def numbers(self) -> frozenset[float]:
+        return frozenset(_numbers(self.folded))
 
     def has_phrase(self, phrase: str) -> bool:
         """Whole words; a trailing `*` matches any word ending, and `...` up to four words in between."""
