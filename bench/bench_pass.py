@@ -12,9 +12,9 @@ so every deal is a cache miss and the extractor runs once per deal:
   dry-warm         a second dry pass on dry-0's log: every extraction is a cache hit
   dry-L / live-L   latency L at concurrency C: pass time against the ideal N*L/C
 
-Targets (issue 2): overhead under 1 ms per deal; a pass within 1.1 x N*L/C. With a fixed latency every worker
-waits the same L, so workers move in step and each deal's engine work o queues behind the others': a pass
-takes about N*L/C + N*o, a ratio of 1 + C*o/L. The report prints that estimate from the zero-latency run.
+Targets (issues 2 and 13): overhead under 1 ms per deal, at most 2 ms with --store postgres; a pass within
+1.1 x N*L/C. With a fixed latency every worker waits the same L, so workers move in step and each deal's
+engine work o queues behind the others': a pass takes about N*L/C + N*o, a ratio of 1 + C*o/L. The report prints that estimate from the zero-latency run.
 
 Peak memory: peak RSS of each pass (Linux VmHWM, reset before it), ru_maxrss of the whole process, and with
 --tracemalloc the Python heap peak of one more, untimed, dry pass.
@@ -52,7 +52,8 @@ from engine.db.engines import LogTarget  # noqa: E402
 from engine.provenance import ProvenanceStore  # noqa: E402
 from engine.runner import run_pass  # noqa: E402
 
-OVERHEAD_TARGET_MS = 1.0
+# Engine overhead per deal at zero latency (issues 2 and 13): the embedded log, and the log on a local PostgreSQL.
+OVERHEAD_TARGET_MS = {"sqlite": 1.0, "postgres": 2.0}
 RATIO_TARGET = 1.1
 
 
@@ -180,8 +181,9 @@ def _fmt_summary(s: RunSummary) -> str:
     return f"{s.written} written, {s.would_write} would-write, {s.skipped} skipped, {s.dropped} dropped"
 
 
-def report(results: list[Result]) -> bool:
+def report(results: list[Result], store: str = "sqlite") -> bool:
     ok = True
+    target = OVERHEAD_TARGET_MS[store]
     print(f"\n{'scenario':<10} {'mode':<5} {'L s':>5} {'C':>3} {'wall s':>8} {'deals/s':>8} {'ms/deal':>8}"
           f" {'cpu s':>7} {'peak RSS MB':>11} {'extract':>7}  rows")
     for r in results:
@@ -192,9 +194,10 @@ def report(results: list[Result]) -> bool:
     print()
     for r in results:
         if r.latency == 0 and r.name != "dry-warm":
-            hit = r.per_deal_ms < OVERHEAD_TARGET_MS
+            hit = r.per_deal_ms < target if store == "sqlite" else r.per_deal_ms <= target
             ok &= hit
-            print(f"overhead  {r.name:<8} {r.per_deal_ms:.3f} ms/deal (target < {OVERHEAD_TARGET_MS} ms)"
+            print(f"overhead  {r.name:<8} {r.per_deal_ms:.3f} ms/deal (target {'<' if store == 'sqlite' else '<='}"
+                  f" {target} ms, log on {store})"
                   f"  {'OK' if hit else 'MISSED'}")
         elif r.latency > 0:
             ratio = r.wall / r.ideal
@@ -253,7 +256,7 @@ async def main(args: argparse.Namespace) -> int:
                 ))
             print(f"  {name}: " + ", ".join(f"{r.wall:.2f}" for r in runs) + " s")
             results.append(min(runs, key=lambda r: r.wall))  # the least disturbed run on a shared machine
-        ok = report(results)
+        ok = report(results, args.store)
         if args.tracemalloc:
             # Separate and untimed: tracemalloc slows Python code several times over.
             r = await run_scenario("traced", template=template, work=root / "traced", live=False, latency=0.0,
