@@ -248,16 +248,24 @@ class _Postgres(_Backend):
                 conn.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITER_LOCK})
             return fn(conn)
         for attempt in (1, 2):
-            try:
-                async with (self.engine.begin() if write else self.engine.connect()) as conn:
-                    return await conn.run_sync(body)
-            except DBAPIError as exc:
-                # A session the server ended under an operation in flight (a restart, a failover): its
-                # transaction was rolled back, so it is run once more on a new connection. The ping at
-                # checkout covers only connections that were idle when the server went.
-                if attempt == 1 and exc.connection_invalidated:
-                    continue
-                raise self.failed(exc) from exc
+            async with self.engine.connect() as conn:
+                try:
+                    result = await conn.run_sync(body)
+                except DBAPIError as exc:
+                    # A session the server ended under a statement in flight (a restart, a failover): its
+                    # transaction was rolled back, so it is run once more on a new connection. The ping at
+                    # checkout covers only connections that were idle when the server went.
+                    if attempt == 1 and exc.connection_invalidated:
+                        continue
+                    raise self.failed(exc) from exc
+                if write:
+                    try:
+                        await conn.commit()
+                    except DBAPIError as exc:
+                        # Never run again: the server may have committed before the connection went, and a
+                        # second run would log every row twice. The next start settles what is pending.
+                        raise self.failed(exc) from exc
+                return result
         raise AssertionError("unreachable")
 
     def failed(self, exc: DBAPIError) -> LogUnavailable:

@@ -178,3 +178,28 @@ def _held_by_log(pg: Schema) -> int:
         "SELECT COUNT(*) FROM (SELECT DISTINCT ON (deal_id, field) deal_id, field, action FROM actions"
         " WHERE status = 'applied' AND dry_run = 0 AND action IN ('written', 'reverted') AND field LIKE 'scout_%'"
         " ORDER BY deal_id, field, id DESC) latest WHERE action = 'written'") or 0)
+
+
+async def test_a_commit_whose_answer_was_lost_is_never_run_again(pg_schema):
+    """The server committed a page's intents and the connection dropped before its answer came back: the
+    client cannot know the outcome, so the store must not run the transaction again on a new connection
+    (that would log every intent twice). It says the log failed; the rows it did commit stay true."""
+    import pytest
+
+    from engine.db.engines import LogTarget
+    from engine.provenance import LogUnavailable, ProvenanceStore
+    from tests.standins.pgproxy import PgProxy
+    from tests.test_store_contract import row
+
+    async with PgProxy(pg_schema.url) as proxy:
+        store = await ProvenanceStore.open(LogTarget.postgres(proxy.url, schema=pg_schema.name))
+        try:
+            run_id = await store.start_run("pass", dry_run=False, dry_run_reason=None)
+            proxy.cut_after_next_commit()
+            with pytest.raises(LogUnavailable) as failed:
+                await store.log_intents([row(run_id), row(run_id, deal_id="d2")])
+            assert proxy.cuts == 1 and "\n" not in str(failed.value)
+            assert pg_schema.scalar("SELECT COUNT(*) FROM actions") == 2  # committed once, never twice
+            assert len(await store.pending_intents()) == 2  # and the store goes on, on a new connection
+        finally:
+            await store.aclose()
