@@ -278,21 +278,33 @@ class PassRunner:
         pages = [refs[i:i + self._page] for i in range(0, len(refs), self._page)]
         # Pages being read while one is extracted, and being written while the next is: the adapter's choice.
         depth = max(1, self.crm.pages_in_flight)
+        # Two pages extract at once, sharing `concurrency` slots: the workers a page's last deals leave idle
+        # take the next page's first deals, instead of a page costing one more round of model latency.
+        slots = asyncio.Semaphore(self.concurrency)
         reading: deque[asyncio.Future[dict[str, Loaded | CRMError]]] = deque()
+        extracting: deque[asyncio.Future[list[Extracted]]] = deque()
         writing: deque[asyncio.Future[None]] = deque()
+
+        async def settle_oldest() -> None:
+            extracted = await extracting.popleft()
+            while len(writing) >= depth:
+                await writing.popleft()
+            writing.append(asyncio.ensure_future(self._settle_many(run_id, extracted)))
+
         try:
             for i, page in enumerate(pages):
                 while len(reading) < depth and i + len(reading) < len(pages):
                     reading.append(asyncio.ensure_future(self._read_page(pages[i + len(reading)])))
                 loaded = await reading.popleft()
-                extracted = await self._extract_page(run_id, page, loaded)
-                while len(writing) >= depth:
-                    await writing.popleft()
-                writing.append(asyncio.ensure_future(self._settle_many(run_id, extracted)))
+                extracting.append(asyncio.ensure_future(self._extract_page(run_id, page, loaded, slots)))
+                if len(extracting) > 1:
+                    await settle_oldest()
+            while extracting:
+                await settle_oldest()
             while writing:
                 await writing.popleft()
         finally:
-            pending: list[asyncio.Future[Any]] = [*reading, *writing]
+            pending: list[asyncio.Future[Any]] = [*reading, *extracting, *writing]
             for task in pending:
                 if not task.done():
                     task.cancel()
@@ -361,15 +373,20 @@ class PassRunner:
         self.counts[row.action] += 1
         await self.store.log_scanned([row], ref.id, run_id, counted=False)
 
-    async def _extract_page(self, run_id: int, refs: Sequence[DealRef],
-                            loaded: dict[str, Loaded | CRMError]) -> list[Extracted]:
-        """Extract the page's deals with the configured concurrency; the ones to settle, in page order."""
-        slots: list[Extracted | None] = [None] * len(refs)
+    async def _extract_page(self, run_id: int, refs: Sequence[DealRef], loaded: dict[str, Loaded | CRMError],
+                            slots: asyncio.Semaphore) -> list[Extracted]:
+        """Extract the page's deals, each in one of `slots` (the pass's concurrency, shared with the next page);
+        the ones to settle, in page order."""
+        done: list[Extracted | None] = [None] * len(refs)
         keys = {ref.id: self._keys.key(*found) for ref in refs
                 if not isinstance(found := loaded[ref.id], CRMError) and found[1]}
         cached = await self.store.cache_get(list(keys.values()))  # the page's cached answers in one read
 
         async def one(i: int) -> None:
+            async with slots:
+                await extract(i)
+
+        async def extract(i: int) -> None:
             ref = refs[i]
             if self._halted:
                 self._halted_left += 1
@@ -379,15 +396,21 @@ class PassRunner:
                 return
             await self._keep_lock()
             try:
-                slots[i] = await self._extract_one(run_id, ref, loaded[ref.id], keys.get(ref.id), cached)
+                done[i] = await self._extract_one(run_id, ref, loaded[ref.id], keys.get(ref.id), cached)
             except Exception as exc:
                 log.exception("unexpected error on deal %s", ref.id)
                 await self._unexpected(run_id, ref, exc)
-            if slots[i] is None:
+            if done[i] is None:
                 self._report()  # ended here; a deal that goes on is reported when it settles
 
-        await self._each(range(len(refs)), one)
-        return [slot for slot in slots if slot is not None]
+        # A TaskGroup cancels the page's other deals if one fails, so nothing runs on after the pass has ended.
+        try:
+            async with asyncio.TaskGroup() as group:
+                for i in range(len(refs)):
+                    group.create_task(one(i))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0]
+        return [found for found in done if found is not None]
 
     async def _unexpected(self, run_id: int, ref: Deal | DealRef, exc: Exception) -> None:
         """An unexpected error fails this deal, logged, and the pass goes on."""

@@ -161,3 +161,63 @@ async def test_a_pass_left_running_by_a_killed_process_is_marked_interrupted(mak
     store = await ProvenanceStore.open(settings.log_db)
     assert (await store.get_run(dead)).status == "interrupted"
     await store.aclose()
+
+
+class WaitsForTheNextPage:
+    """Wraps a real extractor: one deal of the first page waits until a deal of the next page has started."""
+
+    def __init__(self, inner, waiting: str, next_page: set[str]):
+        self.inner, self.waiting, self.next_page = inner, waiting, next_page
+        self.started: list[str] = []
+        self.overlapped: list[bool] = []
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def prompt_version(self) -> str:
+        return self.inner.prompt_version
+
+    async def extract(self, deal: Deal, notes: list[Note], field_map) -> Extraction:
+        import asyncio
+
+        self.started.append(deal.id)
+        if deal.id == self.waiting:
+            async def next_page_started() -> None:
+                while not self.next_page & set(self.started):
+                    await asyncio.sleep(0.01)
+            try:
+                await asyncio.wait_for(next_page_started(), 10)
+                self.overlapped.append(True)
+            except TimeoutError:
+                self.overlapped.append(False)
+        return await self.inner.extract(deal, notes, field_map)
+
+
+async def test_a_slow_deal_at_the_end_of_a_page_does_not_hold_the_next_page_back(make_settings):
+    """Issue 2's latency target under pages (issue 14): workers left idle by a page's last, slow deals take
+    the next page's deals, so a pass is not one round of model latency longer per page."""
+    from engine.crm.local import LocalCRM
+    from engine.gate import Gate
+    from engine.runner import run_pass
+
+    settings = make_settings()
+    data = small_pipeline(extra_deals=8)
+    for i in range(8):
+        data.notes.append(Note(id=f"xn{i}", deal_id=f"x{i:03d}", created_at=data.notes[0].created_at,
+                               text="Budget owner is unknown."))
+    await seed(settings.workspace, data)
+    # Deals go in id order: the first page of four is d1..d4, the next d5, x000, x001, x002.
+    extractor = WaitsForTheNextPage(ScriptedModel(GOOD_SCRIPT).extractor(), "d3", {"d5", "x000", "x001", "x002"})
+    crm = await LocalCRM.open(settings.workspace)
+    store = await ProvenanceStore.open(settings.log_db)
+    try:
+        summary = await run_pass(crm=crm, writer=None, store=store, extractor=extractor,
+                                 field_map=settings.field_map, gate=Gate(live=False, reason="test"), cap=13,
+                                 concurrency=3, page_size=4)
+    finally:
+        await store.aclose()
+        await crm.aclose()
+    assert extractor.overlapped == [True], extractor.started
+    assert summary.scanned == 13 and summary.failed == 0
