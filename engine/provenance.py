@@ -291,6 +291,7 @@ class ProvenanceStore:
         self._deferred_outcomes: list[dict[str, Any]] = []  # set_outcomes(commit=False): in the next commit
         self._up = _Upserts(backend.dialect)
         self._lock_conns: dict[str, AsyncConnection] = {}  # PostgreSQL: the session holding each advisory lock
+        self._lock_guard = asyncio.Lock()
 
     @classmethod
     async def open(cls, where: Path | str | LogTarget, *, readonly: bool = False) -> "ProvenanceStore":
@@ -916,7 +917,18 @@ class ProvenanceStore:
     async def extend_lock(self, holder: str, name: str = "pass") -> None:
         """Keeps a long wait (a batch can take up to 24 h) from looking like a dead pass. On PostgreSQL, checks
         that the lock's session is alive; one the server dropped is taken again, unless another pass has it."""
-        if self.target.is_postgres:
+        await self.confirm_lock(holder, name)
+        expires = (datetime.now(timezone.utc) + LOCK_TTL).isoformat()
+        stmt = update(locks).where(locks.c.name == name, locks.c.holder == holder).values(expires_at=expires)
+        await self._write(lambda conn: conn.execute(stmt))
+
+    async def confirm_lock(self, holder: str, name: str = "pass") -> None:
+        """Raises LockHeld unless this process still holds the lock. On PostgreSQL the lock lives as long as its
+        session: one the server ended (a restart, a failover) is taken again, unless another pass took it
+        meanwhile. A SQLite lock is a row, which outlives any connection (extend_lock renews it)."""
+        if not self.target.is_postgres:
+            return
+        async with self._lock_guard:  # pages settle concurrently; the lock's one session takes one query at a time
             conn = self._lock_conns.get(name)
             try:
                 assert conn is not None
@@ -928,9 +940,6 @@ class ProvenanceStore:
                         await conn.invalidate()
                 self._lock_conns.pop(name, None)
                 await self._advisory(name)  # LockHeld if another pass took it meanwhile
-        expires = (datetime.now(timezone.utc) + LOCK_TTL).isoformat()
-        stmt = update(locks).where(locks.c.name == name, locks.c.holder == holder).values(expires_at=expires)
-        await self._write(lambda conn: conn.execute(stmt))
 
     async def release_lock(self, holder: str, name: str = "pass") -> None:
         stmt = delete(locks).where(locks.c.name == name, locks.c.holder == holder)

@@ -13,7 +13,7 @@ from engine.extract.batch import (BatchGone, BatchOptions, DealOutcome, PendingD
                           submit, wait_until_ended)
 from engine.batchwrite import FieldWrite, write_batch
 from engine.crm.base import CRMBudgetSpent, CRMError, CRMReader, CRMWriter, DealNotFound
-from engine.errors import LogReplaced  # noqa: F401 (re-exported)
+from engine.errors import LockHeld, LogReplaced  # noqa: F401 (LogReplaced re-exported)
 from engine.decide import decide
 from engine.extract.base import ExtractionError, Extractor
 from engine.extract.cache import CacheKeys, extract_and_keep, from_cache
@@ -471,6 +471,19 @@ class PassRunner:
             self._halted = (f"stopped extracting after {MAX_FAILURES_IN_A_ROW} failures in a row (last: {error});"
                             " the deals not reached come first next run")
 
+    async def _still_holding_lock(self) -> bool:
+        """Before a page is settled: a pass that lost its lock (its database session ended and another pass has
+        taken it since) stops, as two passes must never settle deals at once."""
+        if self._lock_holder is None:
+            return True
+        try:
+            await self.store.confirm_lock(self._lock_holder)
+        except LockHeld as exc:
+            if not self._halted:
+                self._halted = f"stopped: the pass lock was lost (its database session ended) and {exc}"
+            return False
+        return True
+
     async def _keep_lock(self) -> None:
         # A long pass must not outlive its lock's TTL, or a second pass could start and reconcile our intents.
         if self._lock_holder is not None and time.monotonic() - self._lock_renewed > LOCK_RENEW_SECONDS:
@@ -504,6 +517,10 @@ class PassRunner:
                 if write is not None:
                     plan.writes.append(write)
                     writes.append(write)
+        # Checked as late as can be, just before the page's first row and its CRM call.
+        if not await self._still_holding_lock():
+            self._halted_left += len(plans)  # not settled: cached, and first in line next run
+            return
         for plan in plans:
             if plan.gone:
                 await self._log_rows(plan.rows)

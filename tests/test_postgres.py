@@ -62,12 +62,12 @@ async def wait_for(pg: Schema, sql: str, at_least: int, proc: subprocess.Popen[s
 async def test_two_processes_share_the_log_exclude_each_others_passes_and_undo_each_others_runs(
         pg_schema, tmp_path):
     a, b = machine(tmp_path, pg_schema, "a"), machine(tmp_path, pg_schema, "b")
-    # Enough deals that the pass is still going while the other machine tries three commands (a batched
-    # pass writes a page of 100 deals in one commit: 600 deals were done before the third command).
-    assert scout(a, "demo", "--deals", "2000").returncode == EXIT_OK
+    # Enough deals that the pass is still going while the other machine tries three commands (a pass of
+    # 2,000 deals once ended before the third: about 14 s for 4,000 on a 2-core VM).
+    assert scout(a, "demo", "--deals", "4000").returncode == EXIT_OK
     assert scout(a, "setup", "--apply").returncode == EXIT_OK  # run 1, on the shared log
 
-    holder = start(a, "run", "--apply", "--cap", "2000")  # run 2
+    holder = start(a, "run", "--apply", "--cap", "4000")  # run 2
     await wait_for(pg_schema, WRITTEN, 40, holder)
     for argv in (("run", "--apply"), ("undo", "last", "--apply"), ("setup", "--apply")):
         refused = scout(b, *argv)
@@ -203,3 +203,63 @@ async def test_a_commit_whose_answer_was_lost_is_never_run_again(pg_schema):
             assert len(await store.pending_intents()) == 2  # and the store goes on, on a new connection
         finally:
             await store.aclose()
+
+
+def test_a_pass_whose_lock_session_ended_stops_when_another_pass_has_taken_the_lock(pg_schema, make_settings,
+                                                                                     scout_cli):
+    """The server ends the pass's sessions, its pass lock with them, and another process takes the lock before
+    the next page: the first pass stops before settling another deal, and the log still matches the CRM."""
+    from engine.jobs import run_job
+    from engine.provenance import _advisory_key
+
+    settings = make_settings(**pg_schema.env(), LIVE_WRITES="1", SCOUT_CONCURRENCY="1")
+    assert scout_cli("demo", "--deals", "250")[0] == EXIT_OK
+    assert scout_cli("setup", "--apply")[0] == EXIT_OK
+    key = _advisory_key(f"{pg_schema.name}:pass")
+    other: list[subprocess.Popen[str]] = []
+
+    def after_the_first_page(progress) -> None:
+        if progress.done == 100 and not other:
+            _terminate_scout_sessions()
+            other.append(subprocess.Popen(  # another machine's pass takes the lock the server just freed
+                ["psql", pg_schema.url, "-q", "-c", f"SELECT pg_advisory_lock({key})", "-c", "SELECT pg_sleep(60)"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True))
+            deadline = time.monotonic() + 10
+            while not pg_schema.scalar("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"):
+                assert time.monotonic() < deadline, "the other process never took the lock"
+                time.sleep(0.05)
+
+    try:
+        summary, _ = asyncio.run(run_job(settings, apply=True, cap=250, progress=after_the_first_page))
+    finally:
+        for proc in other:
+            proc.kill()
+            proc.wait(10)
+    assert other and any("the pass lock was lost" in e for e in summary.errors), summary.errors
+    # It stopped: the first page, and at most the one whose check came just before the lock was lost.
+    assert summary.scanned in (100, 200), summary
+    assert pg_schema.scalar("SELECT COUNT(*) FROM actions WHERE status = 'pending'") == 0
+    assert pg_schema.scalar(WRITTEN) == summary.written == scout_values_in(settings.workspace)
+
+
+def scout_values_in(workspace: Path) -> int:
+    with sqlite3.connect(workspace) as db:
+        return int(db.execute("SELECT COUNT(*) FROM deal_values WHERE field LIKE 'scout_%'").fetchone()[0])
+
+
+async def test_pages_checking_the_lock_at_once_never_let_it_go(pg_schema):
+    """Two pages settle at once and both check the lock: its one session must answer both in turn. Used at
+    once, the session failed one of them, was dropped and the lock taken again: a moment another pass could
+    take it in (seen as `run` succeeding beside a live pass)."""
+    from engine.db.engines import LogTarget
+    from engine.provenance import ProvenanceStore
+
+    held = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    store = await ProvenanceStore.open(LogTarget.postgres(pg_schema.url, schema=pg_schema.name))
+    try:
+        holder = await store.acquire_lock()
+        before = pg_schema.scalar(held)
+        await asyncio.gather(*(store.confirm_lock(holder) for _ in range(8)))
+        assert before is not None and pg_schema.scalar(held) == before  # the same session held it throughout
+    finally:
+        await store.aclose()
