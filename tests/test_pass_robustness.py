@@ -19,11 +19,11 @@ async def actions(settings, run_id):
         await store.aclose()
 
 
-class Faulty:
-    """Wraps a real extractor and fails the way a bug would on chosen deals."""
+class Wrapping:
+    """An extractor around a real one: the same model and prompt, so the same cache keys."""
 
-    def __init__(self, inner, fail_on: set[str], error: Exception):
-        self.inner, self.fail_on, self.error = inner, fail_on, error
+    def __init__(self, inner):
+        self.inner = inner
 
     @property
     def model(self) -> str:
@@ -32,6 +32,14 @@ class Faulty:
     @property
     def prompt_version(self) -> str:
         return self.inner.prompt_version
+
+
+class Faulty(Wrapping):
+    """Wraps a real extractor and fails the way a bug would on chosen deals."""
+
+    def __init__(self, inner, fail_on: set[str], error: Exception):
+        super().__init__(inner)
+        self.fail_on, self.error = fail_on, error
 
     async def extract(self, deal: Deal, notes: list[Note], field_map) -> Extraction:
         if deal.id in self.fail_on:
@@ -163,21 +171,14 @@ async def test_a_pass_left_running_by_a_killed_process_is_marked_interrupted(mak
     await store.aclose()
 
 
-class WaitsForTheNextPage:
+class WaitsForTheNextPage(Wrapping):
     """Wraps a real extractor: one deal of the first page waits until a deal of the next page has started."""
 
     def __init__(self, inner, waiting: str, next_page: set[str]):
-        self.inner, self.waiting, self.next_page = inner, waiting, next_page
+        super().__init__(inner)
+        self.waiting, self.next_page = waiting, next_page
         self.started: list[str] = []
         self.overlapped: list[bool] = []
-
-    @property
-    def model(self) -> str:
-        return self.inner.model
-
-    @property
-    def prompt_version(self) -> str:
-        return self.inner.prompt_version
 
     async def extract(self, deal: Deal, notes: list[Note], field_map) -> Extraction:
         import asyncio
