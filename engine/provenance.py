@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.crm.base import CRMError
 from engine.db import schema
-from engine.db.engines import LogTarget, postgres_engine, sqlite_engine
+from engine.db.engines import LogTarget, postgres_engine, refused_before_sending, session_lost, sqlite_engine
 from engine.db.tables import actions, batch_requests, batches, extraction_cache, locks, reviews, runs, scan_marks, \
     slack_posts
 from engine.errors import LockHeld, ScoutError  # noqa: F401 (LockHeld re-exported)
@@ -234,6 +234,16 @@ def _plain(exc: DBAPIError) -> BaseException:
     return exc.orig if isinstance(exc.orig, BaseException) else exc
 
 
+# Seconds between attempts to reach a PostgreSQL that refuses connections (restarting): about 30 in all.
+RECONNECT_WAITS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Hand a connection back (a broken one is dropped by the pool); closing never raises here."""
+    with suppress(Exception):
+        await conn.close()
+
+
 class _Postgres(_Backend):
     """A transaction per call, on a pooled connection (pinged first, so a dropped one is replaced)."""
 
@@ -247,29 +257,55 @@ class _Postgres(_Backend):
             if immediate:  # as SQLite's BEGIN IMMEDIATE: one such writer at a time, the others wait
                 conn.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITER_LOCK})
             return fn(conn)
-        for attempt in (1, 2):
-            async with self.engine.connect() as conn:
-                try:
-                    result = await conn.run_sync(body)
-                except DBAPIError as exc:
-                    # A session the server ended under a statement in flight (a restart, a failover): its
-                    # transaction was rolled back, so it is run once more on a new connection. The ping at
-                    # checkout covers only connections that were idle when the server went.
-                    if attempt == 1 and exc.connection_invalidated:
-                        continue
-                    raise self.failed(exc) from exc
+        statement_retried = False
+        while True:
+            conn = await self.checkout()
+            try:
+                result = await conn.run_sync(body)
+            except DBAPIError as exc:
+                await _discard(conn)
+                # A session the server ended under a statement in flight: its transaction was rolled back, so
+                # it is run once more on a new connection.
+                if not statement_retried and (exc.connection_invalidated or session_lost(exc)):
+                    statement_retried = True
+                    continue
+                raise self.failed(exc) from exc
+            except BaseException:
+                await _discard(conn)
+                raise
+            try:
                 if write:
-                    try:
-                        await conn.commit()
-                    except DBAPIError as exc:
-                        # Never run again: the server may have committed before the connection went, and a
-                        # second run would log every row twice. The next start settles what is pending.
-                        raise self.failed(exc) from exc
-                return result
-        raise AssertionError("unreachable")
+                    await conn.commit()
+            except DBAPIError as exc:
+                await _discard(conn)
+                # A COMMIT the driver never sent (the server had ended the session, so it rolled the transaction
+                # back) is safe to run again. One that was sent is never run again: the server may have
+                # committed before the connection went, and a second run would log every row twice. The next
+                # start settles what is pending.
+                if not statement_retried and refused_before_sending(exc):
+                    statement_retried = True
+                    continue
+                raise self.failed(exc) from exc
+            await _discard(conn)
+            return result
 
-    def failed(self, exc: DBAPIError) -> LogUnavailable:
-        detail = (str(exc.orig or exc).strip().splitlines() or [type(exc).__name__])[-1]
+    async def checkout(self) -> AsyncConnection:
+        """A pooled connection, pinged (a dead one is replaced). Nothing has been sent yet, so a server that is
+        restarting is waited for, a little longer each time, for about 30 s in all."""
+        waits = iter(RECONNECT_WAITS)
+        while True:
+            conn = self.engine.connect()
+            try:
+                await conn.start()
+                return conn
+            except (DBAPIError, OSError) as exc:  # a refused connect comes as the OSError itself
+                wait = next(waits, None)
+                if wait is None or not (getattr(exc, "connection_invalidated", False) or session_lost(exc)):
+                    raise self.failed(exc) from exc
+                await asyncio.sleep(wait)
+
+    def failed(self, exc: Exception) -> LogUnavailable:
+        detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[-1]
         return LogUnavailable(f"the provenance log {self._where} failed: {detail}")
 
     async def aclose(self) -> None:
@@ -891,7 +927,7 @@ class ProvenanceStore:
 
     async def _advisory(self, name: str) -> None:
         assert isinstance(self._b, _Postgres)
-        conn = await self._b.engine.connect()
+        conn = await self._b.checkout()
         try:
             got = (await conn.execute(sql("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key(name)})).scalar()
             await conn.commit()  # ends the query's transaction; the session's lock stays

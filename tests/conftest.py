@@ -151,3 +151,16 @@ async def log_target(request, tmp_path):
     made.create()
     yield LogTarget.postgres(made.url, schema=made.name)
     made.drop()
+
+
+@pytest.fixture
+def private_pg():
+    """A PostgreSQL server of this test's own, to restart at will (skips when the machine has no initdb)."""
+    from tests.pg import PrivateServer
+
+    server = PrivateServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

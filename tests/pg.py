@@ -12,6 +12,7 @@ import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from pathlib import Path
 from typing import Any, Coroutine, TypeVar
 
 import asyncpg
@@ -77,6 +78,13 @@ class Schema:
         self.name = f"scout_t_{uuid.uuid4().hex[:12]}"
         self.url = server_url()
 
+    @classmethod
+    def at(cls, url: str, name: str) -> "Schema":
+        """A schema that already exists, on any server (to read it as the tests read theirs)."""
+        found = cls()
+        found.url, found.name = url, name
+        return found
+
     def create(self) -> None:
         run(execute(f"CREATE SCHEMA {self.name}"))
 
@@ -100,3 +108,84 @@ class Schema:
     def env(self) -> dict[str, str]:
         """The settings that point Scout at this schema."""
         return {"DATABASE_URL": self.url, "SCOUT_DB_SCHEMA": self.name}
+
+
+class PrivateServer:
+    """A PostgreSQL server of the test's own (initdb in a temporary directory, a free loopback port), so a test
+    can restart it without disturbing the machine's server or anything else using it."""
+
+    def __init__(self) -> None:
+        import glob
+        import shutil
+        import tempfile
+
+        found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1:]), None)
+        if found is None:
+            pytest.skip("no initdb on this machine: the server-restart test needs PostgreSQL's server binaries")
+        self._bin = Path(found).parent
+        # Not under pytest's tmp_path: its parents are private to this user, and the server may run as another.
+        root = self.root = Path(tempfile.mkdtemp(prefix="scout-pg-"))
+        self.data = root / "pgdata"
+        self._log = root / "pg.log"
+        self.port = _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._as: list[str] = []
+        self._back: Any = None  # the thread that brings the server back after down_for
+        if os.geteuid() == 0:  # initdb refuses root: run the server as the machine's postgres user
+            self._as = ["runuser", "-u", "postgres", "--"]
+            os.chown(root, _uid("postgres"), -1)
+
+    def _run(self, *argv: str) -> None:
+        import subprocess
+
+        subprocess.run([*self._as, *argv], check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        self._run(str(self._bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-N")
+        self._ctl("start")
+
+    def _ctl(self, what: str) -> None:
+        self._run(str(self._bin / "pg_ctl"), what, "-D", str(self.data), "-w", "-m", "fast", "-l", str(self._log),
+                  "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} -c fsync=off")
+
+    def restart(self) -> None:
+        """Every session ends, the server stops and starts again on the same port; returns once it accepts."""
+        self._ctl("restart")
+
+    def down_for(self, seconds: float) -> None:
+        """Stops the server now and starts it again `seconds` later, from a thread: a restart that keeps clients
+        waiting (their connections are refused meanwhile)."""
+        import threading
+        import time
+
+        self._run(str(self._bin / "pg_ctl"), "stop", "-D", str(self.data), "-w", "-m", "fast")
+
+        def later() -> None:
+            time.sleep(seconds)
+            self._ctl("start")
+        self._back = threading.Thread(target=later)
+        self._back.start()
+
+    def stop(self) -> None:
+        import shutil
+        import subprocess
+
+        if self._back is not None:
+            self._back.join(60)
+        subprocess.run([*self._as, str(self._bin / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _uid(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid

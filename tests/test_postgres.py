@@ -263,3 +263,28 @@ async def test_pages_checking_the_lock_at_once_never_let_it_go(pg_schema):
         assert before is not None and pg_schema.scalar(held) == before  # the same session held it throughout
     finally:
         await store.aclose()
+
+
+def test_a_pass_survives_the_server_restarting_between_two_deals(private_pg, make_settings, scout_cli):
+    """Real restarts, on a server of this test's own: every session ends, and the pass goes on with new
+    connections for the pool and the lock. The first restart is at once (pg_ctl restart); in the second the
+    server stays down for 1.5 s, refusing connections, and the pass waits for it."""
+    from engine.jobs import run_job
+
+    settings = make_settings(DATABASE_URL=private_pg.url, LIVE_WRITES="1", SCOUT_CONCURRENCY="1")
+    assert scout_cli("demo", "--deals", "250")[0] == EXIT_OK
+    assert scout_cli("setup", "--apply")[0] == EXIT_OK
+    restarted: list[int] = []
+
+    def between_deals(progress) -> None:
+        if progress.done in (50, 150) and progress.done not in restarted:
+            private_pg.restart() if progress.done == 50 else private_pg.down_for(1.5)
+            restarted.append(progress.done)
+
+    summary, _ = asyncio.run(run_job(settings, apply=True, cap=250, progress=between_deals))
+    assert restarted == [50, 150], restarted
+    assert summary.scanned == 250 and summary.failed == 0 and summary.written > 0, summary.errors
+    log = Schema.at(private_pg.url, "public")
+    assert log.scalar("SELECT COUNT(*) FROM actions WHERE status = 'pending'") == 0
+    assert log.scalar(WRITTEN) == summary.written == scout_values_in(settings.workspace)
+    assert scout_cli("run", "--apply")[0] == EXIT_OK  # and the lock is free afterwards

@@ -99,7 +99,46 @@ def postgres_engine(target: LogTarget, *, readonly: bool = False, pool_size: int
         settings["search_path"] = target.schema
     if readonly:
         settings["default_transaction_read_only"] = "on"  # every transaction on these connections is READ ONLY
-    return create_async_engine(
+    engine = create_async_engine(
         target.url, pool_size=pool_size or target.pool_size, max_overflow=0, pool_pre_ping=True,
         connect_args={"server_settings": settings},
     )
+    event.listen(engine.sync_engine, "handle_error", _mark_lost_sessions)
+    return engine
+
+
+def session_lost(exc: BaseException | None) -> bool:
+    """The server ended the session (a restart, a failover, an administrator), or its connection went: the
+    driver's own errors for that, wherever in the chain of causes they are."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    gone = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+            ConnectionError)
+    while exc is not None:
+        if isinstance(exc, gone) or (isinstance(exc, asyncpg.exceptions.InterfaceError)
+                                     and "connection is closed" in str(exc)):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def refused_before_sending(exc: BaseException | None) -> bool:
+    """The driver refused the statement before sending it: its connection was already closed, or still busy
+    reading the server's last words (a session the server ended). Such a COMMIT never reached the server."""
+    import asyncpg
+
+    while exc is not None:
+        if isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(exc):
+            return True
+        if isinstance(exc, asyncpg.exceptions.InternalClientError) and "cannot switch to state" in str(exc):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def _mark_lost_sessions(context: Any) -> None:
+    # SQLAlchemy's asyncpg dialect calls a session gone only once the driver has seen the socket close; the
+    # server's "terminating connection" message can arrive first. Marked a disconnect here, the connection is
+    # replaced (at the ping, or for the store's one retry) instead of failing the statement.
+    if session_lost(context.original_exception):
+        context.is_disconnect = True
