@@ -286,6 +286,9 @@ class _Postgres(_Backend):
                     statement_retried = True
                     continue
                 raise self.failed(exc) from exc
+            except BaseException:  # cancelled (Ctrl-C, SIGTERM) with the COMMIT on its way: the connection goes back
+                await _discard(conn)
+                raise
             await _discard(conn)
             return result
 
@@ -931,9 +934,14 @@ class ProvenanceStore:
         try:
             got = (await conn.execute(sql("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key(name)})).scalar()
             await conn.commit()  # ends the query's transaction; the session's lock stays
-        except DBAPIError as exc:
-            await conn.close()
-            raise self._b.failed(exc) from exc
+        except BaseException as exc:
+            # A session that may hold the lock must not go back to the pool holding it: it is ended instead.
+            with suppress(Exception):
+                await conn.invalidate()
+            await _discard(conn)
+            if isinstance(exc, DBAPIError):
+                raise self._b.failed(exc) from exc
+            raise
         if not got:
             await conn.close()
             who = await self._scalar(select(locks.c.holder).where(locks.c.name == name))

@@ -165,6 +165,7 @@ class PassRunner:
         self._halted: str | None = None
         self._halted_left = 0  # deals not started (or not read) once halted: they lead the next run
         self._lock_renewed = time.monotonic()
+        self._lock_lost = False
         # Past the deadline no deal starts and none in flight finishes: they lead the next run, not scanned.
         self._deadline, self._clock = deadline or None, clock
         self._deadline_at: float | None = None
@@ -473,22 +474,33 @@ class PassRunner:
 
     async def _still_holding_lock(self) -> bool:
         """Before a page is settled: a pass that lost its lock (its database session ended and another pass has
-        taken it since) stops, as two passes must never settle deals at once."""
+        taken it since) stops, as two passes must never settle deals at once. Once lost, it stays lost: a lock
+        freed again later is not this pass's to take back."""
         if self._lock_holder is None:
             return True
+        if self._lock_lost:
+            return False
         try:
             await self.store.confirm_lock(self._lock_holder)
         except LockHeld as exc:
-            if not self._halted:
-                self._halted = f"stopped: the pass lock was lost (its database session ended) and {exc}"
+            self._lose_lock(exc)
             return False
         return True
 
+    def _lose_lock(self, exc: LockHeld) -> None:
+        self._lock_lost = True
+        if not self._halted:
+            self._halted = f"stopped: the pass lock was lost (its database session ended) and {exc}"
+
     async def _keep_lock(self) -> None:
         # A long pass must not outlive its lock's TTL, or a second pass could start and reconcile our intents.
-        if self._lock_holder is not None and time.monotonic() - self._lock_renewed > LOCK_RENEW_SECONDS:
+        if self._lock_holder is not None and not self._lock_lost and \
+                time.monotonic() - self._lock_renewed > LOCK_RENEW_SECONDS:
             self._lock_renewed = time.monotonic()
-            await self.store.extend_lock(self._lock_holder)
+            try:
+                await self.store.extend_lock(self._lock_holder)
+            except LockHeld as exc:
+                self._lose_lock(exc)  # halts as the check before a page does: no deal settles from here on
 
     async def _settle_many(self, run_id: int, items: Sequence[Extracted]) -> None:
         """Shared by both paths, a page at a time: check citations, decide, gate, log, and mark each deal scanned.

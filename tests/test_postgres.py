@@ -288,3 +288,4 @@ def test_a_pass_survives_the_server_restarting_between_two_deals(private_pg, mak
     assert log.scalar("SELECT COUNT(*) FROM actions WHERE status = 'pending'") == 0
     assert log.scalar(WRITTEN) == summary.written == scout_values_in(settings.workspace)
     assert scout_cli("run", "--apply")[0] == EXIT_OK  # and the lock is free afterwards
+

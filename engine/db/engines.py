@@ -112,8 +112,9 @@ def session_lost(exc: BaseException | None) -> bool:
     driver's own errors for that, wherever in the chain of causes they are."""
     import asyncpg  # type: ignore[import-untyped]
 
-    gone = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-            ConnectionError)
+    # Not all of class 57: a statement_timeout (QueryCanceledError, 57014) leaves the session alive.
+    gone = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
+            asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError, ConnectionError)
     while exc is not None:
         if isinstance(exc, gone) or (isinstance(exc, asyncpg.exceptions.InterfaceError)
                                      and "connection is closed" in str(exc)):
