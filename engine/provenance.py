@@ -157,6 +157,16 @@ class _Upserts:
         self.post = dialect.insert(slack_posts).on_conflict_do_nothing()
 
 
+# A bigint advisory lock shows in pg_locks as its high and low 32 bits (classid, objid) with objsubid 1.
+_LOCK_HELD = sql("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = :pid"
+                 " AND classid = :hi AND objid = :lo AND objsubid = 1")
+
+
+def _lock_held_params(key: int, pid: int) -> dict[str, int]:
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return {"pid": pid, "hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}
+
+
 def _chunks(items: list[str]) -> list[list[str]]:
     return [items[i:i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
 
@@ -331,6 +341,7 @@ class ProvenanceStore:
         self._up = _Upserts(backend.dialect)
         self._lock_conns: dict[str, AsyncConnection] = {}  # PostgreSQL: the session holding each advisory lock
         self._lock_guard = asyncio.Lock()
+        self._lock_pids: dict[str, int] = {}  # PostgreSQL: the server process of each lock's session
 
     @classmethod
     async def open(cls, where: Path | str | LogTarget, *, readonly: bool = False) -> "ProvenanceStore":
@@ -576,8 +587,17 @@ class ProvenanceStore:
             return []
         now = _now()
         params = [self._action_params(row, now) for row in rows]
-        return await self._write(
-            lambda conn: [int(r[0]) for r in conn.execute(_INSERT_ACTIONS_RETURNING, params).all()])
+        held = self._lock_pids.get("pass")
+
+        def body(conn: Connection) -> list[int]:
+            # Under the pass lock on PostgreSQL, the intents commit only while the lock's own session still
+            # holds it: a lock lost since the last check never lets a page's writes begin.
+            if held is not None and not conn.execute(_LOCK_HELD, _lock_held_params(self._lock_key("pass"), held)
+                                                     ).first():
+                raise LockHeld("another pass may be running: this pass's lock was lost (its database session "
+                               "ended) before its writes; nothing of them was logged or sent")
+            return [int(r[0]) for r in conn.execute(_INSERT_ACTIONS_RETURNING, params).all()]
+        return await self._write(body)
 
     async def set_outcomes(self, outcomes: list[OutcomeUpdate], *, commit: bool = True) -> None:
         if not outcomes:
@@ -932,7 +952,8 @@ class ProvenanceStore:
         assert isinstance(self._b, _Postgres)
         conn = await self._b.checkout()
         try:
-            got = (await conn.execute(sql("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key(name)})).scalar()
+            got, pid = (await conn.execute(sql("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"),
+                                           {"k": self._lock_key(name)})).one()
             await conn.commit()  # ends the query's transaction; the session's lock stays
         except BaseException as exc:
             # A session that may hold the lock must not go back to the pool holding it: it is ended instead.
@@ -946,9 +967,10 @@ class ProvenanceStore:
             await conn.close()
             who = await self._scalar(select(locks.c.holder).where(locks.c.name == name))
             raise LockHeld(f"another pass is running ({who or 'another process'}); try again when it finishes")
-        self._lock_conns[name] = conn
+        self._lock_conns[name], self._lock_pids[name] = conn, int(pid)
 
     async def _unlock(self, name: str) -> None:
+        self._lock_pids.pop(name, None)
         if (session := self._lock_conns.pop(name, None)) is not None:
             try:
                 await session.execute(sql("SELECT pg_advisory_unlock(:k)"), {"k": self._lock_key(name)})
@@ -983,6 +1005,7 @@ class ProvenanceStore:
                     with suppress(Exception):
                         await conn.invalidate()
                 self._lock_conns.pop(name, None)
+                self._lock_pids.pop(name, None)
                 await self._advisory(name)  # LockHeld if another pass took it meanwhile
 
     async def release_lock(self, holder: str, name: str = "pass") -> None:

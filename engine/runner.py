@@ -536,7 +536,15 @@ class PassRunner:
         for plan in plans:
             if plan.gone:
                 await self._log_rows(plan.rows)
-        outcomes = await self._write(writes) if writes else []
+        try:
+            outcomes = await self._write(writes) if writes else []
+        except LockHeld:
+            # Lost between the check above and the intents' commit, so nothing was logged or sent: taken again
+            # unless another pass has it, and then the writes go once more.
+            if not await self._still_holding_lock():
+                self._halted_left += len(plans)
+                return
+            outcomes = await self._write(writes)
         # The outcomes, the page's other rows, its scan marks and its cached extractions: one commit.
         await self.store.set_outcomes(outcomes, commit=False)
         await self.store.log_scanned_many([(plan.deal.id, plan.rows) for plan in plans if not plan.gone], run_id)

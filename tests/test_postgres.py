@@ -225,7 +225,7 @@ def test_a_pass_whose_lock_session_ended_stops_when_another_pass_has_taken_the_l
                 ["psql", pg_schema.url, "-q", "-c", f"SELECT pg_advisory_lock({key})", "-c", "SELECT pg_sleep(60)"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True))
             deadline = time.monotonic() + 10
-            while not pg_schema.scalar("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"):
+            while _pass_lock_holder(pg_schema) is None:
                 assert time.monotonic() < deadline, "the other process never took the lock"
                 time.sleep(0.05)
 
@@ -254,13 +254,12 @@ async def test_pages_checking_the_lock_at_once_never_let_it_go(pg_schema):
     from engine.db.engines import LogTarget
     from engine.provenance import ProvenanceStore
 
-    held = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
     store = await ProvenanceStore.open(LogTarget.postgres(pg_schema.url, schema=pg_schema.name))
     try:
         holder = await store.acquire_lock()
-        before = pg_schema.scalar(held)
+        before = _pass_lock_holder(pg_schema)
         await asyncio.gather(*(store.confirm_lock(holder) for _ in range(8)))
-        assert before is not None and pg_schema.scalar(held) == before  # the same session held it throughout
+        assert before is not None and _pass_lock_holder(pg_schema) == before  # one session held it throughout
     finally:
         await store.aclose()
 
@@ -289,3 +288,49 @@ def test_a_pass_survives_the_server_restarting_between_two_deals(private_pg, mak
     assert log.scalar(WRITTEN) == summary.written == scout_values_in(settings.workspace)
     assert scout_cli("run", "--apply")[0] == EXIT_OK  # and the lock is free afterwards
 
+
+
+async def test_intents_are_never_logged_by_a_pass_whose_lock_session_has_ended(pg_schema):
+    """The check before a page can pass just before the server ends the lock's session: the intents' own
+    transaction checks again that the lock's session still holds the lock, so no write of that page begins."""
+    import pytest
+
+    from engine.db.engines import LogTarget
+    from engine.errors import LockHeld
+    from engine.provenance import ProvenanceStore, _advisory_key
+    from tests.pg import execute, run
+    from tests.test_store_contract import row
+
+    store = await ProvenanceStore.open(LogTarget.postgres(pg_schema.url, schema=pg_schema.name))
+    other = None
+    try:
+        await store.acquire_lock()
+        run_id = await store.start_run("pass", dry_run=False, dry_run_reason=None)
+        assert len(await store.log_intents([row(run_id)])) == 1  # held: logged
+        pid = _pass_lock_holder(pg_schema)
+        run(execute("SELECT pg_terminate_backend($1)", pid))
+        other = subprocess.Popen(["psql", pg_schema.url, "-q", "-c",
+                                  f"SELECT pg_advisory_lock({_advisory_key(f'{pg_schema.name}:pass')})",
+                                  "-c", "SELECT pg_sleep(60)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10  # pg_terminate_backend returns before the session has gone
+        while _pass_lock_holder(pg_schema) in (None, pid):
+            assert time.monotonic() < deadline, "the other process never took the lock"
+            await asyncio.sleep(0.05)
+        with pytest.raises(LockHeld):
+            await store.log_intents([row(run_id, deal_id="d2")])
+        assert pg_schema.scalar("SELECT COUNT(*) FROM actions") == 1  # nothing of the second page
+    finally:
+        if other is not None:
+            other.kill()
+            other.wait(10)
+        await store.aclose()
+
+
+def _pass_lock_holder(pg: Schema) -> int | None:
+    """The server process holding this schema's pass lock (pg_locks shows a bigint key as two 32-bit halves);
+    other tests' sessions may still be ending with locks of their own."""
+    from engine.provenance import _advisory_key
+
+    key = _advisory_key(f"{pg.name}:pass") & 0xFFFFFFFFFFFFFFFF
+    return pg.scalar("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1"
+                     " AND objid = $2 AND objsubid = 1", key >> 32, key & 0xFFFFFFFF)
