@@ -121,7 +121,10 @@ class PrivateServer:
 
         found = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1:]), None)
         if found is None:
-            pytest.skip("no initdb on this machine: the server-restart test needs PostgreSQL's server binaries")
+            why = "no initdb on this machine: the server-restart test needs PostgreSQL's server binaries"
+            if required():
+                pytest.fail(why, pytrace=False)  # CI: a missing server is a failure, as for the shared one
+            pytest.skip(why)
         self._bin = Path(found).parent
         # Not under pytest's tmp_path: its parents are private to this user, and the server may run as another.
         root = self.root = Path(tempfile.mkdtemp(prefix="scout-pg-"))
