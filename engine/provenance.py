@@ -244,6 +244,8 @@ def _plain(exc: DBAPIError) -> BaseException:
     return exc.orig if isinstance(exc.orig, BaseException) else exc
 
 
+_XID = sql("SELECT txid_current()")
+_XID_STATUS = sql("SELECT txid_status(:xid)")
 # Seconds between attempts to reach a PostgreSQL that refuses connections (restarting): about 30 in all.
 RECONNECT_WAITS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
@@ -263,21 +265,23 @@ class _Postgres(_Backend):
         self.engine, self._where = engine, where
 
     async def run(self, fn: Callable[[Connection], T], *, write: bool, immediate: bool = False) -> T:
-        def body(conn: Connection) -> T:
+        def body(conn: Connection) -> tuple[int | None, T]:
+            # A write's transaction id, so that a COMMIT whose answer was lost can be looked up, not guessed.
+            xid = int(conn.execute(_XID).scalar_one()) if write else None
             if immediate:  # as SQLite's BEGIN IMMEDIATE: one such writer at a time, the others wait
                 conn.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITER_LOCK})
-            return fn(conn)
-        statement_retried = False
+            return xid, fn(conn)
+        retried = False  # one retry in all, only where nothing can have been committed
         while True:
             conn = await self.checkout()
             try:
-                result = await conn.run_sync(body)
+                xid, result = await conn.run_sync(body)
             except DBAPIError as exc:
                 await _discard(conn)
                 # A session the server ended under a statement in flight: its transaction was rolled back, so
                 # it is run once more on a new connection.
-                if not statement_retried and (exc.connection_invalidated or session_lost(exc)):
-                    statement_retried = True
+                if not retried and (exc.connection_invalidated or session_lost(exc)):
+                    retried = True
                     continue
                 raise self.failed(exc) from exc
             except BaseException:
@@ -288,12 +292,14 @@ class _Postgres(_Backend):
                     await conn.commit()
             except DBAPIError as exc:
                 await _discard(conn)
-                # A COMMIT the driver never sent (the server had ended the session, so it rolled the transaction
-                # back) is safe to run again. One that was sent is never run again: the server may have
-                # committed before the connection went, and a second run would log every row twice. The next
-                # start settles what is pending.
-                if not statement_retried and refused_before_sending(exc):
-                    statement_retried = True
+                # A COMMIT the driver never sent (the server had ended the session and rolled the transaction
+                # back) is safe to run again. One that was sent may have been applied: the server says whether
+                # it was. Run blindly again, it would log every row twice.
+                outcome = "aborted" if refused_before_sending(exc) else await self._outcome(xid, exc)
+                if outcome == "committed":
+                    return result
+                if outcome == "aborted" and not retried:
+                    retried = True
                     continue
                 raise self.failed(exc) from exc
             except BaseException:  # cancelled (Ctrl-C, SIGTERM) with the COMMIT on its way: the connection goes back
@@ -301,6 +307,27 @@ class _Postgres(_Backend):
                 raise
             await _discard(conn)
             return result
+
+    async def _outcome(self, xid: int | None, exc: DBAPIError) -> str | None:
+        """After a COMMIT whose answer was lost with its session: 'committed' or 'aborted' as the server
+        recorded it (txid_status), or None when it cannot tell."""
+        if xid is None or not (exc.connection_invalidated or session_lost(exc)):
+            return None
+        for _ in range(50):  # "in progress" while the ended session is still going away
+            try:
+                conn = await self.checkout()
+            except LogUnavailable:
+                return None
+            try:
+                status = (await conn.execute(_XID_STATUS, {"xid": xid})).scalar()
+            except DBAPIError:
+                return None
+            finally:
+                await _discard(conn)
+            if status != "in progress":
+                return None if status is None else str(status)
+            await asyncio.sleep(0.1)
+        return None
 
     async def checkout(self) -> AsyncConnection:
         """A pooled connection, pinged (a dead one is replaced). Nothing has been sent yet, so a server that is
