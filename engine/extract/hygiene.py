@@ -12,7 +12,6 @@ brings one in, and a newline carries no meaning a CRM field could keep.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import overload
 
 from engine.fieldtypes import MAX_TEXT_CHARS
@@ -36,10 +35,9 @@ def visible(value: object) -> object:
     no terminal, table or Slack message that shows the drop is steered by them."""
     if isinstance(value, list):
         return [visible(v) for v in value]
-    if not isinstance(value, str) or _REFUSED.search(value) is None:
+    if not isinstance(value, str):
         return value
-    return "".join(f"\\u{ord(c):04x}" if c in _BIDI or (unicodedata.category(c) == "Cc" and c != "\t") else c
-                   for c in value)
+    return _REFUSED.sub(lambda found: f"\\u{ord(found.group()):04x}", value)
 
 
 def collapse_lines(value: str) -> str:
