@@ -274,39 +274,33 @@ class _Postgres(_Backend):
         retried = False  # one retry in all, only where nothing can have been committed
         while True:
             conn = await self.checkout()
-            try:
-                xid, result = await conn.run_sync(body)
-            except DBAPIError as exc:
-                await _discard(conn)
-                # A session the server ended under a statement in flight: its transaction was rolled back, so
-                # it is run once more on a new connection.
-                if not retried and (exc.connection_invalidated or session_lost(exc)):
-                    retried = True
-                    continue
-                raise self.failed(exc) from exc
-            except BaseException:
-                await _discard(conn)
-                raise
-            try:
+            try:  # the connection goes back in any case, cancellation (Ctrl-C, SIGTERM) included
+                try:
+                    xid, result = await conn.run_sync(body)
+                except DBAPIError as exc:
+                    # A session the server ended under a statement in flight: its transaction was rolled back,
+                    # so it is run once more on a new connection.
+                    if not retried and (exc.connection_invalidated or session_lost(exc)):
+                        retried = True
+                        continue
+                    raise self.failed(exc) from exc
                 if write:
-                    await conn.commit()
-            except DBAPIError as exc:
+                    try:
+                        await conn.commit()
+                    except DBAPIError as exc:
+                        await _discard(conn)  # before asking on another connection: the pool is small
+                        # A COMMIT the driver never sent (the server had ended the session and rolled the
+                        # transaction back) is safe to run again. One that was sent may have been applied: the
+                        # server says whether it was. Run blindly again, it would log every row twice.
+                        outcome = "aborted" if refused_before_sending(exc) else await self._outcome(xid, exc)
+                        if outcome == "aborted" and not retried:
+                            retried = True
+                            continue
+                        if outcome != "committed":
+                            raise self.failed(exc) from exc
+                return result
+            finally:
                 await _discard(conn)
-                # A COMMIT the driver never sent (the server had ended the session and rolled the transaction
-                # back) is safe to run again. One that was sent may have been applied: the server says whether
-                # it was. Run blindly again, it would log every row twice.
-                outcome = "aborted" if refused_before_sending(exc) else await self._outcome(xid, exc)
-                if outcome == "committed":
-                    return result
-                if outcome == "aborted" and not retried:
-                    retried = True
-                    continue
-                raise self.failed(exc) from exc
-            except BaseException:  # cancelled (Ctrl-C, SIGTERM) with the COMMIT on its way: the connection goes back
-                await _discard(conn)
-                raise
-            await _discard(conn)
-            return result
 
     async def _outcome(self, xid: int | None, exc: DBAPIError) -> str | None:
         """After a COMMIT whose answer was lost with its session: 'committed' or 'aborted' as the server

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -107,20 +107,27 @@ def postgres_engine(target: LogTarget, *, readonly: bool = False, pool_size: int
     return engine
 
 
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__
+
+
+def _closed(exc: BaseException) -> bool:
+    import asyncpg  # type: ignore[import-untyped]
+
+    return isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(exc)
+
+
 def session_lost(exc: BaseException | None) -> bool:
     """The server ended the session (a restart, a failover, an administrator), or its connection went: the
     driver's own errors for that, wherever in the chain of causes they are."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     # Not all of class 57: a statement_timeout (QueryCanceledError, 57014) leaves the session alive.
     gone = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
             asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError, ConnectionError)
-    while exc is not None:
-        if isinstance(exc, gone) or (isinstance(exc, asyncpg.exceptions.InterfaceError)
-                                     and "connection is closed" in str(exc)):
-            return True
-        exc = exc.__cause__
-    return False
+    return any(isinstance(e, gone) or _closed(e) for e in _causes(exc))
 
 
 def refused_before_sending(exc: BaseException | None) -> bool:
@@ -128,13 +135,8 @@ def refused_before_sending(exc: BaseException | None) -> bool:
     reading the server's last words (a session the server ended). Such a COMMIT never reached the server."""
     import asyncpg
 
-    while exc is not None:
-        if isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(exc):
-            return True
-        if isinstance(exc, asyncpg.exceptions.InternalClientError) and "cannot switch to state" in str(exc):
-            return True
-        exc = exc.__cause__
-    return False
+    return any(_closed(e) or (isinstance(e, asyncpg.exceptions.InternalClientError)
+                              and "cannot switch to state" in str(e)) for e in _causes(exc))
 
 
 def _mark_lost_sessions(context: Any) -> None:
