@@ -404,6 +404,8 @@ class PassRunner:
             if done[i] is None:
                 self._report()  # ended here; a deal that goes on is reported when it settles
 
+        # Every deal queues for a slot at once (not `_each`'s workers, which queue a page's later deals behind
+        # the next page's: page 1 then finishes late and holds the pipeline; measured 1.22x N*L/C, not 1.03x).
         # A TaskGroup cancels the page's other deals if one fails, so nothing runs on after the pass has ended.
         try:
             async with asyncio.TaskGroup() as group:
