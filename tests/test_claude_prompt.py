@@ -7,7 +7,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from engine.extract.cache import cache_key
+from engine.extract.cache import CacheKeys
 from engine.extract.citations import verify_citations
 from engine.extract.claude import PROMPT_VERSION, TOOL_NAME, ClaudeExtractor, system_prompt, tool_definition
 from engine.extract.prompt_examples import WORKED_EXAMPLES
@@ -68,7 +68,7 @@ def test_the_prompt_asks_for_values_in_the_excerpts_own_words():
 
 def test_the_prompt_version_is_part_of_the_cache_key():
     standin = AnthropicStandIn()
-    key = cache_key(DEAL, NOTES, ClaudeExtractor(standin.client(), model="m", max_tokens=1024), FIELD_MAP)
+    key = CacheKeys(ClaudeExtractor(standin.client(), model="m", max_tokens=1024), FIELD_MAP).key(DEAL, NOTES)
     assert key.endswith(f"|m|{PROMPT_VERSION}") and PROMPT_VERSION == "claude-v3"
 
 

@@ -233,16 +233,20 @@ def test_a_promotion_may_write_a_custom_concepts_own_rep_field_and_no_other(tmp_
 
 def test_a_label_is_for_people_not_the_model_so_it_leaves_the_cache_key_alone(tmp_path):
     """Labels came after the cache: a workspace that upgrades or relabels a concept pays no new extraction."""
-    from engine.extract.cache import cache_key
+    from engine.extract.cache import CacheKeys
     from engine.extract.offline import OfflineExtractor
     from engine.models import Deal
 
     path = tmp_path / "map.toml"
     path.write_text('[concepts.metrics]\nlabel = "Success metrics"\n')
     deal, extractor = Deal(id="d1", name="Acme"), OfflineExtractor()
-    assert cache_key(deal, [], extractor, load_field_map(path)) == cache_key(deal, [], extractor, default_field_map())
+
+    def key(field_map) -> str:
+        return CacheKeys(extractor, field_map).key(deal, [])
+
+    assert key(load_field_map(path)) == key(default_field_map())
     path.write_text('[concepts.metrics]\ndescription = "Numbers they care about."\n')
-    assert cache_key(deal, [], extractor, load_field_map(path)) != cache_key(deal, [], extractor, default_field_map())
+    assert key(load_field_map(path)) != key(default_field_map())
 
 
 def test_resolution_through_the_cli_meddpicc_setup_a_custom_concept_written_and_undone_and_medic_unchanged(

@@ -35,10 +35,6 @@ class CacheKeys:
         return "|".join([deal.id, digest.hexdigest(), *self._tail])
 
 
-def cache_key(deal: Deal, notes: list[Note], extractor: Extractor, field_map: FieldMap) -> str:
-    return CacheKeys(extractor, field_map).key(deal, notes)
-
-
 def worth_caching(extraction: Extraction) -> bool:
     """An extraction with a whole-reply drop (concept "*", e.g. an item that is not even an object) is not an
     answer worth keeping: the deal is extracted again next pass. A reply Claude cut short never gets here: it
