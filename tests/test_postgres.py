@@ -42,7 +42,11 @@ def start(env: dict[str, str], *argv: str) -> subprocess.Popen[str]:
 
 
 def scout_values(tmp_path: Path) -> int:
-    with sqlite3.connect(tmp_path / "crm.sqlite") as db:
+    return scout_values_in(tmp_path / "crm.sqlite")
+
+
+def scout_values_in(workspace: Path) -> int:
+    with sqlite3.connect(workspace) as db:
         return int(db.execute("SELECT COUNT(*) FROM deal_values WHERE field LIKE 'scout_%'").fetchone()[0])
 
 
@@ -207,24 +211,17 @@ def test_a_pass_whose_lock_session_ended_stops_when_another_pass_has_taken_the_l
     """The server ends the pass's sessions, its pass lock with them, and another process takes the lock before
     the next page: the first pass stops before settling another deal, and the log still matches the CRM."""
     from engine.jobs import run_job
-    from engine.provenance import _advisory_key
 
     settings = make_settings(**pg_schema.env(), LIVE_WRITES="1", SCOUT_CONCURRENCY="1")
     assert scout_cli("demo", "--deals", "250")[0] == EXIT_OK
     assert scout_cli("setup", "--apply")[0] == EXIT_OK
-    key = _advisory_key(f"{pg_schema.name}:pass")
-    other: list[subprocess.Popen[str]] = []
+    other: list[subprocess.Popen[bytes]] = []
 
     def after_the_first_page(progress) -> None:
         if progress.done == 100 and not other:
+            ours = _pass_lock_holder(pg_schema)
             _terminate_scout_sessions()
-            other.append(subprocess.Popen(  # another machine's pass takes the lock the server just freed
-                ["psql", pg_schema.url, "-q", "-c", f"SELECT pg_advisory_lock({key})", "-c", "SELECT pg_sleep(60)"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True))
-            deadline = time.monotonic() + 10
-            while _pass_lock_holder(pg_schema) is None:
-                assert time.monotonic() < deadline, "the other process never took the lock"
-                time.sleep(0.05)
+            other.append(_take_the_lock_elsewhere(pg_schema, ours))  # the lock the server just freed
 
     try:
         summary, _ = asyncio.run(run_job(settings, apply=True, cap=250, progress=after_the_first_page))
@@ -237,11 +234,6 @@ def test_a_pass_whose_lock_session_ended_stops_when_another_pass_has_taken_the_l
     assert summary.scanned in (100, 200), summary
     assert pg_schema.scalar("SELECT COUNT(*) FROM actions WHERE status = 'pending'") == 0
     assert pg_schema.scalar(WRITTEN) == summary.written == scout_values_in(settings.workspace)
-
-
-def scout_values_in(workspace: Path) -> int:
-    with sqlite3.connect(workspace) as db:
-        return int(db.execute("SELECT COUNT(*) FROM deal_values WHERE field LIKE 'scout_%'").fetchone()[0])
 
 
 async def test_pages_checking_the_lock_at_once_never_let_it_go(pg_schema):
@@ -294,7 +286,7 @@ async def test_intents_are_never_logged_by_a_pass_whose_lock_session_has_ended(p
 
     from engine.db.engines import LogTarget
     from engine.errors import LockHeld
-    from engine.provenance import ProvenanceStore, _advisory_key
+    from engine.provenance import ProvenanceStore
     from tests.pg import execute, run
     from tests.test_store_contract import row
 
@@ -306,13 +298,7 @@ async def test_intents_are_never_logged_by_a_pass_whose_lock_session_has_ended(p
         assert len(await store.log_intents([row(run_id)])) == 1  # held: logged
         pid = _pass_lock_holder(pg_schema)
         run(execute("SELECT pg_terminate_backend($1)", pid))
-        other = subprocess.Popen(["psql", pg_schema.url, "-q", "-c",
-                                  f"SELECT pg_advisory_lock({_advisory_key(f'{pg_schema.name}:pass')})",
-                                  "-c", "SELECT pg_sleep(60)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10  # pg_terminate_backend returns before the session has gone
-        while _pass_lock_holder(pg_schema) in (None, pid):
-            assert time.monotonic() < deadline, "the other process never took the lock"
-            await asyncio.sleep(0.05)
+        other = _take_the_lock_elsewhere(pg_schema, pid)
         with pytest.raises(LockHeld):
             await store.log_intents([row(run_id, deal_id="d2")])
         assert pg_schema.scalar("SELECT COUNT(*) FROM actions") == 1  # nothing of the second page
@@ -331,3 +317,18 @@ def _pass_lock_holder(pg: Schema) -> int | None:
     key = _advisory_key(f"{pg.name}:pass") & 0xFFFFFFFFFFFFFFFF
     return pg.scalar("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1"
                      " AND objid = $2 AND objsubid = 1", key >> 32, key & 0xFFFFFFFF)
+
+
+def _take_the_lock_elsewhere(pg: Schema, ours: int | None) -> subprocess.Popen[bytes]:
+    """Another machine's pass (psql, holding it for a minute) takes this schema's pass lock once the session
+    `ours` has let it go: pg_terminate_backend returns before the session has gone."""
+    from engine.provenance import _advisory_key
+
+    key = _advisory_key(f"{pg.name}:pass")
+    other = subprocess.Popen(["psql", pg.url, "-q", "-c", f"SELECT pg_advisory_lock({key})", "-c",
+                              "SELECT pg_sleep(60)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while _pass_lock_holder(pg) in (None, ours):
+        assert time.monotonic() < deadline, "the other process never took the lock"
+        time.sleep(0.05)
+    return other
