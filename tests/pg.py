@@ -135,7 +135,8 @@ class PrivateServer:
         self._as: list[str] = []
         self._back: Any = None  # the thread that brings the server back after down_for
         if os.geteuid() == 0:  # initdb refuses root: run the server as the machine's postgres user
-            self._as = ["runuser", "-u", "postgres", "--"]
+            # util-linux's runuser lives in /usr/sbin, which a non-root PATH (or a minimal one) may leave out
+            self._as = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
             os.chown(root, _uid("postgres"), -1)
 
     def _run(self, *argv: str) -> None:
